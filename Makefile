@@ -1,0 +1,138 @@
+# TeraTrace -- plain Makefile.
+#   make                 build library, tools, ttd
+#   make test            install missing deps, build, run every test suite
+#   make test SANITIZE=address,undefined
+#   make bench           benchmarks side by side with SQLite -> bench/RESULTS.md
+#   make install PREFIX=/usr/local DESTDIR=
+#   make run             install deps, build, start ttd on the default store
+#   make deps            install missing Debian packages (apt-get; sudo if not root)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+WERROR  ?= 1
+SANITIZE ?=
+O ?= 2
+
+BUILD := build$(if $(SANITIZE),-san)
+CC  ?= cc
+CXX ?= c++
+
+PKGS := lmdb msgpack liblz4 libxxhash simdjson zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+EVENT_LIBS := $(shell pkg-config --libs libevent libevent_pthreads libprotobuf-c 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror)
+SANFLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+CPPFLAGS += -D_GNU_SOURCE -Iformat -Ilibstore $(PKG_CFLAGS)
+CFLAGS   ?= -O$(O) -g
+CFLAGS   += -std=c11 -fPIC -pthread $(WARN) $(SANFLAGS)
+CXXFLAGS ?= -O$(O) -g
+CXXFLAGS += -std=c++17 -fPIC -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(SANFLAGS)
+LDFLAGS  += -pthread $(SANFLAGS)
+LDLIBS   := $(PKG_LIBS) -lstdc++ -lm
+
+FORMAT_C   := $(wildcard format/*.c)
+FORMAT_CXX := $(wildcard format/*.cc)
+STORE_C    := $(wildcard libstore/*.c)
+LIB_OBJ    := $(FORMAT_C:%.c=$(BUILD)/%.o) $(FORMAT_CXX:%.cc=$(BUILD)/%.o) \
+              $(STORE_C:%.c=$(BUILD)/%.o)
+LIB_A      := $(BUILD)/libteratrace.a
+LIB_SO     := $(BUILD)/libteratrace.so.0
+
+CLI_TOOLS  := $(patsubst cli/%.c,%,$(wildcard cli/tt-*.c))
+CLI_COMMON := $(filter-out cli/tt-%.c,$(wildcard cli/*.c))
+CLI_OBJ    := $(CLI_COMMON:%.c=$(BUILD)/%.o)
+DAEMON_C   := $(wildcard daemon/*.c)
+DAEMON_OBJ := $(DAEMON_C:%.c=$(BUILD)/%.o)
+BINS       := $(CLI_TOOLS:%=$(BUILD)/bin/%) $(if $(DAEMON_C),$(BUILD)/bin/ttd)
+
+UNIT_C     := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_C:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELP  := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/%.o)
+
+.PHONY: all lib tools test test-long bench install uninstall clean deps run fuzz
+all: lib tools
+
+lib: $(LIB_A) $(LIB_SO)
+tools: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libteratrace.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libttcli.a: $(CLI_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/tt-%: $(BUILD)/cli/tt-%.o $(BUILD)/libttcli.a $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/ttd: $(DAEMON_OBJ) $(BUILD)/libttcli.a $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+# Per-folder fragments (bench, daemon extras, fuzz) add their own rules.
+-include $(wildcard */rules.mk)
+
+deps:
+	@contrib/install-deps
+
+test: deps
+	@$(MAKE) --no-print-directory all tests-build
+	@BUILD=$(BUILD) tests/run.sh
+
+tests-build: $(UNIT_BINS)
+
+test-long: deps
+	@$(MAKE) --no-print-directory all tests-build
+	@BUILD=$(BUILD) TT_LONG=1 tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@contrib/run-main $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libteratrace.so.0 $(DESTDIR)$(PREFIX)/lib/libteratrace.so
+	install -m 644 libstore/teratrace.h format/ttformat.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' contrib/teratrace.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace.pc
+	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	for m in man/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+	for m in man/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)))
+	rm -f $(DESTDIR)$(PREFIX)/lib/libteratrace.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace.pc
+	rm -f $(DESTDIR)$(PREFIX)/include/teratrace.h $(DESTDIR)$(PREFIX)/include/ttformat.h
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

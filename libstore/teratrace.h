@@ -1,0 +1,252 @@
+/*
+ * teratrace.h -- the TeraTrace store: the one public header of libteratrace.
+ *
+ * A store is a directory holding an LMDB index (index/) and append-only,
+ * LZ4-compressed segment files (seg/). The on-disk layout is specified in
+ * format/FORMAT.md; this header is the only interface the tools and ttd use.
+ *
+ * Conventions (as LMDB):
+ *   - every function returns 0 (or a positive count) on success and a negative
+ *     code on failure: -errno, an LMDB code (-30799..-30780) or TT_E* (-30999..
+ *     -30900, see ttformat.h). tt_strerror() names all of them.
+ *   - opaque handles, one per concept; free/close functions accept NULL.
+ *   - the library never prints, logs, or exits; problems found while reading
+ *     (bad blocks) are reported through tt_store_opts.on_problem.
+ *   - pointer lifetimes are stated at each type; a tt_rec is valid only during
+ *     the callback that receives it.
+ * Thread safety: a tt_store may be shared by threads; a tt_writer is used by one
+ * thread at a time (its own background thread is internal); callbacks run on the
+ * calling thread.
+ */
+#ifndef TERATRACE_H
+#define TERATRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ttformat.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TT_VERSION_STRING "0.1.0"
+
+const char *tt_strerror(int err);
+
+/* ---- opening a store */
+
+typedef struct tt_store tt_store;
+
+/* A problem found while reading: a block that fails its checksum, a segment
+ * file that is missing or shorter than the index says. Valid during the call. */
+typedef struct tt_problem {
+	uint64_t segment; /* segment id (file seg/<16 hex>.tts) */
+	uint64_t offset;  /* byte offset of the block in that file */
+	int code;         /* TT_ECORRUPT, -ENOENT, ... */
+	const char *what; /* human text: "block checksum mismatch" */
+} tt_problem;
+
+enum tt_sync {
+	TT_SYNC_FULL = 0, /* default: fdatasync segment, then synced LMDB commit:
+	                   * acknowledged records survive power loss */
+	TT_SYNC_NONE = 1  /* no fsync: survives a process crash, not power loss */
+};
+
+#define TT_OPEN_CREATE     0x1u /* create the store if missing */
+#define TT_OPEN_RDONLY     0x2u /* never write (no recovery, no writer) */
+#define TT_OPEN_NORECOVER  0x4u /* skip the open-time recovery pass (tt-check) */
+
+typedef struct tt_store_opts {
+	unsigned flags;          /* TT_OPEN_* */
+	uint64_t map_size;       /* initial LMDB map bytes; 0 = 1 GiB (grows x2 on demand) */
+	uint64_t segment_size;   /* seal a segment at this file size; 0 = 256 MiB */
+	int64_t segment_age_ns;  /* seal a segment this old; 0 = 1 hour */
+	uint32_t block_size;     /* raw bytes per block; 0 = 64 KiB (max 1 MiB) */
+	uint32_t commit_ms;      /* group commit / partial-block flush interval; 0 = 10 */
+	int sync;                /* enum tt_sync */
+	size_t rec_max;          /* largest record accepted; 0 = TT_REC_MAX_DEFAULT */
+	void (*on_problem)(void *ctx, const tt_problem *p); /* may be NULL */
+	void *problem_ctx;
+} tt_store_opts;
+
+/* Open (and with TT_OPEN_CREATE create) the store at dir. Unless RDONLY or
+ * NORECOVER, recovers unsealed segments whose writer died: cuts torn tails and
+ * indexes blocks that were written but not indexed. TT_EVERSION for a store of
+ * an unknown format version. */
+int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts);
+void tt_store_close(tt_store *s);
+const char *tt_store_dir(const tt_store *s);
+
+/* ---- writing */
+
+typedef struct tt_writer tt_writer;
+
+/* Open a writer: adopts an unsealed segment no live process holds, or creates
+ * one; starts a background thread that compresses and writes full blocks and
+ * commits every commit_ms. */
+int tt_writer_open(tt_store *s, tt_writer **out);
+
+/* Append one canonical record (ttformat.h). The bytes are copied. Returns the
+ * record's ticket (> 0, increasing) or <0: TT_EBADREC if not canonical,
+ * TT_ETOOBIG over rec_max, TT_ECLOSED after a background failure (then
+ * tt_writer_error() tells the cause). May block while the write queue is full. */
+int64_t tt_writer_append(tt_writer *w, const uint8_t *rec, size_t len);
+
+/* Everything appended so far: written, synced per policy, indexed. */
+int tt_writer_flush(tt_writer *w);
+/* Highest ticket that is durable (all tickets <= it are). */
+uint64_t tt_writer_durable(const tt_writer *w);
+/* Wait until ticket is durable or timeout_ms passes (-1 = forever): 0 or -ETIMEDOUT. */
+int tt_writer_wait(tt_writer *w, uint64_t ticket, int timeout_ms);
+/* A file descriptor that becomes readable after each commit (drain it with
+ * tt_writer_notify_drain); for event loops. */
+int tt_writer_notify_fd(const tt_writer *w);
+void tt_writer_notify_drain(tt_writer *w);
+/* Bytes appended but not yet durable (for back-pressure decisions). */
+size_t tt_writer_pending(const tt_writer *w);
+/* First background error, or 0. */
+int tt_writer_error(const tt_writer *w);
+/* Seal the current segment now and continue in a new one. */
+int tt_writer_rotate(tt_writer *w);
+/* Flush, stop the thread, release the segment (left unsealed for adoption
+ * unless seal != 0). Returns the flush result. */
+int tt_writer_close(tt_writer *w, int seal);
+
+/* ---- reading */
+
+/* One record handed to a callback. Valid only during the callback. */
+typedef struct tt_rec {
+	const uint8_t *data; /* canonical msgpack record */
+	size_t len;
+	int64_t ts;
+	uint64_t seq;        /* block sequence number (global append order) */
+	uint32_t idx;        /* record index within the block */
+} tt_rec;
+
+/* Return 0 to continue, >0 to stop early (the call returns that value), <0 to
+ * abort with that error. */
+typedef int (*tt_rec_fn)(void *ctx, const tt_rec *r);
+
+#define TT_TS_MIN INT64_MIN
+#define TT_TS_MAX INT64_MAX
+
+/* Every record of correlation id `id` with since <= ts <= until, in timestamp
+ * order (ties in append order). Returns the number of records delivered
+ * (0: id unknown or nothing in range). */
+int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
+    int64_t until, tt_rec_fn fn, void *ctx);
+
+/* A position in the global append order: just after record idx of block seq.
+ * {0,0} is "before everything". */
+typedef struct tt_pos {
+	uint64_t seq;
+	uint32_t idx; /* number of records of block seq already consumed */
+	uint32_t gen; /* index generation (changes when the index is rebuilt) */
+} tt_pos;
+
+#define TT_CURSOR_MAX 64
+int tt_pos_format(const tt_pos *p, char *buf, size_t n); /* "tt1-<gen>-<seq>-<idx>" */
+int tt_pos_parse(const char *s, tt_pos *p);              /* TT_EBADARG if malformed */
+
+#define TT_SCAN_REVERSE 0x1u /* newest first */
+
+typedef struct tt_scan {
+	int64_t since, until; /* time range, blocks outside it are skipped unread */
+	unsigned flags;       /* TT_SCAN_* */
+	tt_pos start;         /* forward: records after this; reverse: records before
+	                       * this (seq 0 = from the end) */
+	uint64_t max_blocks;  /* stop after this many blocks; 0 = no limit */
+} tt_scan;
+
+/* Records in append order (or reverse), filtered by time range. On return,
+ * *next (if not NULL) is the position after the last record delivered (forward)
+ * or of the last record delivered (reverse), for resuming. Returns records
+ * delivered or <0. */
+int tt_store_scan(tt_store *s, const tt_scan *sc, tt_rec_fn fn, void *ctx,
+    tt_pos *next);
+
+/* The current end of the store (position after the newest record). */
+int tt_store_end(tt_store *s, tt_pos *end);
+
+/* Block until a block newer than `after` exists or timeout_ms passes (-1 =
+ * forever). Uses inotify on the index, falls back to polling every 50 ms.
+ * Holds no LMDB read transaction while waiting. 1 = new data, 0 = timeout. */
+int tt_store_wait(tt_store *s, const tt_pos *after, int timeout_ms);
+
+/* Per-correlation-id summary, from the index alone (no data read). */
+typedef struct tt_idsum {
+	const void *id;      /* valid during the callback / until the next call */
+	size_t id_len;
+	uint64_t count;      /* records */
+	int64_t first_ts, last_ts;
+	uint64_t last_seq;   /* newest block holding it */
+	uint32_t n_req, n_resp; /* records with dir "->" and "<-" */
+	int complete;        /* n_req >= 1 && n_req == n_resp (TraceHub's rule) */
+	char services[256];  /* comma-separated service names, sorted, truncated */
+} tt_idsum;
+
+typedef int (*tt_idsum_fn)(void *ctx, const tt_idsum *sum);
+
+/* Summary of one id: 0 found, TT_ENOTFOUND. */
+int tt_store_idsum(tt_store *s, const void *id, size_t id_len, tt_idsum *out);
+/* Recently written ids, newest first (by the newest block holding them), whose
+ * records overlap [since, until]. Returns ids delivered. */
+int tt_store_list_ids(tt_store *s, int64_t since, int64_t until, size_t limit,
+    tt_idsum_fn fn, void *ctx);
+
+/* ---- segments, stats, gc, check */
+
+enum tt_seg_state { TT_SEG_ACTIVE = 1, TT_SEG_SEALED = 2 };
+
+typedef struct tt_seginfo {
+	uint64_t id;
+	int state;              /* enum tt_seg_state */
+	int held;               /* a live writer holds it (ACTIVE only) */
+	int64_t created_ns;
+	int64_t min_ts, max_ts; /* of its records; 0,0 when empty */
+	uint64_t records, blocks;
+	uint64_t bytes;         /* file bytes covered by the index */
+	uint64_t raw_bytes;     /* uncompressed record bytes */
+	uint64_t first_seq, last_seq;
+} tt_seginfo;
+
+typedef int (*tt_seg_fn)(void *ctx, const tt_seginfo *si);
+/* Segments, oldest first. */
+int tt_store_segments(tt_store *s, tt_seg_fn fn, void *ctx);
+
+typedef struct tt_stats {
+	uint64_t segments, sealed, records, blocks;
+	uint64_t data_bytes;  /* segment file bytes */
+	uint64_t raw_bytes;   /* uncompressed record bytes */
+	uint64_t index_bytes; /* LMDB pages in use */
+	uint64_t index_file_bytes; /* LMDB file size on disk */
+	uint64_t ids;         /* distinct correlation ids (sum over segments) */
+	int64_t min_ts, max_ts;
+} tt_stats;
+int tt_store_stats(tt_store *s, tt_stats *st);
+
+typedef struct tt_gc_opts {
+	int64_t max_age_ns;    /* delete sealed segments whose newest record is older; 0 = off */
+	uint64_t max_bytes;    /* delete oldest sealed segments until data fits; 0 = off */
+	uint64_t max_segments; /* keep at most this many segments; 0 = off */
+	int dry_run;           /* plan only */
+	int rotate;            /* first seal unsealed segments no live writer holds */
+	int64_t now_ns;        /* 0 = current time */
+} tt_gc_opts;
+
+/* gc: segments are visited oldest first; fn sees each one deleted (or, with
+ * dry_run, that would be). Returns the number of segments (to be) deleted. */
+int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx);
+
+/* check: verify every block of every segment against its checksum and the
+ * index; each problem goes to fn. With rebuild != 0, drop the index and
+ * rebuild it from the segment files (bad blocks are skipped and reported).
+ * Returns the number of problems found. */
+int tt_store_check(tt_store *s, int rebuild,
+    void (*fn)(void *ctx, const tt_problem *p), void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TERATRACE_H */
