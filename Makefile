@@ -55,6 +55,10 @@ UNIT_BINS  := $(UNIT_C:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELP  := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 
+# Per-folder fragments (format/rules.mk, bench/rules.mk, daemon/rules.mk, ...)
+# may add to LIB_OBJ, DAEMON_OBJ, BINS, CPPFLAGS and define their own targets.
+-include $(wildcard */rules.mk)
+
 .PHONY: all lib tools test test-long bench install uninstall clean deps run fuzz
 all: lib tools
 
@@ -91,9 +95,6 @@ $(BUILD)/bin/ttd: $(DAEMON_OBJ) $(BUILD)/libttcli.a $(LIB_A)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
-
-# Per-folder fragments (bench, daemon extras, fuzz) add their own rules.
--include $(wildcard */rules.mk)
 
 deps:
 	@contrib/install-deps

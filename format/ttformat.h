@@ -171,6 +171,12 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
     int64_t now_ns, const tt_sink *sink, tt_rec_err *err);
 
+/* Decode an OTLP/protobuf ExportTraceServiceRequest (logs == 0) or
+ * ExportLogsServiceRequest (logs != 0) body into records, as the OTLP/JSON path
+ * of tt_decode_json does (same field mapping, FORMAT.md "OTLP"). */
+int tt_decode_otlp_proto(tt_decoder *d, const uint8_t *p, size_t n, int logs,
+    int64_t now_ns, const tt_sink *sink, tt_rec_err *err);
+
 /* ---- writing records out */
 
 #define TT_JSON_TIME   0x1u /* add "time": RFC 3339 UTC string next to "ts" */
