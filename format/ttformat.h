@@ -193,6 +193,37 @@ void tt_json_str(tt_buf *out, const char *s, size_t n);
 /* ns since epoch -> "2026-11-21T09:26:20.123456789Z" (buf >= 36 bytes). */
 size_t tt_time_rfc3339(int64_t ns, char *buf, size_t n);
 
+/* ---- parsing user-facing values (pure; used by the tools and ttd) */
+
+/* Time: RFC 3339 ("2026-11-21T09:00:00Z", "2026-11-21 09:00", "2026-11-21"),
+ * "@1700000000[.123]" (epoch seconds), bare epoch (s/ms/us/ns by magnitude),
+ * "now", "today", "yesterday", "tomorrow", relative "-1h", "+30m", "30m" (= ago),
+ * "2 days ago", "1h30m ago". now_ns anchors relative forms. */
+int tt_parse_time(const char *s, int64_t now_ns, int64_t *out_ns);
+/* Duration: "250ms", "1.5s", "30m", "24h", "7d", "1w", "1h30m", bare = seconds.
+ * Negative or unparseable: TT_EBADARG. */
+int tt_parse_duration(const char *s, int64_t *out_ns);
+/* Size: "500M", "2GiB", "1.5G", "1024" (bytes), k/M/G/T powers of 1024. */
+int tt_parse_size(const char *s, uint64_t *out_bytes);
+
+/* ---- record filters (tt-query, tt-tail, ttd's /stream) */
+typedef struct tt_filter tt_filter;
+int tt_filter_new(tt_filter **out);
+void tt_filter_free(tt_filter *f);
+/* "FIELD=VALUE" (also FIELD!=VALUE): same field OR, different fields AND;
+ * dotted paths reach into maps (attrs.http.status=500). TT_EBADARG if malformed. */
+int tt_filter_add_match(tt_filter *f, const char *expr);
+int tt_filter_add_service(tt_filter *f, const char *service); /* repeatable = OR */
+int tt_filter_set_level(tt_filter *f, int min_level);          /* at least this */
+/* POSIX extended regex on "msg" (falls back to "name"); smart case: case-
+ * insensitive unless the pattern has an upper-case letter. */
+int tt_filter_set_grep(tt_filter *f, const char *regex, tt_rec_err *err);
+int tt_filter_set_dur(tt_filter *f, int64_t min_ns, int64_t max_ns); /* -1 = open */
+int tt_filter_set_time(tt_filter *f, int64_t since_ns, int64_t until_ns);
+/* 1 if the record passes every condition, 0 if not. An empty filter passes all. */
+int tt_filter_match(const tt_filter *f, const uint8_t *rec, size_t len);
+int tt_filter_is_empty(const tt_filter *f);
+
 #ifdef __cplusplus
 }
 #endif
