@@ -1,0 +1,459 @@
+/*
+ * common.c -- what every tt-* tool does the same way: its name in messages,
+ * exit codes, signals, where the store is and how it is opened, how corruption
+ * met while reading is reported, and the filter/output options shared by
+ * tt-query and tt-tail.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_prog = "tt";
+int cli_quiet;
+unsigned long cli_problems;
+volatile int cli_interrupted;
+
+void cli_init(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	if (argv0 && *argv0)
+		cli_prog = slash ? slash + 1 : argv0;
+	/* A closed pipe is reported as EPIPE by the write and ends the tool
+	 * quietly (cli_check_stdout), after the store is left in order. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	fprintf(stderr, "%s: %s\n", cli_prog, buf);
+}
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void cli_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void cli_bad_value(const char *opt, const char *val)
+{
+	cli_die(CLI_EXIT_USAGE, "invalid value '%s' for %s", val, opt);
+}
+
+void cli_usage(const char *usage, int code)
+{
+	FILE *f = code == 0 ? stdout : stderr;
+
+	fputs(usage, f);
+	if (code == 0) {
+		cli_check_stdout();
+		if (fclose(stdout) != 0)
+			code = CLI_EXIT_STORE;
+	}
+	exit(code);
+}
+
+void cli_version(void)
+{
+	printf("%s (TeraTrace) %s\n", cli_prog, TT_VERSION_STRING);
+	exit(fclose(stdout) == 0 ? 0 : CLI_EXIT_STORE);
+}
+
+int64_t cli_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	if (cli_interrupted) /* second ^C: leave now */
+		_exit(130);
+	cli_interrupted = 1;
+}
+
+void cli_catch_interrupt(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void cli_check_stdout(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return;
+	if (errno == EPIPE)
+		_exit(CLI_EXIT_OK); /* reader went away: a quiet end, like cat */
+	cli_die(CLI_EXIT_STORE, "could not write to standard output: %s", strerror(errno));
+}
+
+/* ---- the store */
+
+const char *cli_store_dir(const char *opt)
+{
+	static char path[PATH_MAX];
+	const char *e;
+
+	if (opt && *opt)
+		return opt;
+	e = getenv("TERATRACE_STORE");
+	if (e && *e)
+		return e;
+	e = getenv("XDG_DATA_HOME");
+	if (e && *e == '/') {
+		if (snprintf(path, sizeof(path), "%s/teratrace", e) >= (int)sizeof(path))
+			cli_die(CLI_EXIT_STORE, "store path too long");
+		return path;
+	}
+	e = getenv("HOME");
+	if (e && *e) {
+		if (snprintf(path, sizeof(path), "%s/.local/share/teratrace", e) >=
+		    (int)sizeof(path))
+			cli_die(CLI_EXIT_STORE, "store path too long");
+		return path;
+	}
+	cli_die(CLI_EXIT_STORE, "no store: use --store DIR or set TERATRACE_STORE");
+}
+
+void cli_problem_print(void *ctx, const tt_problem *p)
+{
+	(void)ctx;
+	cli_problems++;
+	cli_err("segment %016llx offset %llu: %s", (unsigned long long)p->segment,
+	    (unsigned long long)p->offset, p->what ? p->what : tt_strerror(p->code));
+}
+
+tt_store *cli_store_open(const char *dir, unsigned flags, const tt_store_opts *base)
+{
+	tt_store_opts so;
+	tt_store *s = NULL;
+	struct stat st;
+	int rc;
+
+	if (base)
+		so = *base;
+	else
+		memset(&so, 0, sizeof(so));
+	so.flags |= flags;
+	so.on_problem = cli_problem_print;
+	so.problem_ctx = NULL;
+	if (!(so.flags & TT_OPEN_CREATE) && stat(dir, &st) != 0)
+		cli_die(CLI_EXIT_STORE, "no store at '%s': %s", dir, strerror(errno));
+	rc = tt_store_open(&s, dir, &so);
+	if (rc < 0) {
+		if (rc == -ENOENT)
+			cli_die(CLI_EXIT_STORE, "no store at '%s'", dir);
+		if (rc == TT_EVERSION)
+			cli_die(CLI_EXIT_STORE, "store '%s' has a format this version cannot read",
+			    dir);
+		cli_die(CLI_EXIT_STORE, "could not open store '%s': %s", dir, tt_strerror(rc));
+	}
+	return s;
+}
+
+int cli_exit_code(int code)
+{
+	if (cli_problems && code < CLI_EXIT_CORRUPT)
+		return CLI_EXIT_CORRUPT;
+	return code;
+}
+
+/* ---- shared options */
+
+int cli_fmt_parse(const char *s)
+{
+	static const char *const names[] = {
+		"auto", "jsonl", "json", "table", "tree", "csv", "msgpack", "otlp"
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	if (strcmp(s, "ndjson") == 0 || strcmp(s, "json-lines") == 0)
+		return CLI_FMT_JSONL;
+	return -1;
+}
+
+void cli_opts_init(cli_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->color = -1;
+	o->since = TT_TS_MIN;
+	o->until = TT_TS_MAX;
+	o->limit = -2;
+	o->min_dur = -1;
+	o->max_dur = -1;
+	o->now_ns = cli_now_ns();
+	if (tt_filter_new(&o->filter) < 0)
+		cli_die(CLI_EXIT_STORE, "out of memory");
+}
+
+void cli_opts_free(cli_opts *o)
+{
+	tt_filter_free(o->filter);
+	o->filter = NULL;
+}
+
+int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
+{
+	int64_t v;
+
+	switch (c) {
+	case 'D':
+		o->store = arg;
+		return 1;
+	case 'o':
+		if ((o->fmt = cli_fmt_parse(arg)) < 0)
+			cli_die(CLI_EXIT_USAGE,
+			    "unknown output format '%s' (jsonl, json, table, tree, csv, msgpack, otlp)",
+			    arg);
+		return 1;
+	case 'q':
+		cli_quiet = 1;
+		return 1;
+	case 'h':
+		cli_usage(usage, 0);
+	case 'V':
+		cli_version();
+	case 'S':
+		if (tt_parse_time(arg, o->now_ns, &o->since) < 0)
+			cli_bad_value("--since", arg);
+		return 1;
+	case 'U':
+		if (tt_parse_time(arg, o->now_ns, &o->until) < 0)
+			cli_bad_value("--until", arg);
+		return 1;
+	case OPT_SERVICE:
+		if (tt_filter_add_service(o->filter, arg) < 0)
+			cli_bad_value("--service", arg);
+		return 1;
+	case OPT_LEVEL: {
+		int lvl = tt_level_parse(arg, strlen(arg));
+		if (lvl == TT_LVL_NONE || tt_filter_set_level(o->filter, lvl) < 0)
+			cli_die(CLI_EXIT_USAGE,
+			    "invalid value '%s' for --level (trace, debug, info, warn, error, fatal)",
+			    arg);
+		return 1;
+	}
+	case 'g': {
+		tt_rec_err err;
+		memset(&err, 0, sizeof(err));
+		if (tt_filter_set_grep(o->filter, arg, &err) < 0)
+			cli_die(CLI_EXIT_USAGE, "invalid regex '%s' for --grep: %s", arg, err.reason);
+		return 1;
+	}
+	case OPT_MIN_DUR:
+	case OPT_MAX_DUR:
+		if (tt_parse_duration(arg, &v) < 0)
+			cli_bad_value(c == OPT_MIN_DUR ? "--min-dur" : "--max-dur", arg);
+		if (c == OPT_MIN_DUR)
+			o->min_dur = v;
+		else
+			o->max_dur = v;
+		return 1;
+	case 'n':
+		if (strcmp(arg, "all") == 0 || strcmp(arg, "+0") == 0) {
+			o->limit = -1;
+		} else {
+			char *end;
+			long long n;
+			errno = 0;
+			n = strtoll(arg, &end, 10);
+			if (errno || *end || end == arg || n < 0)
+				cli_bad_value("--lines", arg);
+			o->limit = n;
+		}
+		return 1;
+	case 'r':
+		o->reverse = 1;
+		return 1;
+	case OPT_FIELDS:
+		if (!*arg)
+			cli_bad_value("--fields", arg);
+		o->fields = arg;
+		return 1;
+	case OPT_UTC:
+		o->utc = 1;
+		return 1;
+	case OPT_NO_COLOR:
+		o->color = 0;
+		return 1;
+	case OPT_SHOW_CURSOR:
+		o->show_cursor = 1;
+		return 1;
+	case '?':
+		cli_usage(usage, CLI_EXIT_USAGE);
+	default:
+		return 0;
+	}
+}
+
+int cli_opts_match_arg(cli_opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t n;
+	int rc;
+
+	if (!eq || eq == arg)
+		return 0;
+	/* FIELD part: letters, digits, '_', '-', '.', '@', an optional final '!' */
+	n = (size_t)(eq - arg);
+	if (arg[n - 1] == '!')
+		n--;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = arg[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
+		        ch == '@'))
+			return 0;
+	}
+	rc = tt_filter_add_match(o->filter, arg);
+	if (rc < 0)
+		cli_die(CLI_EXIT_USAGE, "invalid match '%s': %s", arg,
+		    rc == TT_ETOOBIG ? "too many matches" : "expected FIELD=VALUE");
+	return 1;
+}
+
+void cli_opts_finish(cli_opts *o)
+{
+	if (o->since > o->until)
+		cli_die(CLI_EXIT_USAGE, "--since is after --until");
+	if (tt_filter_set_time(o->filter, o->since, o->until) < 0 ||
+	    tt_filter_set_dur(o->filter, o->min_dur, o->max_dur) < 0)
+		cli_die(CLI_EXIT_USAGE, "--min-dur is larger than --max-dur");
+	if (o->fmt == CLI_FMT_AUTO)
+		o->fmt = isatty(STDOUT_FILENO) ? CLI_FMT_TABLE : CLI_FMT_JSONL;
+	if (o->color < 0) {
+		const char *nc = getenv("NO_COLOR");
+		o->color = o->fmt == CLI_FMT_TABLE && isatty(STDOUT_FILENO) &&
+		    !(nc && *nc) && !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
+	}
+}
+
+/* ---- small helpers */
+
+void cli_fmt_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)n;
+	int i = 0;
+
+	if (n < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+		return;
+	}
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%.1f %s", v, u[i]);
+}
+
+void cli_fmt_dur(int64_t ns, char *buf, size_t len)
+{
+	double v = (double)ns;
+
+	if (ns < 0)
+		snprintf(buf, len, "-");
+	else if (ns < 1000)
+		snprintf(buf, len, "%lldns", (long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", v / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1fms", v / 1e6);
+	else if (ns < 60 * 1000000000LL)
+		snprintf(buf, len, "%.3fs", v / 1e9);
+	else if (ns < 3600 * 1000000000LL)
+		snprintf(buf, len, "%lldm%02llds", (long long)(ns / 60000000000LL),
+		    (long long)(ns / 1000000000LL % 60));
+	else
+		snprintf(buf, len, "%lldh%02lldm", (long long)(ns / 3600000000000LL),
+		    (long long)(ns / 60000000000LL % 60));
+}
+
+void cli_fmt_time(int64_t ns, int utc, char *buf, size_t len)
+{
+	int64_t sec = ns / 1000000000LL, frac = ns % 1000000000LL;
+	time_t t;
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000000000LL;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (!(utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm))) {
+		snprintf(buf, len, "%lld", (long long)ns);
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    (int)(frac / 1000000));
+}
+
+void cli_hex(tt_buf *b, const void *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	const uint8_t *s = p;
+
+	if (tt_buf_reserve(b, 2 * n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		b->data[b->len++] = (uint8_t)hx[s[i] >> 4];
+		b->data[b->len++] = (uint8_t)hx[s[i] & 15];
+	}
+}
+
+void cli_id_text(tt_buf *b, const void *id, size_t n, int is_bin)
+{
+	if (is_bin)
+		cli_hex(b, id, n);
+	else
+		(void)tt_buf_append(b, id, n);
+}

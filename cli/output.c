@@ -1,0 +1,1172 @@
+/*
+ * output.c -- records on stdout in the format the user chose (-o):
+ *   jsonl    one JSON object per line ("ts" integer ns plus "time" RFC 3339)
+ *   json     one JSON array (tt-query ID: an object per id with "complete")
+ *   table    aligned columns, colored by level, local time (--utc)
+ *   tree     spans nested by parent, durations as a text waterfall
+ *   csv      a header, then one row per record
+ *   msgpack  the stored records, concatenated
+ *   otlp     an OTLP/HTTP JSON traces body (resourceSpans)
+ * Output is built in a buffer and written in large pieces, except when stdout
+ * is a pipe or socket: then each record is flushed as it is printed, so that
+ * `tt-tail -f | jq` shows every record as it lands. tree and otlp need the
+ * whole set and buffer the records they print.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define OUT_CHUNK (64 * 1024) /* bytes buffered before a write */
+#define TREE_LABEL 44         /* columns of the tree's label */
+#define TREE_BAR 40           /* columns of the waterfall */
+
+#define C_RESET "\033[0m"
+#define C_DIM "\033[2m"
+#define C_BOLD "\033[1m"
+#define C_RED "\033[31m"
+#define C_BRED "\033[1;31m"
+#define C_YELLOW "\033[33m"
+#define C_CYAN "\033[36m"
+
+typedef struct brec { /* a record kept for tree/otlp */
+	uint8_t *data;
+	size_t len;
+} brec;
+
+struct cli_out {
+	const cli_opts *o;
+	int fmt;
+	int follow;
+	int line_flush;       /* stdout is a pipe/socket: flush every record */
+	tt_buf b;             /* output not yet written */
+	tt_buf tmp;           /* scratch */
+	uint64_t nrec;        /* records printed (for commas, headers) */
+	char **fields;        /* --fields, split */
+	size_t nfields;
+	/* groups (tt-query ID...) */
+	size_t ngroups;       /* announced by the caller */
+	size_t gi;            /* groups begun */
+	uint64_t grec;        /* records in the current group */
+	int in_group;
+	tt_buf gid;           /* current group's id */
+	tt_idsum gsum;        /* its summary (valid if have_gsum) */
+	int have_gsum;
+	/* buffered records (tree, otlp) */
+	brec *recs;
+	size_t nrecs, caprecs;
+	size_t group_from;    /* first buffered record of the current group */
+	/* --list */
+	uint64_t nsum;
+};
+
+static const char *const default_csv[] = {
+	"time", "level", "service", "corr", "span", "parent", "kind", "name", "dir",
+	"dur", "status", "msg"
+};
+
+static void oom(void)
+{
+	cli_die(CLI_EXIT_STORE, "out of memory");
+}
+
+static void put(cli_out *out, const void *p, size_t n)
+{
+	if (tt_buf_append(&out->b, p, n) < 0)
+		oom();
+}
+
+static void puts_(cli_out *out, const char *s)
+{
+	put(out, s, strlen(s));
+}
+
+static void printf_(cli_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void printf_(cli_out *out, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		put(out, small, (size_t)n);
+		return;
+	}
+	if (tt_buf_reserve(&out->b, (size_t)n + 1) < 0)
+		oom();
+	va_start(ap, fmt);
+	vsnprintf((char *)out->b.data + out->b.len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	out->b.len += (size_t)n;
+}
+
+static void color(cli_out *out, const char *c)
+{
+	if (out->o->color)
+		puts_(out, c);
+}
+
+static void write_out(cli_out *out)
+{
+	if (out->b.len) {
+		if (fwrite(out->b.data, 1, out->b.len, stdout) != out->b.len)
+			cli_check_stdout();
+		out->b.len = 0;
+	}
+}
+
+void cli_out_flush(cli_out *out)
+{
+	write_out(out);
+	cli_check_stdout();
+}
+
+/* End of one record: write when the buffer is large or the reader waits. */
+static void rec_done(cli_out *out)
+{
+	if (out->line_flush)
+		cli_out_flush(out);
+	else if (out->b.len >= OUT_CHUNK)
+		write_out(out);
+}
+
+cli_out *cli_out_new(const cli_opts *o, int follow)
+{
+	cli_out *out = calloc(1, sizeof(*out));
+	struct stat st;
+
+	if (!out)
+		oom();
+	out->o = o;
+	out->fmt = o->fmt;
+	out->follow = follow;
+	if (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+	        S_ISCHR(st.st_mode)))
+		out->line_flush = 1;
+	if (o->fields) {
+		char *s = strdup(o->fields), *save = NULL;
+		if (!s)
+			oom();
+		for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			char **nf = realloc(out->fields, (out->nfields + 1) * sizeof(*nf));
+			if (!nf)
+				oom();
+			out->fields = nf;
+			out->fields[out->nfields] = strdup(t);
+			if (!out->fields[out->nfields])
+				oom();
+			out->nfields++;
+		}
+		free(s);
+	}
+	setvbuf(stdout, NULL, _IOFBF, OUT_CHUNK);
+	return out;
+}
+
+/* ---- field access */
+
+/* Is every byte printable (so an id can be shown as text, not hex)? */
+static int printable(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* One field as text (csv, table --fields) or JSON (jsonl --fields). */
+static void field_put(tt_buf *b, const uint8_t *rec, size_t len, const char *path, int json)
+{
+	tt_value v;
+	int rc;
+
+	if (strcmp(path, "time") == 0) {
+		tt_rec_info info;
+		char t[40];
+		if (tt_rec_ts_corr(rec, len, &info.ts, &info.corr.p, &info.corr.n) < 0)
+			return;
+		tt_time_rfc3339(info.ts, t, sizeof(t));
+		if (json)
+			tt_json_str(b, t, strlen(t));
+		else
+			(void)tt_buf_append(b, t, strlen(t));
+		return;
+	}
+	rc = tt_rec_field(rec, len, path, &v);
+	if (rc <= 0) {
+		if (json)
+			(void)tt_buf_append(b, "null", 4);
+		return;
+	}
+	if (json) {
+		(void)tt_value_to_json(v.raw, v.raw_len, b);
+	} else if (v.type == TT_V_STR) {
+		(void)tt_buf_append(b, v.v.s.p, v.v.s.n);
+	} else if (v.type == TT_V_BIN) {
+		cli_hex(b, v.v.s.p, v.v.s.n);
+	} else {
+		(void)tt_value_to_json(v.raw, v.raw_len, b);
+	}
+}
+
+/* ---- jsonl / json */
+
+static void json_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
+{
+	size_t start = out->b.len;
+
+	if (out->nfields) {
+		put(out, "{", 1);
+		for (size_t i = 0; i < out->nfields; i++) {
+			if (i)
+				put(out, ",", 1);
+			tt_json_str(&out->b, out->fields[i], strlen(out->fields[i]));
+			put(out, ":", 1);
+			field_put(&out->b, rec, len, out->fields[i], 1);
+		}
+		put(out, "}", 1);
+	} else if (tt_rec_to_json(rec, len, TT_JSON_TIME, &out->b) < 0) {
+		out->b.len = start;
+		cli_warn("skipped a record that could not be formatted");
+		return;
+	}
+	if (cursor && out->o->show_cursor && out->b.len > start &&
+	    out->b.data[out->b.len - 1] == '}') {
+		out->b.len--;
+		puts_(out, out->b.len - start > 1 ? ",\"cursor\":" : "\"cursor\":");
+		tt_json_str(&out->b, cursor, strlen(cursor));
+		put(out, "}", 1);
+	}
+}
+
+/* ---- table */
+
+static const char *level_color(int lvl)
+{
+	switch (lvl) {
+	case TT_LVL_FATAL: return C_BRED;
+	case TT_LVL_ERROR: return C_RED;
+	case TT_LVL_WARN: return C_YELLOW;
+	case TT_LVL_DEBUG:
+	case TT_LVL_TRACE: return C_DIM;
+	default: return NULL;
+	}
+}
+
+static void pad(cli_out *out, size_t have, size_t want)
+{
+	static const char sp[] = "                                ";
+	while (have < want) {
+		size_t k = want - have < sizeof(sp) - 1 ? want - have : sizeof(sp) - 1;
+		put(out, sp, k);
+		have += k;
+	}
+}
+
+/* Put n bytes with control characters shown as '?' (tables stay one line). */
+static void put_clean(cli_out *out, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != 0x7f)
+			j++;
+		put(out, s + i, j - i);
+		if (j < n) {
+			put(out, s[j] == '\n' ? " " : "?", 1);
+			j++;
+		}
+		i = j;
+	}
+}
+
+static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
+{
+	tt_rec_info in;
+	char t[64];
+	const char *lc;
+	size_t w;
+
+	if (tt_rec_info_get(rec, len, &in) < 0) {
+		cli_warn("skipped a record that could not be read");
+		return;
+	}
+	lc = level_color(in.level);
+	cli_fmt_time(in.ts, out->o->utc, t, sizeof(t));
+	color(out, C_DIM);
+	puts_(out, t);
+	color(out, C_RESET);
+	put(out, " ", 1);
+	if (out->nfields) {
+		for (size_t i = 0; i < out->nfields; i++) {
+			out->tmp.len = 0;
+			field_put(&out->tmp, rec, len, out->fields[i], 0);
+			put_clean(out, (const char *)out->tmp.data, out->tmp.len);
+			if (i + 1 < out->nfields)
+				pad(out, out->tmp.len, 16), put(out, " ", 1);
+		}
+		put(out, "\n", 1);
+		return;
+	}
+	/* level */
+	if (lc)
+		color(out, lc);
+	{
+		const char *ln = tt_level_name(in.level);
+		char up[8];
+		size_t k = 0;
+		for (; ln[k] && k < 5; k++)
+			up[k] = (char)(ln[k] >= 'a' && ln[k] <= 'z' ? ln[k] - 32 : ln[k]);
+		put(out, up, k);
+		if (lc)
+			color(out, C_RESET);
+		pad(out, k, 6);
+	}
+	/* service */
+	w = in.service.p ? in.service.n : 0;
+	color(out, C_CYAN);
+	if (w)
+		put_clean(out, in.service.p, in.service.n);
+	color(out, C_RESET);
+	pad(out, w, 12);
+	put(out, " ", 1);
+	/* corr */
+	out->tmp.len = 0;
+	if (in.corr.p)
+		cli_id_text(&out->tmp, in.corr.p, in.corr.n, in.corr_is_bin);
+	put_clean(out, (const char *)out->tmp.data, out->tmp.len);
+	pad(out, out->tmp.len, 16);
+	put(out, " ", 1);
+	/* what happened */
+	if (lc && in.level >= TT_LVL_ERROR)
+		color(out, lc);
+	if (in.dir.p) {
+		put_clean(out, in.dir.p, in.dir.n);
+		put(out, " ", 1);
+	}
+	if (in.name.p)
+		put_clean(out, in.name.p, in.name.n);
+	else if (!in.msg.p && in.kind.p)
+		put_clean(out, in.kind.p, in.kind.n);
+	if (in.endpoint.p) {
+		put(out, " ", 1);
+		put_clean(out, in.endpoint.p, in.endpoint.n);
+	}
+	if (in.msg.p) {
+		if (in.name.p || in.dir.p || in.endpoint.p)
+			put(out, ": ", 2);
+		put_clean(out, in.msg.p, in.msg.n);
+	}
+	if (lc && in.level >= TT_LVL_ERROR)
+		color(out, C_RESET);
+	if (in.dur >= 0) {
+		cli_fmt_dur(in.dur, t, sizeof(t));
+		color(out, C_DIM);
+		printf_(out, " (%s)", t);
+		color(out, C_RESET);
+	}
+	if (in.status.p) {
+		put(out, " [", 2);
+		put_clean(out, in.status.p, in.status.n);
+		put(out, "]", 1);
+	}
+	if (cursor && out->o->show_cursor) {
+		color(out, C_DIM);
+		printf_(out, " %s", cursor);
+		color(out, C_RESET);
+	}
+	put(out, "\n", 1);
+}
+
+/* ---- csv */
+
+static void csv_cell(cli_out *out, const uint8_t *p, size_t n)
+{
+	int quote = 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r')
+			quote = 1;
+	if (!quote) {
+		put(out, p, n);
+		return;
+	}
+	put(out, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"')
+			put(out, "\"", 1);
+		put(out, p + i, 1);
+	}
+	put(out, "\"", 1);
+}
+
+static void csv_header(cli_out *out, const char *const *cols, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			put(out, ",", 1);
+		csv_cell(out, (const uint8_t *)cols[i], strlen(cols[i]));
+	}
+	put(out, "\n", 1);
+}
+
+static void csv_rec(cli_out *out, const uint8_t *rec, size_t len)
+{
+	const char *const *cols = out->nfields ? (const char *const *)out->fields : default_csv;
+	size_t n = out->nfields ? out->nfields : sizeof(default_csv) / sizeof(default_csv[0]);
+
+	if (out->nrec == 0)
+		csv_header(out, cols, n);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			put(out, ",", 1);
+		out->tmp.len = 0;
+		field_put(&out->tmp, rec, len, cols[i], 0);
+		csv_cell(out, out->tmp.data, out->tmp.len);
+	}
+	put(out, "\n", 1);
+}
+
+/* ---- buffered records (tree, otlp) */
+
+static void keep(cli_out *out, const uint8_t *rec, size_t len)
+{
+	brec *r;
+
+	if (out->nrecs == out->caprecs) {
+		size_t nc = out->caprecs ? 2 * out->caprecs : 256;
+		brec *nr = realloc(out->recs, nc * sizeof(*nr));
+		if (!nr)
+			oom();
+		out->recs = nr;
+		out->caprecs = nc;
+	}
+	r = &out->recs[out->nrecs];
+	r->data = malloc(len ? len : 1);
+	if (!r->data)
+		oom();
+	memcpy(r->data, rec, len);
+	r->len = len;
+	out->nrecs++;
+}
+
+static void drop_kept(cli_out *out, size_t from)
+{
+	for (size_t i = from; i < out->nrecs; i++)
+		free(out->recs[i].data);
+	out->nrecs = from;
+}
+
+/* ---- tree */
+
+typedef struct tnode {
+	tt_rec_info in;
+	size_t parent;  /* index of the parent record, or SIZE_MAX */
+	int done;
+} tnode;
+
+static int same(const char *a, size_t an, const char *b, size_t bn)
+{
+	return a && b && an == bn && memcmp(a, b, an) == 0;
+}
+
+static void tree_line(cli_out *out, tnode *nodes, size_t i, int depth,
+    int64_t t0, int64_t span)
+{
+	tt_rec_info *in = &nodes[i].in;
+	const char *lc = level_color(in->level);
+	size_t w = 0;
+	char d[32];
+	int from, to;
+
+	out->tmp.len = 0;
+	for (int k = 0; k < depth && k < 20; k++)
+		(void)tt_buf_append(&out->tmp, "  ", 2);
+	if (in->dir.p) {
+		(void)tt_buf_append(&out->tmp, in->dir.p, in->dir.n);
+		(void)tt_buf_append(&out->tmp, " ", 1);
+	}
+	if (in->service.p) {
+		(void)tt_buf_append(&out->tmp, in->service.p, in->service.n);
+		(void)tt_buf_append(&out->tmp, " ", 1);
+	}
+	if (in->name.p)
+		(void)tt_buf_append(&out->tmp, in->name.p, in->name.n);
+	else if (in->msg.p)
+		(void)tt_buf_append(&out->tmp, in->msg.p, in->msg.n);
+	else if (in->kind.p)
+		(void)tt_buf_append(&out->tmp, in->kind.p, in->kind.n);
+	/* the label, cut to its column (on a UTF-8 boundary) */
+	w = out->tmp.len;
+	if (w > TREE_LABEL) {
+		w = TREE_LABEL - 1;
+		while (w && (out->tmp.data[w] & 0xc0) == 0x80)
+			w--;
+	}
+	if (lc)
+		color(out, lc);
+	put_clean(out, (const char *)out->tmp.data, w);
+	if (w < out->tmp.len)
+		put(out, "~", 1), w++;
+	if (lc)
+		color(out, C_RESET);
+	{
+		/* columns taken: count UTF-8 lead bytes only */
+		size_t cols = 0;
+		for (size_t k = 0; k < w && k < out->tmp.len; k++)
+			cols += (out->tmp.data[k] & 0xc0) != 0x80;
+		if (w > out->tmp.len)
+			cols++;
+		pad(out, cols, TREE_LABEL + 1);
+	}
+	/* a span shows its duration; a point event its offset from the start */
+	if (in->dur >= 0) {
+		cli_fmt_dur(in->dur, d, sizeof(d));
+		printf_(out, "%10s |", d);
+	} else {
+		char off[40];
+		cli_fmt_dur(in->ts - t0, d, sizeof(d));
+		snprintf(off, sizeof(off), "+%s", d);
+		printf_(out, "%10s |", off);
+	}
+	from = (int)((double)(in->ts - t0) * TREE_BAR / (double)span);
+	to = in->dur > 0 ? (int)((double)(in->ts - t0 + in->dur) * TREE_BAR / (double)span) : from;
+	if (from >= TREE_BAR)
+		from = TREE_BAR - 1;
+	if (to >= TREE_BAR)
+		to = TREE_BAR - 1;
+	if (from < 0)
+		from = 0;
+	for (int k = 0; k < TREE_BAR; k++) {
+		if (k < from || k > to)
+			put(out, " ", 1);
+		else if (in->dur > 0)
+			put(out, "=", 1);
+		else
+			put(out, "|", 1);
+	}
+	puts_(out, "|\n");
+}
+
+static void tree_walk(cli_out *out, tnode *nodes, size_t n, size_t i, int depth,
+    int64_t t0, int64_t span)
+{
+	nodes[i].done = 1;
+	tree_line(out, nodes, i, depth, t0, span);
+	for (size_t j = 0; j < n; j++)
+		if (!nodes[j].done && nodes[j].parent == i)
+			tree_walk(out, nodes, n, j, depth + 1, t0, span);
+}
+
+/* One tree over recs[from, to): a title line, then each root and its
+ * descendants, children in record order; records in a parent cycle are shown
+ * as roots. */
+static void tree_print(cli_out *out, size_t from, size_t to, const char *title,
+    size_t title_len, const tt_idsum *sum)
+{
+	size_t n = to - from, m = 0;
+	tnode *nodes = calloc(n ? n : 1, sizeof(*nodes));
+	int64_t t0 = INT64_MAX, t1 = INT64_MIN, span;
+	char d[32];
+
+	if (!nodes)
+		oom();
+	for (size_t i = 0; i < n; i++) {
+		if (tt_rec_info_get(out->recs[from + i].data, out->recs[from + i].len,
+		        &nodes[m].in) < 0)
+			continue;
+		nodes[m].parent = SIZE_MAX;
+		if (nodes[m].in.ts < t0)
+			t0 = nodes[m].in.ts;
+		{
+			int64_t end = nodes[m].in.ts + (nodes[m].in.dur > 0 ? nodes[m].in.dur : 0);
+			if (end > t1)
+				t1 = end;
+		}
+		m++;
+	}
+	n = m;
+	for (size_t i = 0; i < n; i++) {
+		if (!nodes[i].in.parent.p)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			if (j != i && same(nodes[j].in.span.p, nodes[j].in.span.n,
+			                  nodes[i].in.parent.p, nodes[i].in.parent.n)) {
+				nodes[i].parent = j;
+				break;
+			}
+	}
+	span = n ? t1 - t0 : 0;
+	if (span <= 0)
+		span = 1;
+	color(out, C_BOLD);
+	put_clean(out, title, title_len);
+	color(out, C_RESET);
+	cli_fmt_dur(n ? t1 - t0 : 0, d, sizeof(d));
+	printf_(out, "  %zu record%s  %s", n, n == 1 ? "" : "s", d);
+	if (sum)
+		printf_(out, "  %s", sum->complete ? "complete" : "incomplete");
+	put(out, "\n", 1);
+	for (size_t i = 0; i < n; i++) {
+		/* a root: no parent, or its parent chain never ends at a root */
+		if (!nodes[i].done && nodes[i].parent == SIZE_MAX)
+			tree_walk(out, nodes, n, i, 0, t0, span);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!nodes[i].done)
+			tree_walk(out, nodes, n, i, 0, t0, span);
+	free(nodes);
+}
+
+/* Trees of everything kept, grouped by correlation id in order of first
+ * appearance (tt-tail -o tree, tt-query filters -o tree). */
+static void tree_by_corr(cli_out *out)
+{
+	size_t n = out->nrecs;
+	char *used = calloc(n ? n : 1, 1);
+	brec *order = malloc((n ? n : 1) * sizeof(*order));
+	size_t k = 0;
+
+	if (!used || !order)
+		oom();
+	for (size_t i = 0; i < n; i++) {
+		int64_t ts;
+		const char *c, *c2;
+		size_t cn, cn2, start = k;
+
+		if (used[i])
+			continue;
+		if (tt_rec_ts_corr(out->recs[i].data, out->recs[i].len, &ts, &c, &cn) < 0)
+			c = NULL, cn = 0;
+		for (size_t j = i; j < n; j++) {
+			if (used[j])
+				continue;
+			if (tt_rec_ts_corr(out->recs[j].data, out->recs[j].len, &ts, &c2, &cn2) < 0)
+				c2 = NULL, cn2 = 0;
+			if ((c == NULL && c2 == NULL) || same(c, cn, c2, cn2)) {
+				used[j] = 1;
+				order[k++] = out->recs[j];
+			}
+		}
+		(void)start;
+	}
+	/* print group by group from the reordered copy */
+	{
+		brec *saved = out->recs;
+		size_t i = 0;
+		out->recs = order;
+		while (i < k) {
+			int64_t ts;
+			const char *c, *c2;
+			size_t cn, cn2, j = i + 1;
+			if (tt_rec_ts_corr(order[i].data, order[i].len, &ts, &c, &cn) < 0)
+				c = NULL, cn = 0;
+			while (j < k && tt_rec_ts_corr(order[j].data, order[j].len, &ts, &c2, &cn2) == 0 &&
+			    ((c == NULL && c2 == NULL) || same(c, cn, c2, cn2)))
+				j++;
+			out->tmp.len = 0;
+			if (c)
+				cli_id_text(&out->tmp, c, cn, !printable(c, cn));
+			else
+				(void)tt_buf_append(&out->tmp, "(no id)", 7);
+			{
+				tt_buf title = out->tmp;
+				memset(&out->tmp, 0, sizeof(out->tmp));
+				tree_print(out, i, j, (const char *)title.data, title.len, NULL);
+				tt_buf_free(&out->tmp);
+				out->tmp = title;
+			}
+			i = j;
+			if (i < k)
+				put(out, "\n", 1);
+		}
+		out->recs = saved;
+	}
+	free(used);
+	free(order);
+}
+
+/* ---- otlp */
+
+/* 64-bit FNV-1a, seeded: stable ids for records whose ids are not OTLP hex. */
+static uint64_t fnv(const void *p, size_t n, uint64_t seed)
+{
+	const uint8_t *s = p;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int is_hex(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
+		        (p[i] >= 'A' && p[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+/* An OTLP id of `bytes` bytes as a JSON string: the id itself when it
+ * already is that many bytes in hex (or bin), else a hash of it. */
+static void otlp_id(cli_out *out, const char *p, size_t n, int is_bin, size_t bytes,
+    uint64_t salt)
+{
+	put(out, "\"", 1);
+	if (p && is_bin && n == bytes) {
+		cli_hex(&out->b, p, n);
+	} else if (p && !is_bin && n == 2 * bytes && is_hex(p, n)) {
+		for (size_t i = 0; i < n; i++) {
+			char ch = p[i];
+			if (ch >= 'A' && ch <= 'F')
+				ch = (char)(ch + 32);
+			put(out, &ch, 1);
+		}
+	} else {
+		uint64_t h[2];
+		h[0] = fnv(p ? p : "", p ? n : 0, salt);
+		h[1] = fnv(p ? p : "", p ? n : 0, salt ^ 0x9e3779b97f4a7c15ULL);
+		cli_hex(&out->b, h, bytes > 16 ? 16 : bytes);
+	}
+	put(out, "\"", 1);
+}
+
+static void otlp_kv_str(cli_out *out, int *first, const char *k, const char *v, size_t vn)
+{
+	if (!v)
+		return;
+	puts_(out, *first ? "" : ",");
+	*first = 0;
+	puts_(out, "{\"key\":");
+	tt_json_str(&out->b, k, strlen(k));
+	puts_(out, ",\"value\":{\"stringValue\":");
+	tt_json_str(&out->b, v, vn);
+	puts_(out, "}}");
+}
+
+typedef struct otlp_attr_ctx {
+	cli_out *out;
+	int *first;
+} otlp_attr_ctx;
+
+static int otlp_attr(void *ctx, const char *k, size_t kn, const tt_value *v)
+{
+	otlp_attr_ctx *c = ctx;
+	cli_out *out = c->out;
+
+	puts_(out, *c->first ? "" : ",");
+	*c->first = 0;
+	puts_(out, "{\"key\":");
+	tt_json_str(&out->b, k, kn);
+	puts_(out, ",\"value\":{");
+	switch (v->type) {
+	case TT_V_STR:
+		puts_(out, "\"stringValue\":");
+		tt_json_str(&out->b, v->v.s.p, v->v.s.n);
+		break;
+	case TT_V_BOOL:
+		printf_(out, "\"boolValue\":%s", v->v.b ? "true" : "false");
+		break;
+	case TT_V_INT:
+		printf_(out, "\"intValue\":\"%lld\"", (long long)v->v.i);
+		break;
+	case TT_V_UINT:
+		printf_(out, "\"intValue\":\"%llu\"", (unsigned long long)v->v.u);
+		break;
+	case TT_V_FLOAT:
+		puts_(out, "\"doubleValue\":");
+		(void)tt_value_to_json(v->raw, v->raw_len, &out->b);
+		break;
+	default: { /* maps, arrays, bin, nil: their JSON text as a string */
+		tt_buf j = { 0 };
+		(void)tt_value_to_json(v->raw, v->raw_len, &j);
+		puts_(out, "\"stringValue\":");
+		tt_json_str(&out->b, (const char *)j.data, j.len);
+		tt_buf_free(&j);
+		break;
+	}
+	}
+	puts_(out, "}}");
+	return 0;
+}
+
+static void otlp_span(cli_out *out, const brec *r, size_t idx)
+{
+	tt_rec_info in;
+	tt_value attrs;
+	int first = 1, code = 0;
+	int64_t end;
+
+	if (tt_rec_info_get(r->data, r->len, &in) < 0)
+		return;
+	puts_(out, "{\"traceId\":");
+	otlp_id(out, in.corr.p, in.corr.n, in.corr_is_bin, 16, 1);
+	puts_(out, ",\"spanId\":");
+	if (in.span.p) {
+		otlp_id(out, in.span.p, in.span.n, 0, 8, 2);
+	} else {
+		uint64_t h = fnv(r->data, r->len, idx);
+		puts_(out, "\"");
+		cli_hex(&out->b, &h, 8);
+		puts_(out, "\"");
+	}
+	if (in.parent.p) {
+		puts_(out, ",\"parentSpanId\":");
+		otlp_id(out, in.parent.p, in.parent.n, 0, 8, 2);
+	}
+	puts_(out, ",\"name\":");
+	if (in.name.p)
+		tt_json_str(&out->b, in.name.p, in.name.n);
+	else if (in.msg.p)
+		tt_json_str(&out->b, in.msg.p, in.msg.n);
+	else if (in.kind.p)
+		tt_json_str(&out->b, in.kind.p, in.kind.n);
+	else
+		puts_(out, "\"record\"");
+	{
+		int k = 1; /* SPAN_KIND_INTERNAL */
+		if (same(in.kind.p, in.kind.n, "server", 6))
+			k = 2;
+		else if (same(in.kind.p, in.kind.n, "client", 6))
+			k = 3;
+		else if (same(in.kind.p, in.kind.n, "producer", 8))
+			k = 4;
+		else if (same(in.kind.p, in.kind.n, "consumer", 8))
+			k = 5;
+		printf_(out, ",\"kind\":%d", k);
+	}
+	end = in.ts + (in.dur > 0 ? in.dur : 0);
+	printf_(out, ",\"startTimeUnixNano\":\"%lld\",\"endTimeUnixNano\":\"%lld\"",
+	    (long long)in.ts, (long long)end);
+	puts_(out, ",\"attributes\":[");
+	if (in.corr.p && !in.corr_is_bin)
+		otlp_kv_str(out, &first, "teratrace.corr", in.corr.p, in.corr.n);
+	if (in.level != TT_LVL_NONE) {
+		const char *ln = tt_level_name(in.level);
+		otlp_kv_str(out, &first, "level", ln, strlen(ln));
+	}
+	otlp_kv_str(out, &first, "teratrace.kind", in.kind.p, in.kind.n);
+	otlp_kv_str(out, &first, "host.name", in.host.p, in.host.n);
+	otlp_kv_str(out, &first, "direction", in.dir.p, in.dir.n);
+	otlp_kv_str(out, &first, "endpoint", in.endpoint.p, in.endpoint.n);
+	otlp_kv_str(out, &first, "message", in.msg.p, in.msg.n);
+	if (tt_rec_field(r->data, r->len, "attrs", &attrs) == 1 && attrs.type == TT_V_MAP) {
+		otlp_attr_ctx c = { out, &first };
+		(void)cli_mp_map_each(attrs.raw, attrs.raw_len, otlp_attr, &c);
+	}
+	puts_(out, "]");
+	if (in.level >= TT_LVL_ERROR || same(in.status.p, in.status.n, "error", 5) ||
+	    same(in.status.p, in.status.n, "ERROR", 5))
+		code = 2;
+	else if (same(in.status.p, in.status.n, "ok", 2) || same(in.status.p, in.status.n, "OK", 2))
+		code = 1;
+	printf_(out, ",\"status\":{\"code\":%d", code);
+	if (in.status.p && code != 1) {
+		puts_(out, ",\"message\":");
+		tt_json_str(&out->b, in.status.p, in.status.n);
+	}
+	puts_(out, "}}");
+}
+
+/* One resourceSpans entry per service, in order of first appearance. */
+static void otlp_print(cli_out *out)
+{
+	size_t n = out->nrecs;
+	char *used = calloc(n ? n : 1, 1);
+	int firstres = 1;
+
+	if (!used)
+		oom();
+	puts_(out, "{\"resourceSpans\":[");
+	for (size_t i = 0; i < n; i++) {
+		tt_value sv, sv2;
+		int has, first = 1;
+		if (used[i])
+			continue;
+		has = tt_rec_field(out->recs[i].data, out->recs[i].len, "service", &sv) == 1 &&
+		    sv.type == TT_V_STR;
+		puts_(out, firstres ? "\n" : ",\n");
+		firstres = 0;
+		puts_(out, "{\"resource\":{\"attributes\":[");
+		if (has) {
+			int f = 1;
+			otlp_kv_str(out, &f, "service.name", sv.v.s.p, sv.v.s.n);
+		}
+		puts_(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"teratrace\",\"version\":\""
+		    TT_VERSION_STRING "\"},\"spans\":[");
+		for (size_t j = i; j < n; j++) {
+			int has2;
+			if (used[j])
+				continue;
+			has2 = tt_rec_field(out->recs[j].data, out->recs[j].len, "service", &sv2) == 1 &&
+			    sv2.type == TT_V_STR;
+			if (has != has2 || (has && !same(sv.v.s.p, sv.v.s.n, sv2.v.s.p, sv2.v.s.n)))
+				continue;
+			used[j] = 1;
+			puts_(out, first ? "\n" : ",\n");
+			first = 0;
+			otlp_span(out, &out->recs[j], j);
+			if (out->b.len >= OUT_CHUNK)
+				write_out(out);
+		}
+		puts_(out, "]}]}");
+	}
+	puts_(out, "]}\n");
+	free(used);
+}
+
+/* ---- public entry points */
+
+void cli_out_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
+{
+	switch (out->fmt) {
+	case CLI_FMT_JSONL:
+		json_rec(out, rec, len, cursor);
+		put(out, "\n", 1);
+		break;
+	case CLI_FMT_JSON:
+		if (out->in_group)
+			puts_(out, out->grec ? ",\n" : "\n");
+		else
+			puts_(out, out->nrec ? ",\n" : "[\n");
+		json_rec(out, rec, len, cursor);
+		break;
+	case CLI_FMT_TABLE:
+		table_rec(out, rec, len, cursor);
+		break;
+	case CLI_FMT_CSV:
+		csv_rec(out, rec, len);
+		break;
+	case CLI_FMT_MSGPACK:
+		put(out, rec, len);
+		break;
+	case CLI_FMT_TREE:
+	case CLI_FMT_OTLP:
+		keep(out, rec, len);
+		break;
+	}
+	out->nrec++;
+	out->grec++;
+	rec_done(out);
+}
+
+void cli_out_group_begin(cli_out *out, const void *id, size_t id_len,
+    const tt_idsum *sum, size_t nid)
+{
+	out->ngroups = nid;
+	out->in_group = 1;
+	out->grec = 0;
+	out->gid.len = 0;
+	(void)tt_buf_append(&out->gid, id, id_len);
+	out->have_gsum = sum != NULL;
+	if (sum)
+		out->gsum = *sum;
+	out->group_from = out->nrecs;
+	if (out->fmt == CLI_FMT_JSON) {
+		if (nid > 1)
+			puts_(out, out->gi ? ",\n" : "[\n");
+		puts_(out, "{\"corr\":");
+		tt_json_str(&out->b, id, id_len);
+		if (sum) {
+			printf_(out, ",\"complete\":%s,\"n_req\":%u,\"n_resp\":%u",
+			    sum->complete ? "true" : "false", sum->n_req, sum->n_resp);
+		} else {
+			puts_(out, ",\"complete\":false");
+		}
+		puts_(out, ",\"records\":[");
+	}
+	out->gi++;
+}
+
+void cli_out_group_end(cli_out *out, uint64_t nrec)
+{
+	char d[32];
+
+	switch (out->fmt) {
+	case CLI_FMT_JSON:
+		printf_(out, "%s],\"count\":%llu}", out->grec ? "\n" : "",
+		    (unsigned long long)nrec);
+		if (out->ngroups <= 1 || out->gi == out->ngroups)
+			puts_(out, out->ngroups > 1 ? "\n]\n" : "\n");
+		break;
+	case CLI_FMT_TABLE:
+		color(out, C_DIM);
+		puts_(out, "-- ");
+		put_clean(out, (const char *)out->gid.data, out->gid.len);
+		printf_(out, ": %llu record%s", (unsigned long long)nrec, nrec == 1 ? "" : "s");
+		if (out->have_gsum) {
+			cli_fmt_dur(out->gsum.last_ts - out->gsum.first_ts, d, sizeof(d));
+			printf_(out, ", %s, %s (%u ->, %u <-)", d,
+			    out->gsum.complete ? "complete" : "incomplete", out->gsum.n_req,
+			    out->gsum.n_resp);
+			if (out->gsum.services[0])
+				printf_(out, ", services %s", out->gsum.services);
+		}
+		puts_(out, "\n");
+		color(out, C_RESET);
+		break;
+	case CLI_FMT_TREE:
+		if (out->gi > 1)
+			put(out, "\n", 1);
+		tree_print(out, out->group_from, out->nrecs, (const char *)out->gid.data,
+		    out->gid.len, out->have_gsum ? &out->gsum : NULL);
+		drop_kept(out, out->group_from);
+		break;
+	default:
+		break;
+	}
+	out->in_group = 0;
+	rec_done(out);
+}
+
+void cli_out_idsum(cli_out *out, const tt_idsum *s)
+{
+	char first[40], last[40], d[32];
+	int bin = !printable(s->id, s->id_len);
+
+	switch (out->fmt) {
+	case CLI_FMT_TABLE:
+		if (out->nsum == 0) {
+			color(out, C_BOLD);
+			printf_(out, "%-23s %-32s %6s %9s %-8s %s\n", "LAST SEEN", "ID", "COUNT",
+			    "DURATION", "STATE", "SERVICES");
+			color(out, C_RESET);
+		}
+		cli_fmt_time(s->last_ts, out->o->utc, last, sizeof(last));
+		cli_fmt_dur(s->last_ts - s->first_ts, d, sizeof(d));
+		color(out, C_DIM);
+		puts_(out, last);
+		color(out, C_RESET);
+		put(out, " ", 1);
+		out->tmp.len = 0;
+		cli_id_text(&out->tmp, s->id, s->id_len, bin);
+		put_clean(out, (const char *)out->tmp.data, out->tmp.len);
+		pad(out, out->tmp.len, 32);
+		printf_(out, " %6llu %9s ", (unsigned long long)s->count, d);
+		if (!s->complete)
+			color(out, C_YELLOW);
+		printf_(out, "%-8s", s->complete ? "complete" : "open");
+		if (!s->complete)
+			color(out, C_RESET);
+		printf_(out, " %s\n", s->services);
+		break;
+	case CLI_FMT_CSV:
+		if (out->nsum == 0)
+			puts_(out, "last,corr,count,first_ts,last_ts,dur,complete,services\n");
+		tt_time_rfc3339(s->last_ts, last, sizeof(last));
+		printf_(out, "%s,", last);
+		out->tmp.len = 0;
+		cli_id_text(&out->tmp, s->id, s->id_len, bin);
+		csv_cell(out, out->tmp.data, out->tmp.len);
+		printf_(out, ",%llu,%lld,%lld,%lld,%s,", (unsigned long long)s->count,
+		    (long long)s->first_ts, (long long)s->last_ts,
+		    (long long)(s->last_ts - s->first_ts), s->complete ? "true" : "false");
+		csv_cell(out, (const uint8_t *)s->services, strlen(s->services));
+		put(out, "\n", 1);
+		break;
+	default: /* jsonl, json */
+		if (out->fmt == CLI_FMT_JSON)
+			puts_(out, out->nsum ? ",\n" : "[\n");
+		tt_time_rfc3339(s->first_ts, first, sizeof(first));
+		tt_time_rfc3339(s->last_ts, last, sizeof(last));
+		puts_(out, "{\"corr\":");
+		out->tmp.len = 0;
+		cli_id_text(&out->tmp, s->id, s->id_len, bin);
+		tt_json_str(&out->b, (const char *)out->tmp.data, out->tmp.len);
+		printf_(out, ",\"count\":%llu,\"first_ts\":%lld,\"first\":\"%s\","
+		    "\"last_ts\":%lld,\"last\":\"%s\",\"dur\":%lld,\"complete\":%s,"
+		    "\"n_req\":%u,\"n_resp\":%u,\"services\":[",
+		    (unsigned long long)s->count, (long long)s->first_ts, first,
+		    (long long)s->last_ts, last, (long long)(s->last_ts - s->first_ts),
+		    s->complete ? "true" : "false", s->n_req, s->n_resp);
+		{
+			const char *p = s->services;
+			int f = 1;
+			while (*p) {
+				const char *c = strchr(p, ',');
+				size_t k = c ? (size_t)(c - p) : strlen(p);
+				if (k) {
+					if (!f)
+						put(out, ",", 1);
+					f = 0;
+					tt_json_str(&out->b, p, k);
+				}
+				p += k + (c != NULL);
+			}
+		}
+		puts_(out, "]}");
+		if (out->fmt == CLI_FMT_JSONL)
+			put(out, "\n", 1);
+		break;
+	}
+	out->nsum++;
+	rec_done(out);
+}
+
+void cli_out_note(cli_out *out, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (out->fmt != CLI_FMT_TABLE)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	color(out, C_DIM);
+	puts_(out, buf);
+	color(out, C_RESET);
+	put(out, "\n", 1);
+}
+
+int cli_out_end(cli_out *out)
+{
+	switch (out->fmt) {
+	case CLI_FMT_JSON:
+		if (out->ngroups == 0) {
+			if (out->nsum)
+				puts_(out, "\n]\n");
+			else
+				puts_(out, out->nrec ? "\n]\n" : "[]\n");
+		}
+		break;
+	case CLI_FMT_TREE:
+		if (out->ngroups == 0)
+			tree_by_corr(out);
+		break;
+	case CLI_FMT_OTLP:
+		otlp_print(out);
+		break;
+	default:
+		break;
+	}
+	drop_kept(out, 0);
+	write_out(out);
+	cli_check_stdout();
+	if (fclose(stdout) != 0) {
+		if (errno == EPIPE)
+			_exit(CLI_EXIT_OK);
+		cli_die(CLI_EXIT_STORE, "could not write to standard output: %s", strerror(errno));
+	}
+	for (size_t i = 0; i < out->nfields; i++)
+		free(out->fields[i]);
+	free(out->fields);
+	free(out->recs);
+	tt_buf_free(&out->b);
+	tt_buf_free(&out->tmp);
+	tt_buf_free(&out->gid);
+	free(out);
+	return 0;
+}
