@@ -1,0 +1,353 @@
+/*
+ * gc.c -- segment listing, statistics and retention (FORMAT.md 8.5).
+ *
+ * gc deletes whole sealed segments. Its cost does not grow with the index:
+ * per segment it is one mdb_drop of the segment's own correlation database,
+ * the deletion of that segment's block log rows (a key range), one segment row,
+ * then an unlink. Index first, file second: a crash in between leaves an
+ * orphan file, which the next gc removes; never an index entry without data.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+struct segrow { uint64_t id; segrec r; };
+
+static int seg_rows(tt_store *s, struct segrow **out, size_t *n)
+{
+	struct segrow *v = NULL;
+	size_t cnt = 0, cap = 0;
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	*out = NULL, *n = 0;
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
+		store_rtxn_done(s, t);
+		return mdb_rc(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 8)
+			continue;
+		if (cnt == cap) {
+			struct segrow *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
+			if (!nv) { rc = -ENOMEM; break; }
+			v = nv;
+		}
+		v[cnt].id = getbe64(k.mv_data);
+		if (segrec_decode(d.mv_data, d.mv_size, &v[cnt].r) == 0)
+			cnt++;
+	}
+	mdb_cursor_close(c);
+	store_rtxn_done(s, t);
+	if (rc != MDB_NOTFOUND) {
+		free(v);
+		return mdb_rc(rc);
+	}
+	*out = v, *n = cnt;
+	return 0;
+}
+
+/* Is a live writer holding this (active) segment? */
+static int seg_held(tt_store *s, uint64_t seg)
+{
+	char path[4096];
+	int fd, held;
+	store_seg_path(s, seg, path, sizeof path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+static void seginfo_of(const struct segrow *row, int held, tt_seginfo *si)
+{
+	si->id = row->id;
+	si->state = (int)row->r.state;
+	si->held = held;
+	si->created_ns = row->r.created_ns;
+	si->min_ts = row->r.min_ts;
+	si->max_ts = row->r.max_ts;
+	si->records = row->r.records;
+	si->blocks = row->r.blocks;
+	si->bytes = row->r.end;
+	si->raw_bytes = row->r.raw_bytes;
+	si->first_seq = row->r.first_seq;
+	si->last_seq = row->r.last_seq;
+}
+
+int tt_store_segments(tt_store *s, tt_seg_fn fn, void *ctx)
+{
+	struct segrow *rows;
+	size_t n;
+	int rc = seg_rows(s, &rows, &n);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		tt_seginfo si;
+		seginfo_of(&rows[i], rows[i].r.state == TT_SEG_ACTIVE && seg_held(s, rows[i].id), &si);
+		if ((rc = fn(ctx, &si)) != 0)
+			break;
+	}
+	free(rows);
+	return rc < 0 ? rc : (int)n;
+}
+
+int tt_store_stats(tt_store *s, tt_stats *st)
+{
+	struct segrow *rows;
+	size_t n;
+	MDB_envinfo ei;
+	MDB_stat ms;
+	struct stat fs;
+	char path[4200];
+	MDB_txn *t;
+	int rc = seg_rows(s, &rows, &n);
+
+	if (rc < 0)
+		return rc;
+	memset(st, 0, sizeof *st);
+	st->min_ts = INT64_MAX;
+	st->max_ts = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		segrec *r = &rows[i].r;
+		st->segments++;
+		st->sealed += r->state == TT_SEG_SEALED;
+		st->records += r->records;
+		st->blocks += r->blocks;
+		st->data_bytes += r->end;
+		st->raw_bytes += r->raw_bytes;
+		if (r->records) {
+			if (r->min_ts < st->min_ts) st->min_ts = r->min_ts;
+			if (r->max_ts > st->max_ts) st->max_ts = r->max_ts;
+		}
+	}
+	if (st->records == 0)
+		st->min_ts = st->max_ts = 0;
+	mdb_env_info(s->env, &ei);
+	mdb_env_stat(s->env, &ms);
+	st->index_bytes = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
+	snprintf(path, sizeof path, "%s/index/data.mdb", s->dir);
+	if (stat(path, &fs) == 0)
+		st->index_file_bytes = (uint64_t)fs.st_blocks * 512;
+	{
+		MDB_dbi *dbis = calloc(n ? n : 1, sizeof *dbis);
+		int *ok = calloc(n ? n : 1, sizeof *ok);
+		if (dbis && ok) {
+			for (size_t i = 0; i < n; i++)
+				ok[i] = store_seg_dbi(s, rows[i].id, 0, NULL, &dbis[i]) == 0;
+			if (store_rtxn(s, &t) == 0) {
+				for (size_t i = 0; i < n; i++)
+					if (ok[i] && mdb_stat(t, dbis[i], &ms) == 0)
+						st->ids += ms.ms_entries; /* keys: ids per segment */
+				store_rtxn_done(s, t);
+			}
+		}
+		free(dbis);
+		free(ok);
+	}
+	free(rows);
+	return 0;
+}
+
+/* Remove one sealed segment: index rows in one txn, then the file. */
+static int delete_segment(tt_store *s, uint64_t seg, const segrec *r)
+{
+	char path[4096];
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_dbi dbi;
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, d;
+	int rc;
+
+	do {
+		if ((rc = store_wtxn(s, &t)) != 0)
+			return mdb_rc(rc);
+		rc = store_seg_dbi(s, seg, 0, t, &dbi);
+		if (rc == 0)
+			rc = mdb_drop(t, dbi, 1);
+		else if (rc == TT_ENOTFOUND)
+			rc = 0;
+		if (rc)
+			goto abort;
+		if (r->first_seq) {
+			if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0)
+				goto abort;
+			putbe64(kb, r->first_seq);
+			for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
+			    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+				blogrec b;
+				if (getbe64(k.mv_data) > r->last_seq)
+					break;
+				if (blogrec_decode(d.mv_data, d.mv_size, &b) == 0 && b.seg == seg &&
+				    (rc = mdb_cursor_del(c, 0)) != 0)
+					break;
+			}
+			mdb_cursor_close(c);
+			if (rc != 0 && rc != MDB_NOTFOUND)
+				goto abort;
+		}
+		putbe64(kb, seg);
+		k.mv_size = 8, k.mv_data = kb;
+		if ((rc = mdb_del(t, s->db_segs, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
+			goto abort;
+		store_forget_seg(s, seg);
+		rc = store_wtxn_commit(s, t);
+		continue;
+abort:
+		store_wtxn_abort(s, t);
+		store_forget_seg(s, seg);
+		if (rc == MDB_MAP_FULL && store_map_grow(s) == 0)
+			continue;
+		return mdb_rc(rc);
+	} while (rc == MDB_MAP_FULL);
+	if (rc)
+		return mdb_rc(rc);
+	store_seg_path(s, seg, path, sizeof path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return store_fsync_dir(s);
+}
+
+/* Segment files with no index row (a gc that crashed between its commit and
+ * its unlink) are removed, unless a writer holds them. */
+static int remove_orphans(tt_store *s, const struct segrow *rows, size_t n)
+{
+	DIR *d = opendir(s->segdir);
+	struct dirent *e;
+	int removed = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		unsigned long long id;
+		char tail[8];
+		int known = 0, fd;
+		char path[4200];
+		if (sscanf(e->d_name, "%16llx.%3s", &id, tail) != 2 || strcmp(tail, "tts") != 0 ||
+		    strlen(e->d_name) != 20)
+			continue;
+		for (size_t i = 0; i < n && !known; i++)
+			known = rows[i].id == id;
+		if (known)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", s->segdir, e->d_name);
+		{
+			/* re-check under the current index: a segment being created has its row
+			 * committed before its file exists, so a file without a row is dead */
+			MDB_txn *t;
+			segrec r;
+			int present = 1;
+			if (store_rtxn(s, &t) == 0) {
+				present = index_seg_get(s, t, id, &r) != TT_ENOTFOUND;
+				store_rtxn_done(s, t);
+			}
+			if (present)
+				continue;
+		}
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0)
+			removed++;
+		close(fd);
+	}
+	closedir(d);
+	if (removed)
+		(void)store_fsync_dir(s);
+	return removed;
+}
+
+/* --rotate: seal active segments whose writer is gone. */
+static int seal_orphans(tt_store *s, const struct segrow *rows, size_t n, int dry_run)
+{
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		segrec r;
+		int fd, rc = 0;
+		if (rows[i].r.state != TT_SEG_ACTIVE)
+			continue;
+		store_seg_path(s, rows[i].id, path, sizeof path);
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && !dry_run) {
+			rc = recover_segment(s, rows[i].id, fd, &r);
+			if (rc == 0 && r.state == TT_SEG_ACTIVE)
+				rc = seg_seal(s, rows[i].id, fd, &r);
+		}
+		close(fd);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
+{
+	struct segrow *rows;
+	size_t n;
+	uint64_t total = 0, count;
+	int64_t now = o->now_ns ? o->now_ns : store_now();
+	int rc, deleted = 0;
+
+	if (s->o.flags & TT_OPEN_RDONLY)
+		return TT_EREADONLY;
+	if (o->max_age_ns < 0)
+		return TT_EBADARG;
+	if ((rc = seg_rows(s, &rows, &n)) < 0)
+		return rc;
+	if (o->rotate) {
+		if ((rc = seal_orphans(s, rows, n, o->dry_run)) < 0)
+			goto out;
+		free(rows);
+		if ((rc = seg_rows(s, &rows, &n)) < 0)
+			return rc;
+	}
+	if (!o->dry_run)
+		(void)remove_orphans(s, rows, n);
+	for (size_t i = 0; i < n; i++)
+		total += rows[i].r.end;
+	count = n;
+	/* oldest first: segment ids grow with creation time */
+	for (size_t i = 0; i < n; i++) {
+		segrec *r = &rows[i].r;
+		int del = 0;
+		tt_seginfo si;
+
+		if (r->state != TT_SEG_SEALED)
+			continue;
+		if (o->max_age_ns && r->max_ts < now - o->max_age_ns)
+			del = 1;
+		if (o->max_bytes && total > o->max_bytes)
+			del = 1;
+		if (o->max_segments && count > o->max_segments)
+			del = 1;
+		if (!del)
+			continue;
+		seginfo_of(&rows[i], 0, &si);
+		if (!o->dry_run && (rc = delete_segment(s, rows[i].id, r)) < 0)
+			goto out;
+		total -= r->end;
+		count--;
+		deleted++;
+		if (fn && (rc = fn(ctx, &si)) < 0)
+			goto out;
+	}
+	rc = deleted;
+out:
+	free(rows);
+	return rc;
+}

@@ -1,0 +1,720 @@
+/*
+ * reader.c -- reading the store: records of a correlation id, scans in append
+ * order (forward for follow, reverse for tail), waiting for new data, and
+ * per-id summaries from the index alone.
+ *
+ * Read transactions are kept short: each call collects block references in
+ * one LMDB read txn, ends it, then reads segment files. A segment deleted by
+ * gc in between is simply gone (its records were deleted); a block that fails
+ * its checksum is reported through on_problem and skipped, never returned.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "store.h"
+
+struct segent {
+	uint64_t id;
+	MDB_dbi dbi;
+	segrec r;
+};
+
+/* All segments with their corr database handles opened. */
+static int load_segs(tt_store *s, struct segent **out, size_t *n)
+{
+	struct segent *v = NULL;
+	size_t cnt = 0, cap = 0;
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	*out = NULL, *n = 0;
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
+		store_rtxn_done(s, t);
+		return mdb_rc(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 8)
+			continue;
+		if (cnt == cap) {
+			struct segent *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
+			if (!nv) { rc = -ENOMEM; break; }
+			v = nv;
+		}
+		v[cnt].id = getbe64(k.mv_data);
+		if (segrec_decode(d.mv_data, d.mv_size, &v[cnt].r) == 0)
+			cnt++;
+	}
+	mdb_cursor_close(c);
+	store_rtxn_done(s, t);
+	if (rc != MDB_NOTFOUND) {
+		free(v);
+		return mdb_rc(rc);
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		rc = store_seg_dbi(s, v[i].id, 0, NULL, &v[i].dbi);
+		if (rc == TT_ENOTFOUND) { /* dropped by a concurrent gc */
+			v[i--] = v[--cnt];
+			continue;
+		}
+		if (rc < 0) {
+			free(v);
+			return mdb_rc(rc);
+		}
+	}
+	*out = v, *n = cnt;
+	return 0;
+}
+
+static int blog_get(tt_store *s, MDB_txn *t, uint64_t seq, blogrec *b)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, d;
+	int rc;
+	putbe64(kb, seq);
+	if ((rc = mdb_get(t, s->db_blocks, &k, &d)) != 0)
+		return rc == MDB_NOTFOUND ? TT_ENOTFOUND : mdb_rc(rc);
+	return blogrec_decode(d.mv_data, d.mv_size, b);
+}
+
+/* Is the segment still in the index? (tells a gc race from a lost file) */
+static int seg_exists(tt_store *s, uint64_t seg)
+{
+	MDB_txn *t;
+	segrec r;
+	int rc;
+	if (store_rtxn(s, &t) != 0)
+		return 1;
+	rc = index_seg_get(s, t, seg, &r);
+	store_rtxn_done(s, t);
+	return rc != TT_ENOTFOUND;
+}
+
+/* Read (part of) a block into raw; problems are reported and yield <0. */
+static int read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
+    uint32_t raw_need, tt_buf *io, tt_buf *raw, uint32_t *got)
+{
+	int fd, rc;
+
+	if ((rc = store_seg_fd(s, seg, &fd)) < 0) {
+		if (rc == -ENOENT && !seg_exists(s, seg))
+			return rc; /* deleted by gc meanwhile: not a problem */
+		store_problem(s, seg, off, rc, rc == -ENOENT ? "segment file missing" : "cannot open segment file");
+		return rc;
+	}
+	if ((rc = blk_read(fd, off, comp_len, raw_need, io, raw, got, NULL)) < 0)
+		store_problem(s, seg, off, rc, rc == TT_ECORRUPT ? "block checksum or framing mismatch" : "cannot read block");
+	return rc;
+}
+
+/* ---- records of one id */
+
+struct ref { uint64_t seg; idxval v; blogrec b; };
+struct hit { int64_t ts; uint64_t seq; uint32_t idx; const uint8_t *p; size_t len; };
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+	if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct ref *x = a, *y = b;
+	return x->v.seq < y->v.seq ? -1 : x->v.seq > y->v.seq;
+}
+
+/* Collect the (id, block) entries of id from every segment. */
+static int collect_refs(tt_store *s, MDB_txn *t, struct segent *segs, size_t nsegs,
+    const void *id, size_t id_len, struct ref **out, size_t *nout)
+{
+	struct ref *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < nsegs; i++) {
+		MDB_cursor *c;
+		MDB_val k = { id_len, (void *)id }, d;
+		if ((rc = mdb_cursor_open(t, segs[i].dbi, &c)) != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET);
+		if (rc == 0)
+			rc = mdb_cursor_get(c, &k, &d, MDB_GET_MULTIPLE);
+		while (rc == 0) {
+			size_t cnt = d.mv_size / IDX_VAL_SIZE;
+			if (n + cnt > cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				struct ref *nv;
+				while (nc < n + cnt) nc *= 2;
+				if (!(nv = realloc(v, nc * sizeof *nv))) { rc = -ENOMEM; break; }
+				v = nv, cap = nc;
+			}
+			for (size_t j = 0; j < cnt; j++) {
+				v[n].seg = segs[i].id;
+				idxval_decode((const uint8_t *)d.mv_data + j * IDX_VAL_SIZE, &v[n].v);
+				n++;
+			}
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT_MULTIPLE);
+		}
+		mdb_cursor_close(c);
+		if (rc == MDB_NOTFOUND || rc == MDB_BAD_DBI)
+			rc = 0; /* no entries, or a segment dropped under us */
+		if (rc)
+			break;
+	}
+	if (rc) {
+		free(v);
+		return mdb_rc(rc);
+	}
+	*out = v, *nout = n;
+	return 0;
+}
+
+int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
+    int64_t until, tt_rec_fn fn, void *ctx)
+{
+	struct segent *segs = NULL;
+	struct ref *refs = NULL;
+	struct hit *hits = NULL;
+	tt_buf io = { 0 }, *raws = NULL;
+	size_t nsegs = 0, nrefs = 0, nhits = 0, caph = 0, m = 0;
+	MDB_txn *t;
+	int rc;
+
+	if (!id || id_len == 0 || id_len > TT_ID_MAX)
+		return 0;
+	if ((rc = load_segs(s, &segs, &nsegs)) < 0)
+		return rc;
+	if ((rc = store_rtxn(s, &t)) != 0) {
+		free(segs);
+		return mdb_rc(rc);
+	}
+	rc = collect_refs(s, t, segs, nsegs, id, id_len, &refs, &nrefs);
+	/* keep the entries that overlap the range and whose block still exists */
+	for (size_t i = 0; rc == 0 && i < nrefs; i++) {
+		if (refs[i].v.max_ts < since || refs[i].v.min_ts > until)
+			continue;
+		if (blog_get(s, t, refs[i].v.seq, &refs[i].b) < 0)
+			continue;
+		refs[m++] = refs[i];
+	}
+	store_rtxn_done(s, t);
+	free(segs);
+	if (rc < 0)
+		goto out;
+	nrefs = m;
+	qsort(refs, nrefs, sizeof *refs, ref_cmp);
+	if (nrefs && !(raws = calloc(nrefs, sizeof *raws))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nrefs; i++) {
+		struct ref *r = &refs[i];
+		uint32_t got, idx = 0;
+		size_t pos = 0, len;
+		const uint8_t *rec;
+
+		if (read_block(s, r->b.seg, r->b.off, r->b.comp_len, r->v.raw_hi, &io, &raws[i], &got) < 0)
+			continue;
+		if (got > r->v.raw_hi)
+			got = r->v.raw_hi;
+		while (rec_next(raws[i].data, got, &pos, &rec, &len) > 0) {
+			int64_t ts;
+			const char *corr;
+			size_t cl;
+			uint32_t this_idx = idx++;
+			if ((size_t)(rec - raws[i].data) < r->v.raw_lo)
+				continue;
+			if (tt_rec_ts_corr(rec, len, &ts, &corr, &cl) < 0 || cl != id_len ||
+			    memcmp(corr, id, id_len) != 0 || ts < since || ts > until)
+				continue;
+			if (nhits == caph) {
+				struct hit *nh = realloc(hits, (caph = caph ? caph * 2 : 64) * sizeof *nh);
+				if (!nh) { rc = -ENOMEM; goto out; }
+				hits = nh;
+			}
+			hits[nhits++] = (struct hit){ ts, r->v.seq, this_idx, rec, len };
+		}
+	}
+	qsort(hits, nhits, sizeof *hits, hit_cmp);
+	rc = 0;
+	for (size_t i = 0; i < nhits; i++) {
+		tt_rec tr = { hits[i].p, hits[i].len, hits[i].ts, hits[i].seq, hits[i].idx };
+		int r = fn(ctx, &tr);
+		if (r < 0) { rc = r; goto out; }
+		rc++;
+		if (r > 0)
+			break;
+	}
+out:
+	for (size_t i = 0; raws && i < nrefs; i++)
+		tt_buf_free(&raws[i]);
+	free(raws);
+	free(refs);
+	free(hits);
+	tt_buf_free(&io);
+	return rc;
+}
+
+/* ---- positions and scans */
+
+int tt_pos_format(const tt_pos *p, char *buf, size_t n)
+{
+	int k = snprintf(buf, n, "tt1-%u-%llu-%u", p->gen, (unsigned long long)p->seq, p->idx);
+	return k < 0 || (size_t)k >= n ? TT_EBADARG : 0;
+}
+
+int tt_pos_parse(const char *str, tt_pos *p)
+{
+	unsigned gen, idx;
+	unsigned long long seq;
+	int used = 0;
+	if (!str || sscanf(str, "tt1-%u-%llu-%u%n", &gen, &seq, &idx, &used) != 3 ||
+	    str[used] != '\0')
+		return TT_EBADARG;
+	p->gen = gen, p->seq = seq, p->idx = idx;
+	return 0;
+}
+
+#define SCAN_CHUNK 32
+
+int tt_store_end(tt_store *s, tt_pos *end)
+{
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	end->seq = 0, end->idx = 0, end->gen = s->gen;
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) == 0) {
+		rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
+		if (rc == 0) {
+			blogrec b;
+			if (k.mv_size == 8 && blogrec_decode(d.mv_data, d.mv_size, &b) == 0) {
+				end->seq = getbe64(k.mv_data);
+				end->idx = b.nrec;
+			}
+		}
+		mdb_cursor_close(c);
+	}
+	store_rtxn_done(s, t);
+	return rc == MDB_NOTFOUND ? 0 : mdb_rc(rc);
+}
+
+struct bref { uint64_t seq; blogrec b; };
+
+/* Up to SCAN_CHUNK block log rows from seq (forward: >= seq; reverse: <= seq). */
+static int scan_chunk(tt_store *s, uint64_t seq, int reverse, struct bref *out, size_t *n)
+{
+	MDB_txn *t;
+	MDB_cursor *c;
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, d;
+	int rc;
+
+	*n = 0;
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
+		store_rtxn_done(s, t);
+		return mdb_rc(rc);
+	}
+	putbe64(kb, seq);
+	if (!reverse) {
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	} else if (seq == UINT64_MAX) {
+		rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
+	} else {
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		if (rc == 0 && getbe64(k.mv_data) > seq)
+			rc = mdb_cursor_get(c, &k, &d, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
+	}
+	while (rc == 0 && *n < SCAN_CHUNK) {
+		if (k.mv_size == 8 && blogrec_decode(d.mv_data, d.mv_size, &out[*n].b) == 0) {
+			out[*n].seq = getbe64(k.mv_data);
+			(*n)++;
+		}
+		rc = mdb_cursor_get(c, &k, &d, reverse ? MDB_PREV : MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	store_rtxn_done(s, t);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : mdb_rc(rc);
+}
+
+int tt_store_scan(tt_store *s, const tt_scan *sc, tt_rec_fn fn, void *ctx, tt_pos *next)
+{
+	struct bref ch[SCAN_CHUNK];
+	tt_buf io = { 0 }, raw = { 0 };
+	struct frame { uint32_t off, len; } *offs = NULL;
+	size_t capo = 0;
+	int reverse = sc->flags & TT_SCAN_REVERSE;
+	tt_pos pos = sc->start;
+	uint64_t blocks = 0;
+	int rc = 0, delivered = 0, stop = 0;
+
+	if (pos.gen && pos.gen != s->gen)
+		return TT_ESTALE;
+	pos.gen = s->gen;
+	if (reverse && pos.seq == 0)
+		pos.seq = UINT64_MAX, pos.idx = UINT32_MAX;
+	while (!stop) {
+		size_t n;
+		uint64_t from = reverse ? pos.seq : (pos.seq ? pos.seq : 1);
+		if ((rc = scan_chunk(s, from, reverse, ch, &n)) < 0 || n == 0)
+			break;
+		for (size_t i = 0; i < n && !stop; i++) {
+			blogrec *b = &ch[i].b;
+			uint64_t seq = ch[i].seq;
+			uint32_t got, nrec = 0, first = 0, last;
+			size_t p = 0, len;
+			const uint8_t *rec;
+
+			if (sc->max_blocks && blocks >= sc->max_blocks) {
+				stop = 1;
+				break;
+			}
+			blocks++;
+			if (seq == pos.seq && (reverse ? pos.idx == 0 : pos.idx >= b->nrec))
+				continue; /* already consumed */
+			if (b->max_ts < sc->since || b->min_ts > sc->until ||
+			    read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0) {
+				/* skipped whole: the position moves past it */
+				if (reverse) { pos.seq = seq; pos.idx = 0; }
+				else { pos.seq = seq; pos.idx = b->nrec; }
+				continue;
+			}
+			/* frame the block once; then walk it either way */
+			while (rec_next(raw.data, got, &p, &rec, &len) > 0) {
+				if (nrec == capo) {
+					struct frame *no = realloc(offs, (capo = capo ? capo * 2 : 512) * sizeof *no);
+					if (!no) { rc = -ENOMEM; goto out; }
+					offs = no;
+				}
+				offs[nrec].off = (uint32_t)(rec - raw.data);
+				offs[nrec++].len = (uint32_t)len;
+			}
+			if (!reverse) {
+				first = seq == pos.seq ? pos.idx : 0;
+				last = nrec;
+			} else {
+				first = 0;
+				last = (seq == pos.seq && pos.idx < nrec) ? pos.idx : nrec;
+			}
+			for (uint32_t k = 0; k < last - (first < last ? first : last) && !stop; k++) {
+				uint32_t j = reverse ? last - 1 - k : first + k;
+				const uint8_t *r2 = raw.data + offs[j].off;
+				size_t l2 = offs[j].len, cl;
+				int64_t ts;
+				const char *corr;
+
+				pos.seq = seq;
+				pos.idx = reverse ? j : j + 1;
+				if (tt_rec_ts_corr(r2, l2, &ts, &corr, &cl) < 0 ||
+				    ts < sc->since || ts > sc->until)
+					continue;
+				tt_rec tr = { r2, l2, ts, seq, j };
+				int r = fn(ctx, &tr);
+				if (r < 0) { rc = r; goto out; }
+				delivered++;
+				if (r > 0) stop = 1;
+			}
+			if (!stop)
+				pos.seq = seq, pos.idx = reverse ? 0 : nrec;
+		}
+		if (n < SCAN_CHUNK)
+			break;
+		if (reverse) {
+			/* continue strictly before the oldest block seen */
+			if (ch[n - 1].seq <= 1)
+				break;
+			pos.seq = ch[n - 1].seq;
+			pos.idx = 0;
+		}
+	}
+out:
+	if (next)
+		*next = pos;
+	free(offs);
+	tt_buf_free(&io);
+	tt_buf_free(&raw);
+	return rc < 0 ? rc : delivered;
+}
+
+int tt_store_wait(tt_store *s, const tt_pos *after, int timeout_ms)
+{
+	char path[4200];
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : store_now() + (int64_t)timeout_ms * 1000000;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->inotify_fd < 0) {
+		s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (s->inotify_fd >= 0) {
+			snprintf(path, sizeof path, "%s/index/data.mdb", s->dir);
+			s->inotify_wd = inotify_add_watch(s->inotify_fd, path, IN_MODIFY);
+			if (s->inotify_wd < 0) {
+				close(s->inotify_fd);
+				s->inotify_fd = -2; /* no inotify: poll */
+			}
+		} else {
+			s->inotify_fd = -2;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	for (;;) {
+		tt_pos end;
+		int64_t now, left;
+		struct pollfd pfd;
+		char buf[4096];
+
+		if ((rc = tt_store_end(s, &end)) < 0)
+			return rc;
+		if (end.seq > after->seq || (end.seq == after->seq && end.idx > after->idx))
+			return 1;
+		now = store_now();
+		if (now >= deadline)
+			return 0;
+		left = (deadline - now) / 1000000;
+		if (s->inotify_fd < 0 || left > 1000)
+			left = s->inotify_fd < 0 ? 50 : 1000; /* re-check now and then anyway */
+		if (s->inotify_fd >= 0) {
+			pfd.fd = s->inotify_fd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, (int)left) > 0)
+				while (read(s->inotify_fd, buf, sizeof buf) > 0)
+					;
+		} else {
+			poll(NULL, 0, (int)(left < 1 ? 1 : left));
+		}
+	}
+}
+
+/* ---- id summaries */
+
+static void svc_names(tt_store *s, MDB_txn *t, uint16_t mask, char *out, size_t n)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t len = 0;
+	int rc;
+
+	out[0] = 0;
+	if (mdb_cursor_open(t, s->db_svc, &c) != 0)
+		return;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		uint8_t b = d.mv_size == 1 ? *(uint8_t *)d.mv_data : 0xff;
+		if (b >= SVC_BITS || !(mask & (1u << b)))
+			continue;
+		if (len + k.mv_size + 2 >= n)
+			break;
+		if (len)
+			out[len++] = ',';
+		memcpy(out + len, k.mv_data, k.mv_size);
+		len += k.mv_size;
+		out[len] = 0;
+	}
+	mdb_cursor_close(c);
+	if ((mask & (1u << SVC_BITS)) && len + 3 < n) {
+		if (len)
+			out[len++] = ',';
+		memcpy(out + len, "...", 4);
+	}
+}
+
+static int idsum_in(tt_store *s, MDB_txn *t, struct segent *segs, size_t nsegs,
+    const void *id, size_t id_len, tt_idsum *o)
+{
+	struct ref *refs;
+	size_t n;
+	uint16_t mask = 0;
+	int rc = collect_refs(s, t, segs, nsegs, id, id_len, &refs, &n);
+
+	if (rc < 0)
+		return rc;
+	memset(o, 0, sizeof *o);
+	o->id = id, o->id_len = id_len;
+	o->first_ts = INT64_MAX, o->last_ts = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		blogrec b;
+		if (blog_get(s, t, refs[i].v.seq, &b) < 0)
+			continue; /* block removed by gc */
+		o->count += refs[i].v.count;
+		o->n_req += refs[i].v.n_req;
+		o->n_resp += refs[i].v.n_resp;
+		mask |= refs[i].v.svc;
+		if (refs[i].v.min_ts < o->first_ts) o->first_ts = refs[i].v.min_ts;
+		if (refs[i].v.max_ts > o->last_ts) o->last_ts = refs[i].v.max_ts;
+		if (refs[i].v.seq > o->last_seq) o->last_seq = refs[i].v.seq;
+	}
+	free(refs);
+	if (o->count == 0)
+		return TT_ENOTFOUND;
+	o->complete = o->n_req >= 1 && o->n_req == o->n_resp;
+	svc_names(s, t, mask, o->services, sizeof o->services);
+	return 0;
+}
+
+int tt_store_idsum(tt_store *s, const void *id, size_t id_len, tt_idsum *out)
+{
+	struct segent *segs;
+	size_t nsegs;
+	MDB_txn *t;
+	int rc;
+
+	if (!id || id_len == 0 || id_len > TT_ID_MAX)
+		return TT_ENOTFOUND;
+	if ((rc = load_segs(s, &segs, &nsegs)) < 0)
+		return rc;
+	if ((rc = store_rtxn(s, &t)) != 0) {
+		free(segs);
+		return mdb_rc(rc);
+	}
+	rc = idsum_in(s, t, segs, nsegs, id, id_len, out);
+	store_rtxn_done(s, t);
+	free(segs);
+	return rc;
+}
+
+/* A set of 64-bit id hashes (a collision would hide one id from a listing:
+ * odds 2^-64 per pair). */
+struct hset { uint64_t *v; size_t cap, n; };
+
+static int hset_add(struct hset *h, uint64_t x)
+{
+	if (x == 0)
+		x = 1;
+	if (2 * (h->n + 1) > h->cap) {
+		struct hset nh = { 0, h->cap ? h->cap * 2 : 1024, 0 };
+		if (!(nh.v = calloc(nh.cap, sizeof *nh.v)))
+			return -ENOMEM;
+		for (size_t i = 0; i < h->cap; i++)
+			if (h->v[i])
+				(void)hset_add(&nh, h->v[i]);
+		free(h->v);
+		*h = nh;
+	}
+	for (size_t i = x & (h->cap - 1);; i = (i + 1) & (h->cap - 1)) {
+		if (h->v[i] == x)
+			return 0;
+		if (!h->v[i]) {
+			h->v[i] = x;
+			h->n++;
+			return 1;
+		}
+	}
+}
+
+int tt_store_list_ids(tt_store *s, int64_t since, int64_t until, size_t limit,
+    tt_idsum_fn fn, void *ctx)
+{
+	struct segent *segs = NULL;
+	size_t nsegs;
+	struct hset seen = { 0 };
+	uint64_t seq = UINT64_MAX;
+	tt_idsum *batch = NULL;
+	tt_buf keys = { 0 };
+	int rc, delivered = 0, done = 0;
+
+	if ((rc = load_segs(s, &segs, &nsegs)) < 0)
+		return rc;
+	if (!(batch = malloc(64 * sizeof *batch))) {
+		free(segs);
+		return -ENOMEM;
+	}
+	while (!done) {
+		MDB_txn *t;
+		MDB_cursor *c;
+		uint8_t kb[8];
+		MDB_val k = { 8, kb }, d;
+		size_t nb = 0, blocks = 0;
+
+		keys.len = 0;
+		if ((rc = store_rtxn(s, &t)) != 0) { rc = mdb_rc(rc); break; }
+		if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
+			store_rtxn_done(s, t);
+			rc = mdb_rc(rc);
+			break;
+		}
+		if (seq == UINT64_MAX) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
+		} else {
+			putbe64(kb, seq);
+			rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+			rc = rc == 0 ? mdb_cursor_get(c, &k, &d, MDB_PREV)
+			             : mdb_cursor_get(c, &k, &d, MDB_LAST);
+		}
+		/* collect up to 64 new ids (or 4096 blocks) per read txn */
+		for (; rc == 0 && nb < 64 && blocks < 4096; rc = mdb_cursor_get(c, &k, &d, MDB_PREV)) {
+			blogrec b;
+			size_t p = 0;
+			seq = getbe64(k.mv_data);
+			blocks++;
+			if (blogrec_decode(d.mv_data, d.mv_size, &b) < 0 ||
+			    b.max_ts < since || b.min_ts > until)
+				continue;
+			for (uint32_t i = 0; i < b.nids && nb < 64; i++) {
+				uint16_t l = get16(b.ids + p);
+				const uint8_t *id = b.ids + p + 2;
+				p += 2u + l;
+				if (hset_add(&seen, XXH3_64bits(id, l)) != 1)
+					continue;
+				if (idsum_in(s, t, segs, nsegs, id, l, &batch[nb]) < 0)
+					continue;
+				if (batch[nb].last_ts < since || batch[nb].first_ts > until)
+					continue;
+				/* the id bytes must outlive the txn: copy them */
+				batch[nb].id_len = l;
+				batch[nb].id = (const void *)(uintptr_t)keys.len;
+				if (tt_buf_append(&keys, id, l) < 0) { rc = -ENOMEM; break; }
+				nb++;
+			}
+			if (nb >= 64 || (limit && delivered + nb >= limit))
+				break;
+		}
+		mdb_cursor_close(c);
+		store_rtxn_done(s, t);
+		if (rc == MDB_NOTFOUND)
+			done = 1;
+		else if (rc < 0)
+			break;
+		else if (rc > 0) {
+			rc = mdb_rc(rc);
+			break;
+		}
+		rc = 0;
+		for (size_t i = 0; i < nb; i++) {
+			int r;
+			if (limit && (size_t)delivered >= limit) { done = 1; break; }
+			batch[i].id = keys.data + (uintptr_t)batch[i].id;
+			r = fn(ctx, &batch[i]);
+			if (r < 0) { rc = r; done = 1; break; }
+			delivered++;
+			if (r > 0) { done = 1; break; }
+		}
+		if (limit && (size_t)delivered >= limit)
+			done = 1;
+		if (seq <= 1)
+			done = 1;
+	}
+	free(seen.v);
+	free(batch);
+	free(segs);
+	tt_buf_free(&keys);
+	return rc < 0 ? rc : delivered;
+}

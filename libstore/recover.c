@@ -1,0 +1,231 @@
+/*
+ * recover.c -- crash recovery of unsealed segments (FORMAT.md 8.4).
+ *
+ * After a crash an unsealed segment may hold, past the end its index row
+ * records, (a) complete blocks that were written but never indexed, and (b) a
+ * torn or garbage tail. Recovery indexes (a), in file order, and cuts (b). It
+ * runs only under the segment's flock, so it never races the segment's writer,
+ * and it runs automatically: at tt_store_open for every unsealed segment no
+ * live writer holds, and when a writer adopts a segment. Nothing it indexes was
+ * acknowledged (acknowledgement follows the index commit), and a block is
+ * indexed at most once because the index row's `end` moves in the same
+ * transaction as the block's entries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define RECOVER_BATCH 128
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (n > 0) {
+		ssize_t k = pread(fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return TT_ECORRUPT;
+		p += k, n -= (size_t)k, off += (uint64_t)k;
+	}
+	return 0;
+}
+
+static int seg_put_row(tt_store *s, uint64_t seg, const segrec *r)
+{
+	MDB_txn *t;
+	int rc;
+	do {
+		if ((rc = store_wtxn(s, &t)) != 0)
+			return mdb_rc(rc);
+		if ((rc = index_seg_put(t, s, seg, r)) != 0) {
+			store_wtxn_abort(s, t);
+			return mdb_rc(rc);
+		}
+		rc = store_wtxn_commit(s, t);
+	} while (rc == MDB_MAP_FULL);
+	return mdb_rc(rc);
+}
+
+static void acc_block(segrec *r, const blkinfo *b)
+{
+	r->records += b->nrec;
+	r->blocks++;
+	r->raw_bytes += b->raw_len;
+	if (b->nrec) {
+		if (r->min_ts == 0 && r->max_ts == 0)
+			r->min_ts = b->min_ts, r->max_ts = b->max_ts;
+		if (b->min_ts < r->min_ts) r->min_ts = b->min_ts;
+		if (b->max_ts > r->max_ts) r->max_ts = b->max_ts;
+	}
+}
+
+int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
+{
+	blkinfo batch[RECOVER_BATCH];
+	size_t nb = 0;
+	tt_buf io = { 0 }, raw = { 0 };
+	uint8_t hdr[SEG_HDR_SIZE];
+	segrec r;
+	MDB_txn *t;
+	struct stat st;
+	uint64_t pos, size;
+	int rc, sealed = 0;
+
+	memset(batch, 0, sizeof batch);
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	rc = index_seg_get(s, t, seg, &r);
+	store_rtxn_done(s, t);
+	if (rc < 0)
+		return rc;
+	if (r.state == TT_SEG_SEALED) {
+		*out = r;
+		return 0;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	size = (uint64_t)st.st_size;
+	if (r.end == 0) {
+		/* the creator died before its first commit: header may be missing */
+		if (size < SEG_HDR_SIZE || pread_full(fd, hdr, SEG_HDR_SIZE, 0) < 0 ||
+		    seg_header_check(hdr, seg) < 0) {
+			seg_header_encode(seg, r.created_ns, s->uuid, hdr);
+			if (ftruncate(fd, 0) < 0 || pwrite(fd, hdr, SEG_HDR_SIZE, 0) != SEG_HDR_SIZE)
+				return -errno;
+			if (s->o.sync != TT_SYNC_NONE && fdatasync(fd) < 0)
+				return -errno;
+			size = SEG_HDR_SIZE;
+		}
+		r.end = SEG_HDR_SIZE;
+		if ((rc = seg_put_row(s, seg, &r)) < 0)
+			return rc;
+	}
+	if (size < r.end) {
+		/* the index claims bytes the file lacks: only possible after a power
+		 * loss under TT_SYNC_NONE, or outside damage. Drop what is gone. */
+		store_problem(s, seg, size, TT_ECORRUPT, "segment file shorter than its index; dropping the missing blocks");
+		if ((rc = index_drop_blocks_from(s, seg, size)) < 0)
+			return rc;
+		if ((rc = store_rtxn(s, &t)) != 0)
+			return mdb_rc(rc);
+		rc = index_seg_get(s, t, seg, &r);
+		store_rtxn_done(s, t);
+		if (rc < 0)
+			return rc;
+	}
+	pos = r.end;
+	while (pos < size) {
+		uint8_t bh[BLK_HDR_SIZE];
+		uint32_t clen, rlen, nrec, flags, got;
+		int codec;
+		blkinfo *b;
+
+		if (size - pos < BLK_HDR_SIZE || pread_full(fd, bh, sizeof bh, pos) < 0 ||
+		    blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec) < 0 ||
+		    size - pos - BLK_HDR_SIZE < clen)
+			break; /* torn or garbage: cut here */
+		if (blk_read(fd, pos, clen, 0, &io, &raw, &got, NULL) < 0)
+			break;
+		if (flags & BLK_FLAG_SEAL) {
+			sealed = 1;
+			pos += BLK_HDR_SIZE + clen;
+			break;
+		}
+		b = &batch[nb];
+		if (blkinfo_scan(b, raw.data, got) < 0 || b->nrec != nrec)
+			break;
+		b->off = pos;
+		b->comp_len = clen;
+		b->raw_len = rlen;
+		acc_block(&r, b);
+		pos += BLK_HDR_SIZE + clen;
+		r.end = pos;
+		if (++nb == RECOVER_BATCH) {
+			if ((rc = index_commit(s, seg, batch, nb, &r, NULL)) < 0)
+				goto fail;
+			nb = 0;
+		}
+	}
+	if (pos < size) {
+		/* cut the torn tail so the next append starts on a block boundary */
+		if (ftruncate(fd, (off_t)pos) < 0 ||
+		    (s->o.sync != TT_SYNC_NONE && fdatasync(fd) < 0)) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	if (nb > 0 && (rc = index_commit(s, seg, batch, nb, &r, NULL)) < 0)
+		goto fail;
+	if (sealed) {
+		r.state = TT_SEG_SEALED;
+		r.end = pos;
+		if ((rc = seg_put_row(s, seg, &r)) < 0)
+			goto fail;
+	}
+	*out = r;
+	rc = 0;
+fail:
+	for (size_t i = 0; i < RECOVER_BATCH; i++)
+		blkinfo_free(&batch[i]);
+	tt_buf_free(&io);
+	tt_buf_free(&raw);
+	return rc;
+}
+
+/* Recover every unsealed segment whose writer is gone. A store we may not
+ * write (EACCES) is left as it is: its readers see what is indexed. */
+int recover_orphans(tt_store *s)
+{
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_val k, d;
+	uint64_t ids[256];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
+		store_rtxn_done(s, t);
+		return mdb_rc(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && n < 256;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		segrec r;
+		if (k.mv_size == 8 && segrec_decode(d.mv_data, d.mv_size, &r) == 0 &&
+		    r.state == TT_SEG_ACTIVE)
+			ids[n++] = getbe64(k.mv_data);
+	}
+	mdb_cursor_close(c);
+	store_rtxn_done(s, t);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		segrec r;
+		int fd;
+
+		store_seg_path(s, ids[i], path, sizeof path);
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+			if (errno == EACCES || errno == EROFS)
+				return 0;
+			continue;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			rc = recover_segment(s, ids[i], fd, &r);
+			if (rc < 0 && rc != TT_ENOTFOUND) {
+				close(fd);
+				return rc;
+			}
+		}
+		close(fd);
+	}
+	return 0;
+}

@@ -1,0 +1,342 @@
+/*
+ * segment.c -- segment file header, block framing, checksums, compression.
+ *
+ * Owns the byte layout of FORMAT.md section 6: the 64-byte segment header, the
+ * 48-byte block header followed by its (LZ4) payload, and the record framing
+ * inside a raw payload. Everything read here is treated as hostile: lengths are
+ * checked against caps before any allocation, LZ4 is only decoded with the
+ * _safe functions, and a block is trusted only after its XXH3 checksum matches.
+ */
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "store.h"
+
+void seg_header_encode(uint64_t seg, int64_t created, const uint8_t uuid[16],
+    uint8_t out[SEG_HDR_SIZE])
+{
+	memset(out, 0, SEG_HDR_SIZE);
+	memcpy(out, SEG_MAGIC, 8);
+	put32(out + 8, SEG_VERSION);
+	put32(out + 12, 0); /* incompatible-feature flags: none in version 1 */
+	put64(out + 16, seg);
+	put64(out + 24, (uint64_t)created);
+	memcpy(out + 32, uuid, 16);
+	put64(out + 56, XXH3_64bits(out, 56));
+}
+
+int seg_header_check(const uint8_t *hdr, uint64_t seg)
+{
+	if (memcmp(hdr, SEG_MAGIC, 8) != 0)
+		return TT_ECORRUPT;
+	if (get64(hdr + 56) != XXH3_64bits(hdr, 56))
+		return TT_ECORRUPT;
+	if (get32(hdr + 8) != SEG_VERSION || get32(hdr + 12) != 0)
+		return TT_EVERSION;
+	if (seg != 0 && get64(hdr + 16) != seg)
+		return TT_ECORRUPT;
+	return 0;
+}
+
+/* The checksum covers the first 40 header bytes (through max_ts) and the
+ * payload, so a torn or shifted block cannot pass with a stale header. */
+static uint64_t blk_sum(const uint8_t *hdr, const uint8_t *payload, uint32_t n)
+{
+	return XXH3_64bits_withSeed(payload, n, XXH3_64bits(hdr, 40));
+}
+
+int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_ts,
+    int64_t max_ts, uint32_t flags, tt_buf *out, tt_buf *scratch)
+{
+	int bound = LZ4_compressBound((int)raw_len);
+	uint8_t *hdr;
+	int clen = 0, codec = BLK_CODEC_LZ4;
+
+	(void)scratch;
+	out->len = 0;
+	if (tt_buf_reserve(out, BLK_HDR_SIZE + (size_t)bound) < 0)
+		return -ENOMEM;
+	if (raw_len > 0)
+		clen = LZ4_compress_default((const char *)raw,
+		    (char *)out->data + BLK_HDR_SIZE, (int)raw_len, bound);
+	if (clen <= 0 || (uint32_t)clen >= raw_len) {
+		/* incompressible (or empty): store as is */
+		codec = BLK_CODEC_NONE;
+		clen = (int)raw_len;
+		if (raw_len)
+			memcpy(out->data + BLK_HDR_SIZE, raw, raw_len);
+	}
+	hdr = out->data;
+	memset(hdr, 0, BLK_HDR_SIZE);
+	put32(hdr, BLK_MAGIC);
+	hdr[4] = (uint8_t)codec;
+	hdr[5] = (uint8_t)flags;
+	put32(hdr + 8, (uint32_t)clen);
+	put32(hdr + 12, raw_len);
+	put32(hdr + 16, nrec);
+	put64(hdr + 24, (uint64_t)min_ts);
+	put64(hdr + 32, (uint64_t)max_ts);
+	put64(hdr + 40, blk_sum(hdr, hdr + BLK_HDR_SIZE, (uint32_t)clen));
+	out->len = BLK_HDR_SIZE + (size_t)clen;
+	return 0;
+}
+
+int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
+    uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec)
+{
+	uint32_t c = get32(hdr + 8), r = get32(hdr + 12), n = get32(hdr + 16);
+
+	if (get32(hdr) != BLK_MAGIC || hdr[4] > BLK_CODEC_LZ4 || (hdr[5] & ~BLK_FLAG_SEAL))
+		return TT_ECORRUPT;
+	if (r > BLK_RAW_MAX || n > BLK_NREC_MAX)
+		return TT_ECORRUPT;
+	if (hdr[4] == BLK_CODEC_NONE ? c != r : (c == 0 || c > (uint32_t)LZ4_compressBound((int)r)))
+		return TT_ECORRUPT;
+	*comp_len = c;
+	*raw_len = r;
+	if (nrec) *nrec = n;
+	if (min_ts) *min_ts = (int64_t)get64(hdr + 24);
+	if (max_ts) *max_ts = (int64_t)get64(hdr + 32);
+	if (flags) *flags = hdr[5];
+	if (codec) *codec = hdr[4];
+	return 0;
+}
+
+int blk_verify(const uint8_t *hdr, const uint8_t *payload, uint32_t comp_len)
+{
+	return get64(hdr + 40) == blk_sum(hdr, payload, comp_len) ? 0 : TT_ECORRUPT;
+}
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t k = pread(fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return TT_ECORRUPT; /* file shorter than the block claims */
+		p += k, n -= (size_t)k, off += (uint64_t)k;
+	}
+	return 0;
+}
+
+int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
+    tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec)
+{
+	uint32_t clen, rlen, n, flags;
+	int codec, rc;
+	size_t total = BLK_HDR_SIZE + (size_t)comp_len_expect;
+
+	io->len = 0;
+	if (tt_buf_reserve(io, total) < 0)
+		return -ENOMEM;
+	/* one pread for header + payload when the index told us the length */
+	if ((rc = pread_full(fd, io->data, comp_len_expect ? total : BLK_HDR_SIZE, off)) < 0)
+		return rc;
+	if ((rc = blk_header_parse(io->data, &clen, &rlen, &n, NULL, NULL, &flags, &codec)) < 0)
+		return rc;
+	if (comp_len_expect && clen != comp_len_expect)
+		return TT_ECORRUPT;
+	if (!comp_len_expect) {
+		if (tt_buf_reserve(io, BLK_HDR_SIZE + (size_t)clen) < 0)
+			return -ENOMEM;
+		if ((rc = pread_full(fd, io->data + BLK_HDR_SIZE, clen, off + BLK_HDR_SIZE)) < 0)
+			return rc;
+	}
+	if (blk_verify(io->data, io->data + BLK_HDR_SIZE, clen) < 0)
+		return TT_ECORRUPT;
+	if (raw_need == 0 || raw_need > rlen)
+		raw_need = rlen;
+	raw->len = 0;
+	if (tt_buf_reserve(raw, (size_t)rlen + 1) < 0)
+		return -ENOMEM;
+	if (codec == BLK_CODEC_NONE) {
+		if (rlen)
+			memcpy(raw->data, io->data + BLK_HDR_SIZE, rlen);
+	} else {
+		/* partial: decode at least raw_need bytes (LZ4 may give more) */
+		int k = LZ4_decompress_safe_partial((const char *)io->data + BLK_HDR_SIZE,
+		    (char *)raw->data, (int)clen, (int)raw_need, (int)rlen);
+		if (k < (int)raw_need || (raw_need == rlen && k != (int)rlen))
+			return TT_ECORRUPT;
+		rlen = (uint32_t)k;
+	}
+	raw->len = rlen;
+	*raw_len = rlen;
+	if (nrec)
+		*nrec = n;
+	return 0;
+}
+
+size_t rec_frame(uint8_t *dst, size_t len)
+{
+	size_t i = 0;
+
+	do {
+		uint8_t b = len & 0x7f;
+		len >>= 7;
+		dst[i++] = b | (len ? 0x80 : 0);
+	} while (len);
+	return i;
+}
+
+int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos, const uint8_t **rec,
+    size_t *rec_len)
+{
+	size_t p = *pos, len = 0;
+	int shift = 0;
+
+	if (p >= raw_len)
+		return 0;
+	for (;;) {
+		uint8_t b;
+		if (p >= raw_len || shift > 28)
+			return TT_ECORRUPT;
+		b = raw[p++];
+		len |= (size_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			break;
+		shift += 7;
+	}
+	if (len == 0 || len > raw_len - p)
+		return TT_ECORRUPT;
+	*rec = raw + p;
+	*rec_len = len;
+	*pos = p + len;
+	return 1;
+}
+
+/* ---- per-block id table, built from a raw payload */
+
+void blkinfo_reset(blkinfo *b)
+{
+	b->nids = 0;
+	b->arena.len = 0;
+	b->nrec = 0;
+	b->min_ts = INT64_MAX;
+	b->max_ts = INT64_MIN;
+	b->flags = 0;
+}
+
+void blkinfo_free(blkinfo *b)
+{
+	if (!b)
+		return;
+	free(b->ids);
+	tt_buf_free(&b->arena);
+	memset(b, 0, sizeof *b);
+}
+
+static int arena_add(tt_buf *a, const void *p, size_t n, uint32_t *off)
+{
+	*off = (uint32_t)a->len;
+	return tt_buf_append(a, p, n);
+}
+
+static int same(const tt_buf *a, uint32_t off, uint32_t len, const char *p, size_t n)
+{
+	return len == n && memcmp(a->data + off, p, n) == 0;
+}
+
+/* Open-addressing table from id to its slot in b->ids, sized per block. */
+int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
+{
+	uint32_t *tab = NULL, tabsz = 64, mask;
+	size_t pos = 0, rlen;
+	const uint8_t *rec;
+	int rc, r;
+
+	blkinfo_reset(b);
+	while (tabsz < 2 * (raw_len / 64 + 16))
+		tabsz <<= 1;
+	if (!(tab = malloc(tabsz * sizeof *tab)))
+		return -ENOMEM;
+	memset(tab, 0xff, tabsz * sizeof *tab);
+	mask = tabsz - 1;
+	while ((r = rec_next(raw, raw_len, &pos, &rec, &rlen)) > 0) {
+		tt_rec_info ri;
+		uint32_t h, slot;
+		blkid *e;
+		uint32_t rec_off = (uint32_t)(rec - raw);
+
+		if (tt_rec_info_get(rec, rlen, &ri) < 0) {
+			rc = TT_ECORRUPT;
+			goto fail;
+		}
+		b->nrec++;
+		if (ri.ts < b->min_ts) b->min_ts = ri.ts;
+		if (ri.ts > b->max_ts) b->max_ts = ri.ts;
+		if (!ri.corr.p || ri.corr.n == 0 || ri.corr.n > TT_ID_MAX)
+			continue;
+		h = (uint32_t)XXH3_64bits(ri.corr.p, ri.corr.n);
+		for (slot = h & mask;; slot = (slot + 1) & mask) {
+			if (tab[slot] == UINT32_MAX)
+				break;
+			e = &b->ids[tab[slot]];
+			if (same(&b->arena, e->key_off, e->key_len, ri.corr.p, ri.corr.n))
+				break;
+		}
+		if (tab[slot] == UINT32_MAX) {
+			if (b->nids == b->cap_ids) {
+				uint32_t nc = b->cap_ids ? b->cap_ids * 2 : 64;
+				blkid *ni = realloc(b->ids, nc * sizeof *ni);
+				if (!ni) { rc = -ENOMEM; goto fail; }
+				b->ids = ni, b->cap_ids = nc;
+			}
+			if (b->nids * 2 >= tabsz) { rc = TT_ECORRUPT; goto fail; } /* cannot happen: sized by raw_len */
+			e = &b->ids[b->nids];
+			memset(e, 0, sizeof *e);
+			if ((rc = arena_add(&b->arena, ri.corr.p, ri.corr.n, &e->key_off)) < 0)
+				goto fail;
+			e->key_len = (uint32_t)ri.corr.n;
+			e->raw_lo = rec_off;
+			e->min_ts = INT64_MAX;
+			e->max_ts = INT64_MIN;
+			tab[slot] = b->nids++;
+		}
+		e = &b->ids[tab[slot]];
+		e->raw_hi = (uint32_t)pos;
+		e->count++;
+		if (ri.ts < e->min_ts) e->min_ts = ri.ts;
+		if (ri.ts > e->max_ts) e->max_ts = ri.ts;
+		if (ri.dir.p && ri.dir.n == 2 && memcmp(ri.dir.p, "->", 2) == 0)
+			e->n_req++;
+		else if (ri.dir.p && ri.dir.n == 2 && memcmp(ri.dir.p, "<-", 2) == 0)
+			e->n_resp++;
+		if (ri.service.p && ri.service.n > 0) {
+			unsigned i;
+			for (i = 0; i < e->nsvc; i++)
+				if (same(&b->arena, e->svc_off[i], e->svc_len[i], ri.service.p, ri.service.n))
+					break;
+			if (i == e->nsvc) {
+				if (e->nsvc < 4) {
+					if ((rc = arena_add(&b->arena, ri.service.p, ri.service.n, &e->svc_off[i])) < 0)
+						goto fail;
+					e->svc_len[i] = (uint32_t)ri.service.n;
+					e->nsvc++;
+				} else {
+					e->svc_more = 1;
+				}
+			}
+		}
+	}
+	if (r < 0) {
+		rc = r;
+		goto fail;
+	}
+	if (b->nrec == 0)
+		b->min_ts = b->max_ts = 0;
+	free(tab);
+	return 0;
+fail:
+	free(tab);
+	return rc;
+}

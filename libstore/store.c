@@ -1,0 +1,519 @@
+/*
+ * store.c -- opening and closing a store; LMDB transactions, map growth,
+ * caches of per-segment database handles and segment file descriptors.
+ *
+ * Map growth: LMDB files never shrink and the map must be sized up front. We
+ * start at opts.map_size and double on MDB_MAP_FULL; another process that grew
+ * the map makes our next txn_begin fail with MDB_MAP_RESIZED, and we adopt the
+ * new size. Both need no transaction live in this process, hence txn_lock:
+ * every transaction holds it shared, a resize holds it exclusive.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "store.h"
+
+const char *tt_strerror(int err)
+{
+	switch (err) {
+	case 0: return "success";
+	case TT_ECORRUPT: return "corrupt data (checksum or structure mismatch)";
+	case TT_EVERSION: return "unsupported format version";
+	case TT_EBADREC: return "malformed record";
+	case TT_ETOOBIG: return "limit exceeded";
+	case TT_ENOTFOUND: return "not found";
+	case TT_ELOCKED: return "locked by another process";
+	case TT_ESTALE: return "cursor is from another index generation";
+	case TT_EREADONLY: return "store is open read-only";
+	case TT_EBADARG: return "invalid argument";
+	case TT_ECLOSED: return "writer has failed or is closed";
+	}
+	if (err >= MDB_KEYEXIST && err <= MDB_LAST_ERRCODE)
+		return mdb_strerror(err);
+	if (err < 0 && err > -4096) {
+		static __thread char buf[128];
+		snprintf(buf, sizeof buf, "%s", strerror(-err));
+		return buf;
+	}
+	return "unknown error";
+}
+
+int64_t store_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void store_seg_path(const tt_store *s, uint64_t seg, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%016llx.tts", s->segdir, (unsigned long long)seg);
+}
+
+void store_problem(tt_store *s, uint64_t seg, uint64_t off, int code, const char *what)
+{
+	tt_problem p = { seg, off, code, what };
+	if (s->o.on_problem)
+		s->o.on_problem(s->o.problem_ctx, &p);
+}
+
+int store_fsync_dir(tt_store *s)
+{
+	if (s->o.sync == TT_SYNC_NONE)
+		return 0;
+	return fsync(s->segdir_fd) < 0 ? -errno : 0;
+}
+
+int store_get_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t *v)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	int rc = mdb_get(t, db, &k, &d);
+	if (rc)
+		return rc == MDB_NOTFOUND ? TT_ENOTFOUND : rc;
+	if (d.mv_size != 8)
+		return TT_ECORRUPT;
+	*v = get64(d.mv_data);
+	return 0;
+}
+
+int store_put_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t v)
+{
+	uint8_t b[8];
+	MDB_val k = { strlen(key), (void *)key }, d = { 8, b };
+	put64(b, v);
+	return mdb_put(t, db, &k, &d, 0);
+}
+
+/* ---- transactions */
+
+static int map_adopt(tt_store *s)
+{
+	int rc;
+	pthread_rwlock_wrlock(&s->txn_lock);
+	pthread_mutex_lock(&s->mu);
+	if (s->rtxn_cache) {
+		mdb_txn_abort(s->rtxn_cache);
+		s->rtxn_cache = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	rc = mdb_env_set_mapsize(s->env, 0);
+	pthread_rwlock_unlock(&s->txn_lock);
+	return rc;
+}
+
+int store_map_grow(tt_store *s)
+{
+	MDB_envinfo ei;
+	int rc;
+	pthread_rwlock_wrlock(&s->txn_lock);
+	pthread_mutex_lock(&s->mu);
+	if (s->rtxn_cache) {
+		mdb_txn_abort(s->rtxn_cache);
+		s->rtxn_cache = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	mdb_env_info(s->env, &ei);
+	rc = mdb_env_set_mapsize(s->env, ei.me_mapsize * 2);
+	pthread_rwlock_unlock(&s->txn_lock);
+	return rc;
+}
+
+int store_rtxn(tt_store *s, MDB_txn **txn)
+{
+	int rc;
+	for (int tries = 0; tries < 8; tries++) {
+		MDB_txn *t = NULL;
+		pthread_rwlock_rdlock(&s->txn_lock);
+		pthread_mutex_lock(&s->mu);
+		t = s->rtxn_cache;
+		s->rtxn_cache = NULL;
+		pthread_mutex_unlock(&s->mu);
+		rc = t ? mdb_txn_renew(t) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t);
+		if (rc == 0) {
+			*txn = t;
+			return 0;
+		}
+		if (t && rc)
+			mdb_txn_abort(t);
+		pthread_rwlock_unlock(&s->txn_lock);
+		if (rc != MDB_MAP_RESIZED)
+			return rc;
+		if ((rc = map_adopt(s)) != 0)
+			return rc;
+	}
+	return MDB_MAP_RESIZED;
+}
+
+void store_rtxn_done(tt_store *s, MDB_txn *txn)
+{
+	if (!txn)
+		return;
+	mdb_txn_reset(txn);
+	pthread_mutex_lock(&s->mu);
+	if (!s->rtxn_cache) {
+		s->rtxn_cache = txn;
+		txn = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (txn)
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->txn_lock);
+}
+
+int store_wtxn(tt_store *s, MDB_txn **txn)
+{
+	int rc;
+	if (s->o.flags & TT_OPEN_RDONLY)
+		return TT_EREADONLY;
+	for (int tries = 0; tries < 8; tries++) {
+		pthread_rwlock_rdlock(&s->txn_lock);
+		rc = mdb_txn_begin(s->env, NULL, 0, txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&s->txn_lock);
+		if (rc != MDB_MAP_RESIZED)
+			return rc;
+		if ((rc = map_adopt(s)) != 0)
+			return rc;
+	}
+	return MDB_MAP_RESIZED;
+}
+
+int store_wtxn_commit(tt_store *s, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+	pthread_rwlock_unlock(&s->txn_lock);
+	if (rc == MDB_MAP_FULL) {
+		int g = store_map_grow(s);
+		return g ? g : MDB_MAP_FULL;
+	}
+	return rc;
+}
+
+void store_wtxn_abort(tt_store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->txn_lock);
+}
+
+/* ---- per-segment database handles. Opening a named DB must happen in a txn
+ * that then commits (so the handle becomes shared), one at a time. */
+
+int store_seg_dbi(tt_store *s, uint64_t seg, int create, MDB_txn *wtxn, MDB_dbi *out)
+{
+	char name[32];
+	MDB_txn *t = wtxn;
+	MDB_dbi dbi;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->ndbis; i++)
+		if (s->dbis[i].seg == seg) {
+			*out = s->dbis[i].dbi;
+			pthread_mutex_unlock(&s->mu);
+			return 0;
+		}
+	pthread_mutex_unlock(&s->mu);
+	snprintf(name, sizeof name, "c/%016llx", (unsigned long long)seg);
+	pthread_mutex_lock(&s->dbi_mu); /* mdb_dbi_open: one txn at a time */
+	if (!t) {
+		/* a private read txn: mdb_dbi_open on an existing DB, then commit */
+		pthread_rwlock_rdlock(&s->txn_lock);
+		if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0) {
+			pthread_rwlock_unlock(&s->txn_lock);
+			pthread_mutex_unlock(&s->dbi_mu);
+			return rc;
+		}
+	}
+	rc = mdb_dbi_open(t, name, MDB_DUPSORT | MDB_DUPFIXED | (create ? MDB_CREATE : 0), &dbi);
+	if (!wtxn) {
+		if (rc == 0)
+			rc = mdb_txn_commit(t);
+		else
+			mdb_txn_abort(t);
+		pthread_rwlock_unlock(&s->txn_lock);
+	}
+	pthread_mutex_unlock(&s->dbi_mu);
+	if (rc)
+		return rc == MDB_NOTFOUND ? TT_ENOTFOUND : rc;
+	if (!wtxn) { /* a handle opened in a caller's write txn is cached after its commit by the caller */
+		pthread_mutex_lock(&s->mu);
+		if (s->ndbis == s->cap_dbis) {
+			size_t nc = s->cap_dbis ? s->cap_dbis * 2 : 16;
+			struct dbient *n = realloc(s->dbis, nc * sizeof *n);
+			if (n)
+				s->dbis = n, s->cap_dbis = nc;
+		}
+		if (s->ndbis < s->cap_dbis)
+			s->dbis[s->ndbis++] = (struct dbient){ seg, dbi };
+		pthread_mutex_unlock(&s->mu);
+	}
+	*out = dbi;
+	return 0;
+}
+
+void store_forget_seg(tt_store *s, uint64_t seg)
+{
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->ndbis; i++)
+		if (s->dbis[i].seg == seg) {
+			s->dbis[i] = s->dbis[--s->ndbis];
+			break;
+		}
+	for (size_t i = 0; i < s->nfds; i++)
+		if (s->fds[i].seg == seg) {
+			close(s->fds[i].fd);
+			s->fds[i] = s->fds[--s->nfds];
+			break;
+		}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A cached read-only fd. A file unlinked by another process's gc is dropped
+ * from the cache (st_nlink == 0) so its space is freed. */
+int store_seg_fd(tt_store *s, uint64_t seg, int *fd)
+{
+	char path[4096];
+	int f;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nfds; i++)
+		if (s->fds[i].seg == seg) {
+			struct stat st;
+			if (fstat(s->fds[i].fd, &st) == 0 && st.st_nlink > 0) {
+				*fd = s->fds[i].fd;
+				pthread_mutex_unlock(&s->mu);
+				return 0;
+			}
+			close(s->fds[i].fd);
+			s->fds[i] = s->fds[--s->nfds];
+			break;
+		}
+	pthread_mutex_unlock(&s->mu);
+	store_seg_path(s, seg, path, sizeof path);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	pthread_mutex_lock(&s->mu);
+	if (s->nfds == sizeof s->fds / sizeof s->fds[0]) {
+		close(s->fds[0].fd);
+		s->fds[0] = s->fds[--s->nfds];
+	}
+	s->fds[s->nfds++] = (struct fdent){ seg, f };
+	pthread_mutex_unlock(&s->mu);
+	*fd = f;
+	return 0;
+}
+
+/* ---- open / close */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof buf)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int meta_init(tt_store *s)
+{
+	MDB_txn *t;
+	uint64_t v, gen = 1;
+	MDB_val k = { 4, "uuid" }, d;
+	int rc;
+
+	/* fast path: an existing store needs only a read */
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return rc;
+	rc = store_get_u64(t, s->db_meta, "version", &v);
+	if (rc == 0 && mdb_get(t, s->db_meta, &k, &d) == 0 && d.mv_size == 16) {
+		memcpy(s->uuid, d.mv_data, 16);
+		(void)store_get_u64(t, s->db_meta, "gen", &gen);
+	}
+	store_rtxn_done(s, t);
+	if (rc == 0) {
+		s->gen = (uint32_t)gen;
+		return v == STORE_FORMAT_VERSION ? 0 : TT_EVERSION;
+	}
+	if (rc != TT_ENOTFOUND)
+		return rc;
+	if (s->o.flags & TT_OPEN_RDONLY)
+		return TT_ENOTFOUND;
+	if ((rc = store_wtxn(s, &t)) != 0)
+		return rc;
+	if (store_get_u64(t, s->db_meta, "version", &v) == 0) {
+		/* another process initialised it meanwhile */
+		store_wtxn_abort(s, t);
+		return meta_init(s);
+	}
+	{
+		uint8_t u[16];
+		uint64_t a = XXH3_64bits_withSeed(s->dir, strlen(s->dir), (uint64_t)store_now());
+		uint64_t b = XXH3_64bits_withSeed(&a, sizeof a, (uint64_t)getpid());
+		put64(u, a), put64(u + 8, b);
+		memcpy(s->uuid, u, 16);
+		d.mv_size = 16, d.mv_data = u;
+		if ((rc = store_put_u64(t, s->db_meta, "version", STORE_FORMAT_VERSION)) ||
+		    (rc = mdb_put(t, s->db_meta, &k, &d, 0)) ||
+		    (rc = store_put_u64(t, s->db_meta, "next_seq", 1)) ||
+		    (rc = store_put_u64(t, s->db_meta, "next_seg", 1)) ||
+		    (rc = store_put_u64(t, s->db_meta, "gen", 1))) {
+			store_wtxn_abort(s, t);
+			return rc;
+		}
+	}
+	s->gen = 1;
+	return store_wtxn_commit(s, t);
+}
+
+static int open_main_dbs(tt_store *s)
+{
+	MDB_txn *t;
+	unsigned cf = (s->o.flags & TT_OPEN_RDONLY) ? 0 : MDB_CREATE;
+	int rc = mdb_txn_begin(s->env, NULL, (s->o.flags & TT_OPEN_RDONLY) ? MDB_RDONLY : 0, &t);
+	if (rc)
+		return rc;
+	if ((rc = mdb_dbi_open(t, "meta", cf, &s->db_meta)) ||
+	    (rc = mdb_dbi_open(t, "segs", cf, &s->db_segs)) ||
+	    (rc = mdb_dbi_open(t, "blocks", cf, &s->db_blocks)) ||
+	    (rc = mdb_dbi_open(t, "svc", cf, &s->db_svc))) {
+		mdb_txn_abort(t);
+		return rc == MDB_NOTFOUND ? TT_ENOTFOUND : rc;
+	}
+	return mdb_txn_commit(t);
+}
+
+int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
+{
+	tt_store *s;
+	char path[4096];
+	struct stat st;
+	int rc, dead;
+	unsigned envf = MDB_NOTLS | MDB_NORDAHEAD;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		return TT_EBADARG;
+	if (!(s = calloc(1, sizeof *s)))
+		return -ENOMEM;
+	s->segdir_fd = -1;
+	s->inotify_fd = -1;
+	if (opts)
+		s->o = *opts;
+	if (!s->o.map_size) s->o.map_size = 1ull << 30;
+	if (!s->o.segment_size) s->o.segment_size = 256ull << 20;
+	if (!s->o.segment_age_ns) s->o.segment_age_ns = 3600ll * 1000000000;
+	if (!s->o.block_size) s->o.block_size = 64u << 10;
+	if (s->o.block_size > (1u << 20)) s->o.block_size = 1u << 20;
+	if (!s->o.commit_ms) s->o.commit_ms = 10;
+	if (!s->o.rec_max) s->o.rec_max = TT_REC_MAX_DEFAULT;
+	if (s->o.rec_max > (8u << 20)) s->o.rec_max = 8u << 20;
+	pthread_rwlock_init(&s->txn_lock, NULL);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->dbi_mu, NULL);
+	if (!(s->dir = strdup(dir))) { rc = -ENOMEM; goto fail; }
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT || !(s->o.flags & TT_OPEN_CREATE)) { rc = -errno; goto fail; }
+		if ((rc = mkdir_p(dir, 0700)) < 0) goto fail;
+	} else if (!S_ISDIR(st.st_mode)) {
+		rc = -ENOTDIR;
+		goto fail;
+	}
+	snprintf(path, sizeof path, "%s/seg", dir);
+	if (!(s->segdir = strdup(path))) { rc = -ENOMEM; goto fail; }
+	snprintf(path, sizeof path, "%s/index", dir);
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT || !(s->o.flags & TT_OPEN_CREATE) || (s->o.flags & TT_OPEN_RDONLY)) {
+			rc = errno == ENOENT ? TT_ENOTFOUND : -errno;
+			goto fail;
+		}
+		if (mkdir(s->segdir, 0700) < 0 && errno != EEXIST) { rc = -errno; goto fail; }
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) { rc = -errno; goto fail; }
+	}
+	if ((s->segdir_fd = open(s->segdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0) goto fail;
+	mdb_env_set_maxdbs(s->env, MAX_DBS);
+	mdb_env_set_maxreaders(s->env, 1024);
+	if (s->o.sync == TT_SYNC_NONE)
+		envf |= MDB_NOSYNC;
+	if (s->o.flags & TT_OPEN_RDONLY)
+		envf |= MDB_RDONLY;
+	/* the map size of an existing env wins if larger (LMDB keeps the max) */
+	mdb_env_set_mapsize(s->env, s->o.map_size);
+	if ((rc = mdb_env_open(s->env, path, envf, 0600)) != 0) {
+		if (rc == EACCES && !(s->o.flags & TT_OPEN_RDONLY)) {
+			/* no write permission: fall back to a read-only open */
+			s->o.flags |= TT_OPEN_RDONLY;
+			mdb_env_close(s->env);
+			s->env = NULL;
+			if ((rc = mdb_env_create(&s->env)) != 0) goto fail;
+			mdb_env_set_maxdbs(s->env, MAX_DBS);
+			mdb_env_set_maxreaders(s->env, 1024);
+			rc = mdb_env_open(s->env, path, envf | MDB_RDONLY, 0600);
+		}
+		if (rc) {
+			rc = rc > 0 ? -rc : rc;
+			goto fail;
+		}
+	}
+	(void)mdb_reader_check(s->env, &dead); /* clear slots of killed readers */
+	if ((rc = open_main_dbs(s)) != 0) goto fail;
+	if ((rc = meta_init(s)) != 0) goto fail;
+	if (!(s->o.flags & (TT_OPEN_RDONLY | TT_OPEN_NORECOVER)) &&
+	    (rc = recover_orphans(s)) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	tt_store_close(s);
+	return rc;
+}
+
+void tt_store_close(tt_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nfds; i++)
+		close(s->fds[i].fd);
+	if (s->rtxn_cache)
+		mdb_txn_abort(s->rtxn_cache);
+	if (s->env)
+		mdb_env_close(s->env);
+	if (s->segdir_fd >= 0)
+		close(s->segdir_fd);
+	if (s->inotify_fd >= 0)
+		close(s->inotify_fd);
+	pthread_rwlock_destroy(&s->txn_lock);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->dbi_mu);
+	free(s->dbis);
+	free(s->segdir);
+	free(s->dir);
+	free(s);
+}
+
+const char *tt_store_dir(const tt_store *s)
+{
+	return s ? s->dir : NULL;
+}

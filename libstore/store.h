@@ -1,0 +1,199 @@
+/*
+ * store.h -- libstore internals shared by its files (not installed).
+ *
+ * The byte layouts here are normative in format/FORMAT.md sections 6 and 7;
+ * keep the two in step. Integers in files and LMDB values are little-endian;
+ * integer LMDB keys are big-endian so that memcmp order is numeric order.
+ */
+#ifndef TT_STORE_H
+#define TT_STORE_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "teratrace.h"
+
+/* ---- segment file (FORMAT.md 6.1) */
+#define SEG_MAGIC "\x89TTSEG\r\n"  /* 8 bytes */
+#define SEG_VERSION 1u
+#define SEG_HDR_SIZE 64u
+
+/* ---- block (FORMAT.md 6.2) */
+#define BLK_MAGIC 0x4b425454u      /* "TTBK" little-endian */
+#define BLK_HDR_SIZE 48u
+#define BLK_CODEC_NONE 0
+#define BLK_CODEC_LZ4 1
+#define BLK_FLAG_SEAL 0x01u        /* seal trailer: no records */
+#define BLK_RAW_MAX (16u << 20)    /* largest raw payload a reader accepts */
+#define BLK_NREC_MAX 65535u        /* records per block (u16 counts in the index) */
+
+/* ---- index (FORMAT.md 7) */
+#define STORE_FORMAT_VERSION 1u
+#define IDX_VAL_SIZE 40u           /* corr dup value */
+#define BLOG_FIXED 48u             /* block log value before the id list */
+#define SEGREC_SIZE 80u
+#define SVC_BITS 15                /* interned services; bit 15 = "others" */
+#define MAX_DBS 4096               /* LMDB named databases: ~ live segments */
+#define LIVE_SEG_MAX 4000
+
+static inline void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
+static inline void put32(uint8_t *p, uint32_t v)
+{ p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
+static inline void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
+static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t get32(const uint8_t *p)
+{ return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static inline uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+static inline void putbe64(uint8_t *p, uint64_t v)
+{ for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; } }
+static inline uint64_t getbe64(const uint8_t *p)
+{ uint64_t v = 0; for (int i = 0; i < 8; i++) v = v << 8 | p[i]; return v; }
+
+/* A segment's row in the "segs" database (FORMAT.md 7.2). */
+typedef struct segrec {
+	uint32_t state;      /* enum tt_seg_state */
+	uint32_t flags;      /* reserved, 0 */
+	int64_t created_ns;
+	int64_t min_ts, max_ts;
+	uint64_t records, blocks;
+	uint64_t end;        /* file offset after the last indexed block; 0 = file
+	                      * not initialised yet */
+	uint64_t raw_bytes;
+	uint64_t first_seq, last_seq;
+} segrec;
+
+void segrec_encode(const segrec *r, uint8_t out[SEGREC_SIZE]);
+int segrec_decode(const void *p, size_t n, segrec *r);
+
+/* A block log row ("blocks" database) without its id list. */
+typedef struct blogrec {
+	uint64_t seg, off;
+	uint32_t comp_len, raw_len, nrec, nids;
+	int64_t min_ts, max_ts;
+	const uint8_t *ids;  /* nids x (u16 len, bytes), points into the value */
+	size_t ids_len;
+} blogrec;
+int blogrec_decode(const void *p, size_t n, blogrec *r);
+
+/* A corr dup value (FORMAT.md 7.4). */
+typedef struct idxval {
+	uint64_t seq;
+	uint32_t raw_lo, raw_hi;
+	int64_t min_ts, max_ts;
+	uint16_t count, n_req, n_resp, svc;
+} idxval;
+void idxval_encode(const idxval *v, uint8_t out[IDX_VAL_SIZE]);
+void idxval_decode(const uint8_t in[IDX_VAL_SIZE], idxval *v);
+
+/* ---- one block being indexed: what the writer and recovery hand to the
+ * index commit. Id keys are copied into `arena`. */
+typedef struct blkid {
+	uint32_t key_off, key_len;   /* in arena */
+	uint32_t raw_lo, raw_hi;
+	int64_t min_ts, max_ts;
+	uint32_t count, n_req, n_resp;
+	uint32_t svc_off[4], svc_len[4]; /* up to 4 distinct service names, in arena */
+	uint8_t nsvc, svc_more;
+} blkid;
+
+typedef struct blkinfo {
+	uint64_t off;                /* file offset of the block header */
+	uint32_t comp_len, raw_len, nrec;
+	int64_t min_ts, max_ts;
+	uint64_t last_ticket;        /* writer ticket of its last record */
+	uint32_t flags;
+	blkid *ids;
+	uint32_t nids, cap_ids;
+	tt_buf arena;
+} blkinfo;
+
+void blkinfo_reset(blkinfo *b);
+void blkinfo_free(blkinfo *b);
+/* Walk a raw payload and fill b->ids / ts range / nrec. TT_ECORRUPT if the
+ * payload does not frame into canonical records. */
+int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len);
+
+/* ---- the store handle */
+struct fdent { uint64_t seg; int fd; };
+struct dbient { uint64_t seg; MDB_dbi dbi; };
+
+struct tt_store {
+	char *dir;
+	char *segdir;
+	int segdir_fd;
+	tt_store_opts o;
+	MDB_env *env;
+	MDB_dbi db_meta, db_segs, db_blocks, db_svc;
+	uint32_t gen;
+	pthread_rwlock_t txn_lock;  /* shared per txn; exclusive to resize the map */
+	pthread_mutex_t mu;         /* dbi cache, fd cache, rtxn cache */
+	pthread_mutex_t dbi_mu;     /* serialises mdb_dbi_open */
+	struct dbient *dbis; size_t ndbis, cap_dbis;
+	struct fdent fds[64]; size_t nfds;
+	MDB_txn *rtxn_cache;
+	int inotify_fd, inotify_wd;
+	uint8_t uuid[16];
+};
+
+/* LMDB returns positive errno values for system errors; the API promises -errno. */
+static inline int mdb_rc(int rc) { return rc > 0 ? -rc : rc; }
+
+/* store.c */
+int store_rtxn(tt_store *s, MDB_txn **txn);   /* begin (renew) a read txn */
+void store_rtxn_done(tt_store *s, MDB_txn *txn);
+int store_wtxn(tt_store *s, MDB_txn **txn);   /* begin a write txn */
+int store_wtxn_commit(tt_store *s, MDB_txn *txn); /* commit; MAP_FULL grows and returns MDB_MAP_FULL so the caller redoes */
+void store_wtxn_abort(tt_store *s, MDB_txn *txn);
+int store_map_grow(tt_store *s); /* double the map; no txn of ours may be live */
+int store_seg_dbi(tt_store *s, uint64_t seg, int create, MDB_txn *wtxn, MDB_dbi *out);
+void store_forget_seg(tt_store *s, uint64_t seg);
+int store_seg_fd(tt_store *s, uint64_t seg, int *fd); /* cached read-only fd */
+void store_seg_path(const tt_store *s, uint64_t seg, char *buf, size_t n);
+void store_problem(tt_store *s, uint64_t seg, uint64_t off, int code, const char *what);
+int store_fsync_dir(tt_store *s);
+int64_t store_now(void);
+int store_get_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t *v);
+int store_put_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t v);
+
+/* segment.c */
+void seg_header_encode(uint64_t seg, int64_t created, const uint8_t uuid[16],
+    uint8_t out[SEG_HDR_SIZE]);
+int seg_header_check(const uint8_t *hdr, uint64_t seg);
+/* Build a block from raw records into out (header + payload). */
+int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_ts,
+    int64_t max_ts, uint32_t flags, tt_buf *out, tt_buf *scratch);
+/* Parse and verify a block header at hdr; fills lengths. */
+int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
+    uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec);
+int blk_verify(const uint8_t *hdr, const uint8_t *payload, uint32_t comp_len);
+/* Read block at off of fd, verify, decompress up to raw_need bytes (0 = all)
+ * into raw (resized). */
+int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
+    tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec);
+/* Record framing inside a raw payload: varint length + msgpack record. */
+size_t rec_frame(uint8_t *dst, size_t len); /* writes varint; returns bytes */
+int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,
+    const uint8_t **rec, size_t *rec_len);
+
+/* index.c */
+/* Index blks (already durable in seg's file) in one transaction; *seg_after is
+ * the segment row to store, its first/last_seq are filled in on success. */
+int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
+    segrec *seg_after, uint64_t *first_seq_out);
+int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r);
+int index_seg_put(MDB_txn *t, tt_store *s, uint64_t seg, const segrec *r);
+int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off);
+
+/* recover.c */
+/* Recover the segment open (and flock'ed) as fd: index unindexed valid blocks,
+ * cut a torn tail. *sealed set when the file ends in a seal trailer. */
+int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *r);
+int recover_orphans(tt_store *s);
+
+/* segment ownership (writer.c) */
+int seg_create(tt_store *s, uint64_t *seg, int *fd, segrec *r);
+int seg_seal(tt_store *s, uint64_t seg, int fd, segrec *r);
+
+#endif /* TT_STORE_H */

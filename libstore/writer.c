@@ -1,0 +1,673 @@
+/*
+ * writer.c -- appending records: segment ownership, the block pipeline and the
+ * group commit (FORMAT.md 8.1-8.3).
+ *
+ * The caller's thread only frames records into the current raw block. Full
+ * blocks go through a small bounded queue to the writer's own thread, which
+ * compresses, checksums and appends them to the segment, then every commit_ms
+ * (or on flush) fdatasyncs the file and commits their index entries in one
+ * LMDB transaction. A partial block is closed by that thread once it has
+ * waited commit_ms, so a slow producer's records become visible (and durable)
+ * within the interval even while its input pauses.
+ *
+ * Ownership: a writer holds flock(LOCK_EX) on its segment file; the kernel
+ * drops it when the process dies, which is how others know a segment is free to
+ * adopt (and recover).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define QMAX 8          /* closed raw blocks waiting for the thread (memory bound) */
+#define PEND_MAX 256    /* blocks written but not committed before a forced commit */
+
+struct rawblk {
+	tt_buf raw;
+	uint32_t nrec;
+	int64_t min_ts, max_ts;
+	uint64_t last_ticket;
+};
+
+struct tt_writer {
+	tt_store *s;
+	pthread_t thr;
+	int thr_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_done, cv_space;
+
+	/* appender side, under mu */
+	struct rawblk cur;
+	int64_t pending_since;  /* monotonic ns when something became pending; 0 none */
+	uint64_t appended;      /* last ticket handed out */
+	struct rawblk q[QMAX];
+	int qhead, qlen;
+	size_t pending_bytes;
+	uint64_t flush_target;  /* commit at least up to this ticket now */
+	int stop, rotate_req;
+	uint64_t durable;
+	int err;
+	int efd;                /* eventfd: readable after each commit */
+
+	/* owned by the thread (and by open/close when it is not running) */
+	uint64_t seg;
+	int fd;
+	segrec r;
+	blkinfo *pend;
+	size_t npend, cap_pend;
+	uint64_t pend_ticket;
+	tt_buf blk;
+	struct rawblk spare;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (n > 0) {
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k, n -= (size_t)k, off += (uint64_t)k;
+	}
+	return 0;
+}
+
+static int datasync(tt_store *s, int fd)
+{
+	if (s->o.sync == TT_SYNC_NONE)
+		return 0;
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+/* ---- segments: create, seal (FORMAT.md 8.1, 8.3) */
+
+int seg_create(tt_store *s, uint64_t *segp, int *fdp, segrec *rp)
+{
+	char path[4096];
+	uint8_t hdr[SEG_HDR_SIZE];
+	segrec r = { 0 };
+	int rc, fd;
+
+	for (int attempt = 0; attempt < 16; attempt++) {
+		MDB_txn *t;
+		MDB_dbi dbi;
+		MDB_stat st;
+		uint64_t seg;
+
+		/* 1. allocate the id and record the segment (end = 0: file not ready) */
+		if ((rc = store_wtxn(s, &t)) != 0)
+			return mdb_rc(rc);
+		if ((rc = store_get_u64(t, s->db_meta, "next_seg", &seg)) ||
+		    (rc = mdb_stat(t, s->db_segs, &st)))
+			goto abort;
+		if (st.ms_entries >= LIVE_SEG_MAX) {
+			rc = TT_ETOOBIG;
+			goto abort;
+		}
+		r.state = TT_SEG_ACTIVE;
+		r.created_ns = store_now();
+		if ((rc = store_put_u64(t, s->db_meta, "next_seg", seg + 1)) ||
+		    (rc = index_seg_put(t, s, seg, &r)) ||
+		    (rc = store_seg_dbi(s, seg, 1, t, &dbi)))
+			goto abort;
+		if ((rc = store_wtxn_commit(s, t)) != 0) {
+			if (rc == MDB_MAP_FULL)
+				continue;
+			return mdb_rc(rc);
+		}
+		/* 2. create the file, lock it, write + sync the header, sync the dir */
+		store_seg_path(s, seg, path, sizeof path);
+		if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd); /* a recovering process took it first: use another id */
+			continue;
+		}
+		seg_header_encode(seg, r.created_ns, s->uuid, hdr);
+		if ((rc = pwrite_full(fd, hdr, sizeof hdr, 0)) < 0 ||
+		    (rc = datasync(s, fd)) < 0 || (rc = store_fsync_dir(s)) < 0) {
+			close(fd);
+			return rc;
+		}
+		r.end = SEG_HDR_SIZE;
+		*segp = seg;
+		*fdp = fd;
+		*rp = r;
+		return 0;
+abort:
+		store_wtxn_abort(s, t);
+		return mdb_rc(rc);
+	}
+	return TT_ELOCKED;
+}
+
+/* Seal: append a seal trailer, sync it, then mark the segment sealed. A crash
+ * in between leaves an ACTIVE row over a file that ends in a seal trailer;
+ * recovery finishes the job. */
+int seg_seal(tt_store *s, uint64_t seg, int fd, segrec *r)
+{
+	tt_buf b = { 0 };
+	MDB_txn *t;
+	segrec nr = *r;
+	int rc;
+
+	if ((rc = blk_build(NULL, 0, 0, r->min_ts, r->max_ts, BLK_FLAG_SEAL, &b, NULL)) < 0)
+		return rc;
+	rc = pwrite_full(fd, b.data, b.len, r->end);
+	if (rc == 0)
+		rc = datasync(s, fd);
+	nr.end = r->end + b.len;
+	tt_buf_free(&b);
+	if (rc < 0)
+		return rc;
+	nr.state = TT_SEG_SEALED;
+	do {
+		if ((rc = store_wtxn(s, &t)) != 0)
+			return mdb_rc(rc);
+		if ((rc = index_seg_put(t, s, seg, &nr)) != 0) {
+			store_wtxn_abort(s, t);
+			return mdb_rc(rc);
+		}
+		rc = store_wtxn_commit(s, t);
+	} while (rc == MDB_MAP_FULL);
+	if (rc == 0)
+		*r = nr;
+	return mdb_rc(rc);
+}
+
+static int seg_too_old_or_big(const tt_store *s, const segrec *r)
+{
+	return r->end >= s->o.segment_size ||
+	    store_now() - r->created_ns >= s->o.segment_age_ns;
+}
+
+/* Adopt an unsealed segment nobody holds, else create one. */
+static int seg_acquire(tt_writer *w)
+{
+	tt_store *s = w->s;
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
+		store_rtxn_done(s, t);
+		return mdb_rc(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		segrec r;
+		if (k.mv_size != 8 || segrec_decode(d.mv_data, d.mv_size, &r) < 0 ||
+		    r.state != TT_SEG_ACTIVE)
+			continue;
+		if (n == cap) {
+			uint64_t *ni = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof *ni);
+			if (!ni) { rc = -ENOMEM; break; }
+			ids = ni;
+		}
+		ids[n++] = getbe64(k.mv_data);
+	}
+	mdb_cursor_close(c);
+	store_rtxn_done(s, t);
+	if (rc != MDB_NOTFOUND) {
+		free(ids);
+		return mdb_rc(rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		segrec r;
+		int fd;
+
+		store_seg_path(s, ids[i], path, sizeof path);
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd);
+			continue;
+		}
+		rc = recover_segment(s, ids[i], fd, &r);
+		if (rc == 0 && r.state == TT_SEG_ACTIVE && r.end > 0 && seg_too_old_or_big(s, &r))
+			rc = seg_seal(s, ids[i], fd, &r);
+		if (rc == 0 && r.state == TT_SEG_ACTIVE && r.end > 0) {
+			w->seg = ids[i];
+			w->fd = fd;
+			w->r = r;
+			free(ids);
+			return 0;
+		}
+		close(fd);
+	}
+	free(ids);
+	return seg_create(s, &w->seg, &w->fd, &w->r);
+}
+
+/* ---- the thread */
+
+/* Compress, write and scan one raw block; it joins the pending commit. */
+static int write_block(tt_writer *w, struct rawblk *rb)
+{
+	blkinfo *bi;
+	int rc;
+
+	if (w->npend == w->cap_pend) {
+		size_t nc = w->cap_pend ? w->cap_pend * 2 : 16;
+		blkinfo *np = realloc(w->pend, nc * sizeof *np);
+		if (!np)
+			return -ENOMEM;
+		memset(np + w->cap_pend, 0, (nc - w->cap_pend) * sizeof *np);
+		w->pend = np, w->cap_pend = nc;
+	}
+	bi = &w->pend[w->npend];
+	if ((rc = blkinfo_scan(bi, rb->raw.data, rb->raw.len)) < 0)
+		return rc;
+	if ((rc = blk_build(rb->raw.data, (uint32_t)rb->raw.len, bi->nrec, bi->min_ts,
+	    bi->max_ts, 0, &w->blk, NULL)) < 0)
+		return rc;
+	if ((rc = pwrite_full(w->fd, w->blk.data, w->blk.len, w->r.end)) < 0) {
+		/* leave no partial block behind for the next commit to sit after */
+		(void)ftruncate(w->fd, (off_t)w->r.end);
+		return rc;
+	}
+	bi->off = w->r.end;
+	bi->comp_len = (uint32_t)(w->blk.len - BLK_HDR_SIZE);
+	bi->raw_len = (uint32_t)rb->raw.len;
+	bi->last_ticket = rb->last_ticket;
+	w->npend++;
+	w->pend_ticket = rb->last_ticket;
+	w->r.end += w->blk.len;
+	return 0;
+}
+
+static int commit_pending(tt_writer *w)
+{
+	segrec r = w->r;
+	int rc;
+
+	if (w->npend == 0)
+		return 0;
+	if ((rc = datasync(w->s, w->fd)) < 0)
+		return rc;
+	for (size_t i = 0; i < w->npend; i++) {
+		blkinfo *b = &w->pend[i];
+		r.records += b->nrec;
+		r.blocks++;
+		r.raw_bytes += b->raw_len;
+		if (b->nrec) {
+			if (r.min_ts == 0 && r.max_ts == 0)
+				r.min_ts = b->min_ts, r.max_ts = b->max_ts;
+			if (b->min_ts < r.min_ts) r.min_ts = b->min_ts;
+			if (b->max_ts > r.max_ts) r.max_ts = b->max_ts;
+		}
+	}
+	r.end = w->pend[w->npend - 1].off + BLK_HDR_SIZE + w->pend[w->npend - 1].comp_len;
+	if ((rc = index_commit(w->s, w->seg, w->pend, w->npend, &r, NULL)) < 0)
+		return rc;
+	w->r = r;
+	w->npend = 0;
+	return 0;
+}
+
+static int rotate(tt_writer *w)
+{
+	int rc = seg_seal(w->s, w->seg, w->fd, &w->r);
+	close(w->fd);
+	w->fd = -1;
+	if (rc < 0)
+		return rc;
+	return seg_create(w->s, &w->seg, &w->fd, &w->r);
+}
+
+static void rawblk_take(struct rawblk *dst, struct rawblk *src)
+{
+	struct rawblk tmp = *dst;
+	*dst = *src;
+	*src = tmp;
+	src->raw.len = 0;
+	src->nrec = 0;
+}
+
+static void *writer_thread(void *arg)
+{
+	tt_writer *w = arg;
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		int64_t now = mono_ns(), deadline;
+		int due;
+
+		deadline = w->pending_since ? w->pending_since + (int64_t)w->s->o.commit_ms * 1000000 : 0;
+		due = (w->pending_since && now >= deadline) || w->flush_target > w->durable ||
+		    w->stop || w->rotate_req || w->npend >= PEND_MAX;
+		if (w->qlen > 0) {
+			/* write the oldest queued block; its slot stays taken until done */
+			struct rawblk *rb = &w->q[w->qhead];
+			pthread_mutex_unlock(&w->mu);
+			rc = write_block(w, rb);
+			pthread_mutex_lock(&w->mu);
+			w->pending_bytes -= rb->raw.len < w->pending_bytes ? rb->raw.len : w->pending_bytes;
+			rb->raw.len = 0;
+			rb->nrec = 0;
+			w->qhead = (w->qhead + 1) % QMAX;
+			w->qlen--;
+			pthread_cond_broadcast(&w->cv_space);
+			if (rc < 0)
+				break;
+			continue;
+		}
+		if (!due) {
+			if (w->stop)
+				break;
+			if (deadline) {
+				struct timespec ts;
+				int64_t wait = deadline - now;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += (time_t)(wait / 1000000000);
+				ts.tv_nsec += (long)(wait % 1000000000);
+				if (ts.tv_nsec >= 1000000000)
+					ts.tv_sec++, ts.tv_nsec -= 1000000000;
+				pthread_cond_timedwait(&w->cv_work, &w->mu, &ts);
+			} else {
+				pthread_cond_wait(&w->cv_work, &w->mu);
+			}
+			continue;
+		}
+		/* due: close the partial block, write it, commit everything */
+		if (w->cur.nrec > 0) {
+			rawblk_take(&w->spare, &w->cur);
+			w->pending_bytes -= w->spare.raw.len < w->pending_bytes ? w->spare.raw.len : w->pending_bytes;
+			pthread_mutex_unlock(&w->mu);
+			rc = write_block(w, &w->spare);
+			pthread_mutex_lock(&w->mu);
+			w->spare.raw.len = 0;
+			w->spare.nrec = 0;
+			if (rc < 0)
+				break;
+		}
+		pthread_mutex_unlock(&w->mu);
+		{
+			uint64_t t = w->pend_ticket;
+			int rot = 0;
+			rc = commit_pending(w);
+			if (rc == 0 && (seg_too_old_or_big(w->s, &w->r) || w->rotate_req)) {
+				rc = rotate(w);
+				rot = 1;
+			}
+			pthread_mutex_lock(&w->mu);
+			if (rot)
+				w->rotate_req = 0;
+			if (rc < 0)
+				break;
+			if (t > w->durable)
+				w->durable = t;
+		}
+		if (w->cur.nrec == 0 && w->qlen == 0)
+			w->pending_since = 0;
+		else if (w->pending_since)
+			w->pending_since = mono_ns();
+		pthread_cond_broadcast(&w->cv_done);
+		{
+			uint64_t one = 1;
+			ssize_t k = write(w->efd, &one, sizeof one);
+			(void)k;
+		}
+		if (w->stop && w->qlen == 0 && w->cur.nrec == 0)
+			break;
+	}
+	if (rc < 0 && !w->err)
+		w->err = rc;
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv_done);
+	pthread_cond_broadcast(&w->cv_space);
+	pthread_mutex_unlock(&w->mu);
+	{
+		uint64_t one = 1;
+		ssize_t k = write(w->efd, &one, sizeof one);
+		(void)k;
+	}
+	return NULL;
+}
+
+/* ---- public API */
+
+int tt_writer_open(tt_store *s, tt_writer **out)
+{
+	tt_writer *w;
+	int rc;
+
+	*out = NULL;
+	if (s->o.flags & TT_OPEN_RDONLY)
+		return TT_EREADONLY;
+	if (!(w = calloc(1, sizeof *w)))
+		return -ENOMEM;
+	w->s = s;
+	w->fd = -1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv_work, NULL);
+	pthread_cond_init(&w->cv_done, NULL);
+	pthread_cond_init(&w->cv_space, NULL);
+	if ((w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = seg_acquire(w)) < 0)
+		goto fail;
+	if ((rc = pthread_create(&w->thr, NULL, writer_thread, w)) != 0) {
+		rc = -rc;
+		goto fail;
+	}
+	w->thr_started = 1;
+	*out = w;
+	return 0;
+fail:
+	(void)tt_writer_close(w, 0);
+	return rc;
+}
+
+int64_t tt_writer_append(tt_writer *w, const uint8_t *rec, size_t len)
+{
+	uint8_t frame[10];
+	size_t fl, used;
+	int64_t ts;
+	const char *corr;
+	size_t corr_len;
+	int rc;
+
+	if (len > w->s->o.rec_max)
+		return TT_ETOOBIG;
+	/* the store holds only canonical records: check before taking them */
+	if (tt_mp_check(rec, len, &used, NULL) < 0 || used != len ||
+	    tt_rec_ts_corr(rec, len, &ts, &corr, &corr_len) < 0 || corr_len > TT_ID_MAX)
+		return TT_EBADREC;
+	fl = rec_frame(frame, len);
+	pthread_mutex_lock(&w->mu);
+	if (w->err || w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		return TT_ECLOSED;
+	}
+	if (w->cur.nrec > 0 && (w->cur.raw.len + fl + len > w->s->o.block_size ||
+	    w->cur.nrec >= BLK_NREC_MAX)) {
+		/* close the current block into the queue (wait for room) */
+		while (w->qlen == QMAX && !w->err && !w->stop)
+			pthread_cond_wait(&w->cv_space, &w->mu);
+		if (w->err || w->stop) {
+			pthread_mutex_unlock(&w->mu);
+			return TT_ECLOSED;
+		}
+		rawblk_take(&w->q[(w->qhead + w->qlen) % QMAX], &w->cur);
+		w->qlen++;
+		pthread_cond_signal(&w->cv_work);
+	}
+	if ((rc = tt_buf_reserve(&w->cur.raw, fl + len)) < 0) {
+		pthread_mutex_unlock(&w->mu);
+		return rc;
+	}
+	memcpy(w->cur.raw.data + w->cur.raw.len, frame, fl);
+	memcpy(w->cur.raw.data + w->cur.raw.len + fl, rec, len);
+	w->cur.raw.len += fl + len;
+	w->cur.nrec++;
+	w->cur.last_ticket = ++w->appended;
+	w->pending_bytes += fl + len;
+	if (!w->pending_since) {
+		w->pending_since = mono_ns();
+		pthread_cond_signal(&w->cv_work); /* start the commit timer */
+	}
+	{
+		int64_t t = (int64_t)w->appended;
+		pthread_mutex_unlock(&w->mu);
+		return t;
+	}
+}
+
+int tt_writer_wait(tt_writer *w, uint64_t ticket, int timeout_ms)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (timeout_ms >= 0) {
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000)
+			ts.tv_sec++, ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (ticket > w->flush_target)
+		w->flush_target = ticket;
+	pthread_cond_signal(&w->cv_work);
+	while (w->durable < ticket && !w->err && !(w->stop && !w->thr_started)) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&w->cv_done, &w->mu);
+		else if (pthread_cond_timedwait(&w->cv_done, &w->mu, &ts) == ETIMEDOUT) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		if (w->stop && w->durable < ticket && !w->err && w->qlen == 0 && w->cur.nrec == 0)
+			break;
+	}
+	if (rc == 0 && w->durable < ticket)
+		rc = w->err ? w->err : TT_ECLOSED;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int tt_writer_flush(tt_writer *w)
+{
+	uint64_t t;
+	pthread_mutex_lock(&w->mu);
+	t = w->appended;
+	pthread_mutex_unlock(&w->mu);
+	return t ? tt_writer_wait(w, t, -1) : tt_writer_error(w);
+}
+
+uint64_t tt_writer_durable(const tt_writer *w)
+{
+	uint64_t d;
+	pthread_mutex_lock((pthread_mutex_t *)&w->mu);
+	d = w->durable;
+	pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+	return d;
+}
+
+int tt_writer_notify_fd(const tt_writer *w)
+{
+	return w->efd;
+}
+
+void tt_writer_notify_drain(tt_writer *w)
+{
+	uint64_t v;
+	ssize_t k = read(w->efd, &v, sizeof v);
+	(void)k;
+}
+
+size_t tt_writer_pending(const tt_writer *w)
+{
+	size_t n;
+	pthread_mutex_lock((pthread_mutex_t *)&w->mu);
+	n = w->pending_bytes;
+	pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+	return n;
+}
+
+int tt_writer_error(const tt_writer *w)
+{
+	int e;
+	pthread_mutex_lock((pthread_mutex_t *)&w->mu);
+	e = w->err;
+	pthread_mutex_unlock((pthread_mutex_t *)&w->mu);
+	return e;
+}
+
+int tt_writer_rotate(tt_writer *w)
+{
+	uint64_t t;
+	pthread_mutex_lock(&w->mu);
+	w->rotate_req = 1;
+	t = w->appended;
+	pthread_cond_signal(&w->cv_work);
+	while (w->rotate_req && !w->err && !w->stop)
+		pthread_cond_wait(&w->cv_done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	(void)t;
+	return tt_writer_error(w);
+}
+
+int tt_writer_close(tt_writer *w, int seal)
+{
+	int rc = 0;
+
+	if (!w)
+		return 0;
+	if (w->thr_started) {
+		rc = tt_writer_flush(w);
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->cv_work);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thr, NULL);
+		if (!rc && w->err)
+			rc = w->err;
+	}
+	if (w->fd >= 0) {
+		if (seal && rc == 0 && w->r.state == TT_SEG_ACTIVE)
+			rc = seg_seal(w->s, w->seg, w->fd, &w->r);
+		close(w->fd); /* drops the flock: the segment is free to adopt */
+	}
+	if (w->efd >= 0)
+		close(w->efd);
+	for (int i = 0; i < QMAX; i++)
+		tt_buf_free(&w->q[i].raw);
+	tt_buf_free(&w->cur.raw);
+	tt_buf_free(&w->spare.raw);
+	tt_buf_free(&w->blk);
+	for (size_t i = 0; i < w->cap_pend; i++)
+		blkinfo_free(&w->pend[i]);
+	free(w->pend);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv_work);
+	pthread_cond_destroy(&w->cv_done);
+	pthread_cond_destroy(&w->cv_space);
+	free(w);
+	return rc;
+}
