@@ -1,0 +1,381 @@
+/*
+ * main.c -- ttd's process: options, the store lock, start-up, signals and
+ * an orderly shut-down.
+ *
+ * Start-up: parse options (file, then command line) -> create the store dir
+ * -> take DIR/ttd.lock (flock, exclusive, non-blocking: a second ttd on the
+ * same store fails here with the pid of the first) -> open the store and a
+ * writer -> listen (HTTP, unix socket) -> run the loop.
+ *
+ * SIGTERM/SIGINT: stop accepting, end streams, flush the writer and answer
+ * every request whose records are now durable, seal the segment, exit 0.
+ * SIGHUP: re-read --config and the token file, reopen --log-file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "ttd.h"
+
+ttd g_ttd;
+
+static int lock_fd = -1;
+static struct event *sig_ev[3];
+static struct event *gc_ev;
+
+int64_t
+ttd_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+ttd_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof tmp)
+		return -ENAMETOOLONG;
+	memcpy(tmp, dir, n + 1);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* DIR/ttd.lock: held for the life of the process; the kernel drops it. */
+static int
+take_lock(const char *dir)
+{
+	char path[4096], pid[32];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "%s/ttd.lock", dir);
+	if ((lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		log_err("could not open lock file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(lock_fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_err("another ttd%s%s%s is already running on store '%s' (lock '%s' is held)",
+		    *pid ? " (pid " : "", pid, *pid ? ")" : "", dir, path);
+		if (*pid)
+			log_err("stop it first, or give this one another --store");
+		return -1;
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, pid, (size_t)n, 0) != n)
+		log_warn("could not write pid to '%s'", path);
+	return 0;
+}
+
+static void
+on_problem(void *ctx, const tt_problem *p)
+{
+	log_err("store problem: segment %016llx offset %llu: %s (%s)",
+	    (unsigned long long)p->segment, (unsigned long long)p->offset, p->what,
+	    tt_strerror(p->code));
+}
+
+struct gc_sum {
+	uint64_t segs, bytes, records;
+};
+
+static int
+gc_one(void *ctx, const tt_seginfo *si)
+{
+	struct gc_sum *s = ctx;
+
+	s->segs++;
+	s->bytes += si->bytes;
+	s->records += si->records;
+	return 0;
+}
+
+int
+ttd_run_gc(int64_t max_age_ns, uint64_t max_bytes, uint64_t *segs, uint64_t *bytes)
+{
+	tt_gc_opts o;
+	struct gc_sum s = { 0, 0, 0 };
+	int r;
+
+	memset(&o, 0, sizeof o);
+	o.max_age_ns = max_age_ns;
+	o.max_bytes = max_bytes;
+	r = tt_store_gc(g_ttd.store, &o, gc_one, &s);
+	g_metrics.gc_runs++;
+	if (r < 0) {
+		log_err("retention failed: %s", tt_strerror(r));
+		return r;
+	}
+	g_metrics.gc_segments += s.segs;
+	if (s.segs)
+		log_info("retention deleted %llu segments, %llu records, %llu bytes",
+		    (unsigned long long)s.segs, (unsigned long long)s.records,
+		    (unsigned long long)s.bytes);
+	*segs = s.segs;
+	*bytes = s.bytes;
+	return 0;
+}
+
+static void
+gc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t segs, bytes;
+
+	if (g_ttd.cfg.retention_ns > 0 || g_ttd.cfg.max_size > 0)
+		(void)ttd_run_gc(g_ttd.cfg.retention_ns, g_ttd.cfg.max_size, &segs, &bytes);
+}
+
+static void
+arm_gc(void)
+{
+	struct timeval tv;
+	int64_t ns = g_ttd.cfg.gc_interval_ns;
+
+	if (gc_ev == NULL)
+		gc_ev = event_new(g_ttd.base, -1, EV_PERSIST, gc_cb, NULL);
+	if (gc_ev == NULL)
+		return;
+	event_del(gc_ev);
+	if (g_ttd.cfg.retention_ns <= 0 && g_ttd.cfg.max_size == 0)
+		return;
+	tv.tv_sec = ns / 1000000000;
+	tv.tv_usec = (ns % 1000000000) / 1000;
+	event_add(gc_ev, &tv);
+}
+
+/* SIGHUP: the reloadable options are re-read; the others need a restart. */
+static void
+reload(void)
+{
+	ttd_config n;
+	const char *keep_err = NULL;
+
+	log_info("SIGHUP: reopening log, reloading configuration");
+	if (ttd_log_open(g_ttd.cfg.log_file) < 0)
+		log_err("could not reopen log '%s'", g_ttd.cfg.log_file);
+	if (g_ttd.cfg.config == NULL) {
+		char *tok = NULL;
+		/* no config file: still re-read the token */
+		if (g_ttd.cfg.token_file) {
+			ttd_config tmp = g_ttd.cfg;
+			tmp.token = NULL;
+			if (ttd_config_finish(&tmp) == 0) {
+				tok = tmp.token;
+				if (g_ttd.cfg.token)
+					memset(g_ttd.cfg.token, 0, g_ttd.cfg.token_len);
+				free(g_ttd.cfg.token);
+				g_ttd.cfg.token = tok;
+				g_ttd.cfg.token_len = tmp.token_len;
+			}
+		}
+		return;
+	}
+	if (ttd_config_defaults(&n) < 0)
+		return;
+	if (ttd_config_file(&n, g_ttd.cfg.config) < 0) {
+		keep_err = "config has errors";
+	} else {
+		free(n.store);
+		n.store = strdup(g_ttd.cfg.store);
+		if (ttd_config_finish(&n) < 0)
+			keep_err = "token file unreadable";
+	}
+	if (keep_err) {
+		log_err("reload: %s; keeping the running configuration", keep_err);
+		ttd_config_free(&n);
+		return;
+	}
+	if ((n.http && g_ttd.cfg.http && strcmp(n.http, g_ttd.cfg.http) != 0) ||
+	    n.commit_ms != g_ttd.cfg.commit_ms || n.sync != g_ttd.cfg.sync)
+		log_warn("reload: http, socket, commit-interval and sync apply after a restart");
+	/* swap in the reloadable fields */
+	{
+		ttd_config old = g_ttd.cfg;
+		ttd_config cur = n;
+		/* keep what needs a restart */
+		free(cur.http);
+		cur.http = old.http ? strdup(old.http) : NULL;
+		free(cur.socket);
+		cur.socket = old.socket ? strdup(old.socket) : NULL;
+		cur.commit_ms = old.commit_ms;
+		cur.sync = old.sync;
+		cur.max_conns = old.max_conns;
+		free(cur.config);
+		cur.config = old.config ? strdup(old.config) : NULL;
+		if (cur.log_file == NULL && old.log_file)
+			cur.log_file = strdup(old.log_file);
+		g_ttd.cfg = cur;
+		ttd_config_free(&old);
+	}
+	ttd_log_set_level(g_ttd.cfg.log_level);
+	arm_gc();
+	log_info("configuration reloaded");
+}
+
+static void
+stop(const char *why)
+{
+	struct timeval tv = { 0, 150 * 1000 };
+
+	if (g_ttd.stopping)
+		return;
+	g_ttd.stopping = 1;
+	log_info("%s: stopping (no new connections, flushing)", why);
+	ttd_http_stop_accepting();
+	ttd_sock_stop_accepting();
+	ttd_sse_shutdown();
+	ttd_ingest_shutdown();
+	/* give the loop a moment to write the answers just queued */
+	event_base_loopexit(g_ttd.base, &tv);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	if (sig == SIGHUP)
+		reload();
+	else
+		stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int
+main(int argc, char **argv)
+{
+	ttd_config *c = &g_ttd.cfg;
+	tt_store_opts so;
+	int r, rc = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (ttd_config_defaults(c) < 0)
+		return 3;
+	r = ttd_config_args(c, argc, argv);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
+	ttd_log_set_level(c->log_level);
+	if (c->log_file && ttd_log_open(c->log_file) < 0) {
+		fprintf(stderr, "ttd: could not open log file '%s': %s\n", c->log_file,
+		    strerror(errno));
+		return 3;
+	}
+	if (ttd_config_finish(c) < 0)
+		return 2;
+	if ((r = mkdir_p(c->store)) < 0) {
+		log_err("could not create store directory '%s': %s", c->store, strerror(-r));
+		return 4;
+	}
+	if (take_lock(c->store) < 0)
+		return 4;
+	g_ttd.started_ns = ttd_now_ns();
+
+	memset(&so, 0, sizeof so);
+	so.flags = TT_OPEN_CREATE;
+	so.commit_ms = c->commit_ms;
+	so.sync = c->sync;
+	so.rec_max = (size_t)c->max_record;
+	so.on_problem = on_problem;
+	if ((r = tt_store_open(&g_ttd.store, c->store, &so)) < 0) {
+		log_err("could not open store '%s': %s", c->store, tt_strerror(r));
+		return 4;
+	}
+	if ((r = tt_writer_open(g_ttd.store, &g_ttd.writer)) < 0) {
+		log_err("could not open a writer on '%s': %s", c->store, tt_strerror(r));
+		goto out;
+	}
+	{
+		tt_decode_opts dopt = { (size_t)c->max_record };
+		if ((r = tt_decoder_new(&g_ttd.dec, &dopt)) < 0) {
+			log_err("decoder: %s", tt_strerror(r));
+			goto out;
+		}
+	}
+	if ((g_ttd.base = event_base_new()) == NULL) {
+		log_err("could not create the event loop");
+		goto out;
+	}
+	if (ttd_ingest_init() < 0 || ttd_sse_init() < 0)
+		goto out;
+	if (ttd_http_start() < 0 || ttd_sock_start() < 0)
+		goto out;
+	if (c->port_file) {
+		FILE *f = fopen(c->port_file, "we");
+		if (f == NULL || fprintf(f, "%d\n", ttd_http_port()) < 0 || fclose(f) != 0) {
+			log_err("could not write port file '%s'", c->port_file);
+			goto out;
+		}
+	}
+	sig_ev[0] = evsignal_new(g_ttd.base, SIGTERM, signal_cb, NULL);
+	sig_ev[1] = evsignal_new(g_ttd.base, SIGINT, signal_cb, NULL);
+	sig_ev[2] = evsignal_new(g_ttd.base, SIGHUP, signal_cb, NULL);
+	for (int i = 0; i < 3; i++)
+		if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) < 0)
+			goto out;
+	arm_gc();
+	log_info("ttd %s ready: store %s, commit interval %u ms, sync %s%s",
+	    TT_VERSION_STRING, c->store, c->commit_ms,
+	    c->sync == TT_SYNC_FULL ? "full" : "none", c->token ? ", auth on" : "");
+
+	event_base_dispatch(g_ttd.base);
+	rc = 0;
+out:
+	if (g_ttd.base && !g_ttd.stopping && g_ttd.writer) {
+		g_ttd.stopping = 1;
+		ttd_sse_shutdown();
+		ttd_ingest_shutdown();
+	}
+	ttd_sock_fini();
+	ttd_http_fini();
+	ttd_ingest_fini();
+	for (int i = 0; i < 3; i++)
+		if (sig_ev[i])
+			event_free(sig_ev[i]);
+	if (gc_ev)
+		event_free(gc_ev);
+	if (g_ttd.writer) {
+		r = tt_writer_close(g_ttd.writer, 1);
+		if (r < 0) {
+			log_err("final flush failed: %s", tt_strerror(r));
+			rc = 3;
+		}
+	}
+	tt_decoder_free(g_ttd.dec);
+	tt_store_close(g_ttd.store);
+	if (g_ttd.base)
+		event_base_free(g_ttd.base);
+	if (rc == 0)
+		log_info("stopped");
+	ttd_config_free(c);
+	if (lock_fd >= 0)
+		(void)close(lock_fd);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * metrics.c -- counters kept by the loop thread and GET /metrics in the
+ * Prometheus text exposition format (version 0.0.4).
+ */
+#include <string.h>
+
+#include "ttd.h"
+
+ttd_metrics g_metrics;
+
+/* ack latency: request fully received -> records durable -> answer queued */
+static const double lat_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015,
+	0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+#define N_LAT (sizeof lat_bounds / sizeof lat_bounds[0])
+static uint64_t lat_bucket[N_LAT + 1];
+static uint64_t lat_count;
+static double lat_sum;
+
+void
+ttd_metrics_ack_latency(int64_t ns)
+{
+	double s = (double)ns / 1e9;
+	size_t i = 0;
+
+	while (i < N_LAT && s > lat_bounds[i])
+		i++;
+	lat_bucket[i]++;
+	lat_count++;
+	lat_sum += s;
+}
+
+static void
+metric(tt_buf *b, const char *name, const char *type, const char *help)
+{
+	jw_fmt(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void
+ttd_metrics_render(tt_buf *b)
+{
+	const ttd_metrics *m = &g_metrics;
+	tt_stats st;
+	uint64_t cum = 0;
+
+	metric(b, "ttd_http_requests_total", "counter", "HTTP requests answered, by status class");
+	for (int i = 1; i <= 5; i++)
+		jw_fmt(b, "ttd_http_requests_total{code=\"%dxx\"} %llu\n", i,
+		    (unsigned long long)m->http_by_class[i]);
+	metric(b, "ttd_records_ingested_total", "counter", "records appended, by ingest path");
+	jw_fmt(b, "ttd_records_ingested_total{path=\"http\"} %llu\n", (unsigned long long)m->records_http);
+	jw_fmt(b, "ttd_records_ingested_total{path=\"socket\"} %llu\n", (unsigned long long)m->records_socket);
+	metric(b, "ttd_records_rejected_total", "counter", "input elements rejected, by ingest path");
+	jw_fmt(b, "ttd_records_rejected_total{path=\"http\"} %llu\n", (unsigned long long)m->rejected_http);
+	jw_fmt(b, "ttd_records_rejected_total{path=\"socket\"} %llu\n", (unsigned long long)m->rejected_socket);
+	metric(b, "ttd_ingest_bytes_total", "counter", "input bytes received (after gunzip), by path");
+	jw_fmt(b, "ttd_ingest_bytes_total{path=\"http\"} %llu\n", (unsigned long long)m->bytes_http);
+	jw_fmt(b, "ttd_ingest_bytes_total{path=\"socket\"} %llu\n", (unsigned long long)m->bytes_socket);
+	metric(b, "ttd_commits_total", "counter", "group commits observed");
+	jw_fmt(b, "ttd_commits_total %llu\n", (unsigned long long)m->commits);
+	metric(b, "ttd_backpressure_total", "counter", "requests refused (503) or socket reads paused because the writer was behind");
+	jw_fmt(b, "ttd_backpressure_total %llu\n", (unsigned long long)m->backpressure);
+	metric(b, "ttd_body_too_large_total", "counter", "requests refused with 413");
+	jw_fmt(b, "ttd_body_too_large_total %llu\n", (unsigned long long)m->too_large);
+	metric(b, "ttd_sse_events_total", "counter", "server-sent events written");
+	jw_fmt(b, "ttd_sse_events_total %llu\n", (unsigned long long)m->sse_events);
+	metric(b, "ttd_sse_dropped_total", "counter", "stream clients dropped for falling behind");
+	jw_fmt(b, "ttd_sse_dropped_total %llu\n", (unsigned long long)m->sse_dropped);
+	metric(b, "ttd_connections_total", "counter", "HTTP connections accepted");
+	jw_fmt(b, "ttd_connections_total %llu\n", (unsigned long long)m->conns_total);
+	metric(b, "ttd_gc_segments_deleted_total", "counter", "segments deleted by retention");
+	jw_fmt(b, "ttd_gc_segments_deleted_total %llu\n", (unsigned long long)m->gc_segments);
+
+	metric(b, "ttd_clients", "gauge", "connected clients, by kind");
+	jw_fmt(b, "ttd_clients{kind=\"http\"} %zu\n", ttd_http_conns());
+	jw_fmt(b, "ttd_clients{kind=\"sse\"} %zu\n", ttd_sse_clients());
+	jw_fmt(b, "ttd_clients{kind=\"socket\"} %zu\n", ttd_sock_clients());
+	metric(b, "ttd_writer_pending_bytes", "gauge", "bytes appended but not yet durable");
+	jw_fmt(b, "ttd_writer_pending_bytes %zu\n",
+	    g_ttd.writer ? tt_writer_pending(g_ttd.writer) : (size_t)0);
+
+	metric(b, "ttd_ack_latency_seconds", "histogram", "time from request received to records durable");
+	for (size_t i = 0; i < N_LAT; i++) {
+		cum += lat_bucket[i];
+		jw_fmt(b, "ttd_ack_latency_seconds_bucket{le=\"%g\"} %llu\n", lat_bounds[i],
+		    (unsigned long long)cum);
+	}
+	cum += lat_bucket[N_LAT];
+	jw_fmt(b, "ttd_ack_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+	jw_fmt(b, "ttd_ack_latency_seconds_sum %.9f\n", lat_sum);
+	jw_fmt(b, "ttd_ack_latency_seconds_count %llu\n", (unsigned long long)lat_count);
+
+	if (g_ttd.store && tt_store_stats(g_ttd.store, &st) == 0) {
+		metric(b, "ttd_store_records", "gauge", "records in the store");
+		jw_fmt(b, "ttd_store_records %llu\n", (unsigned long long)st.records);
+		metric(b, "ttd_store_segments", "gauge", "segment files in the store");
+		jw_fmt(b, "ttd_store_segments %llu\n", (unsigned long long)st.segments);
+		metric(b, "ttd_store_data_bytes", "gauge", "segment file bytes");
+		jw_fmt(b, "ttd_store_data_bytes %llu\n", (unsigned long long)st.data_bytes);
+		metric(b, "ttd_store_index_bytes", "gauge", "LMDB bytes in use");
+		jw_fmt(b, "ttd_store_index_bytes %llu\n", (unsigned long long)st.index_bytes);
+	}
+	metric(b, "ttd_uptime_seconds", "gauge", "seconds since start");
+	jw_fmt(b, "ttd_uptime_seconds %.3f\n", (double)(ttd_now_ns() - g_ttd.started_ns) / 1e9);
+}

@@ -1,0 +1,452 @@
+/*
+ * sock.c -- unix-socket ingest (protocol: format/FORMAT.md section 11).
+ *
+ * A client writes back-to-back msgpack objects ("messages"): each a record
+ * map in any field dialect, or an array of them. ttd frames them (mp.c),
+ * decodes (tt_decode_msgpack) and appends every valid record. After each
+ * group commit it writes back one msgpack map
+ *     {"ack": M, "records": R, "rejected": J}
+ * meaning: the first M messages of this connection are fully processed and
+ * all R records stored from them are durable; J elements were rejected.
+ * A rejected element is reported before the ack that covers it as
+ *     {"error": reason, "msg": N, "index": I, "field": F}
+ * and a stream that cannot be framed ends with {"fatal": reason,
+ * "offset": O} and the connection is closed.
+ *
+ * Acks are cumulative, so the connection keeps a short ring of checkpoints
+ * (ticket, counts) taken after each read; when the ring is full the newest
+ * checkpoint absorbs the next one (acks become coarser, never wrong).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "ttd.h"
+
+#define N_CKPT 64
+
+struct ckpt {
+	uint64_t ticket, msgs, recs, rej;
+};
+
+struct sconn {
+	struct sconn *next;
+	struct bufferevent *bev;
+	tt_buf in;           /* received bytes not yet consumed */
+	size_t head;         /* start of the current (incomplete) message in `in` */
+	ttd_mpscan scan;     /* framing state of that message */
+	uint64_t stream_off; /* stream offset of `head` (for fatal messages) */
+	uint64_t msgs, recs, rej;      /* processed so far */
+	uint64_t last_ticket;          /* of the newest record appended */
+	uint64_t acked_msgs, acked_recs, acked_rej; /* last ack sent */
+	struct ckpt ck[N_CKPT];        /* waiting checkpoints, oldest first */
+	int n_ck;
+	int paused;          /* reading stopped for back-pressure */
+	int eof;             /* client finished sending */
+	int dead;            /* fatal sent: close once written */
+};
+
+static struct evconnlistener *listener;
+static char sock_path[PATH_MAX];
+static struct sconn *conns;
+static size_t n_conns;
+
+size_t
+ttd_sock_clients(void)
+{
+	return n_conns;
+}
+
+static void
+sconn_free(struct sconn *c)
+{
+	for (struct sconn **pp = &conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			n_conns--;
+			break;
+		}
+	bufferevent_free(c->bev);
+	tt_buf_free(&c->in);
+	free(c);
+}
+
+static void
+send_map(struct sconn *c, const tt_buf *b)
+{
+	(void)bufferevent_write(c->bev, b->data, b->len);
+}
+
+static void
+send_ack(struct sconn *c, uint64_t msgs, uint64_t recs, uint64_t rej)
+{
+	tt_buf b = { 0 };
+
+	if (msgs == c->acked_msgs && recs == c->acked_recs && rej == c->acked_rej)
+		return;
+	ttd_mp_map(&b, 3);
+	ttd_mp_str(&b, "ack", 3);
+	ttd_mp_uint(&b, msgs);
+	ttd_mp_str(&b, "records", 7);
+	ttd_mp_uint(&b, recs);
+	ttd_mp_str(&b, "rejected", 8);
+	ttd_mp_uint(&b, rej);
+	send_map(c, &b);
+	tt_buf_free(&b);
+	c->acked_msgs = msgs;
+	c->acked_recs = recs;
+	c->acked_rej = rej;
+}
+
+static void
+send_fatal(struct sconn *c, const char *why, uint64_t off)
+{
+	tt_buf b = { 0 };
+
+	log_warn("socket client: %s at stream offset %llu; closing", why,
+	    (unsigned long long)off);
+	ttd_mp_map(&b, 2);
+	ttd_mp_str(&b, "fatal", 5);
+	ttd_mp_str(&b, why, strlen(why));
+	ttd_mp_str(&b, "offset", 6);
+	ttd_mp_uint(&b, off);
+	send_map(c, &b);
+	tt_buf_free(&b);
+	c->dead = 1;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Ack what is durable; close a finished connection once everything is. */
+static void
+try_ack(struct sconn *c, uint64_t durable)
+{
+	int i = 0;
+
+	if (c->last_ticket <= durable) {
+		c->n_ck = 0;
+		send_ack(c, c->msgs, c->recs, c->rej);
+	} else {
+		while (i < c->n_ck && c->ck[i].ticket <= durable)
+			i++;
+		if (i > 0) {
+			send_ack(c, c->ck[i - 1].msgs, c->ck[i - 1].recs, c->ck[i - 1].rej);
+			memmove(c->ck, c->ck + i, (size_t)(c->n_ck - i) * sizeof c->ck[0]);
+			c->n_ck -= i;
+		}
+	}
+}
+
+static void
+checkpoint(struct sconn *c)
+{
+	struct ckpt k = { c->last_ticket, c->msgs, c->recs, c->rej };
+
+	if (c->n_ck > 0 && c->ck[c->n_ck - 1].ticket == k.ticket) {
+		c->ck[c->n_ck - 1] = k;
+		return;
+	}
+	if (c->n_ck == N_CKPT)
+		c->ck[N_CKPT - 1] = k; /* coarser, still correct */
+	else
+		c->ck[c->n_ck++] = k;
+}
+
+struct msg_ctx {
+	struct sconn *c;
+	int err;
+};
+
+static int
+sock_record(void *ctx, const uint8_t *rec, size_t len)
+{
+	struct msg_ctx *m = ctx;
+	int64_t t = ttd_append(rec, len);
+
+	if (t < 0) {
+		m->err = (int)t;
+		return (int)t;
+	}
+	m->c->last_ticket = (uint64_t)t;
+	m->c->recs++;
+	g_metrics.records_socket++;
+	return 0;
+}
+
+static void
+send_error(struct sconn *c, uint64_t msg, long long index, const char *field,
+    const char *reason)
+{
+	tt_buf b = { 0 };
+
+	ttd_mp_map(&b, 4);
+	ttd_mp_str(&b, "error", 5);
+	ttd_mp_str(&b, reason, strlen(reason));
+	ttd_mp_str(&b, "msg", 3);
+	ttd_mp_uint(&b, msg);
+	ttd_mp_str(&b, "index", 5);
+	ttd_mp_uint(&b, index < 0 ? 0 : (uint64_t)index);
+	ttd_mp_str(&b, "field", 5);
+	ttd_mp_str(&b, field, strlen(field));
+	send_map(c, &b);
+	tt_buf_free(&b);
+}
+
+static void
+sock_reject(void *ctx, size_t index, const tt_rec_err *err)
+{
+	struct msg_ctx *m = ctx;
+
+	m->c->rej++;
+	g_metrics.rejected_socket++;
+	send_error(m->c, m->c->msgs + 1, (long long)index, err->field, err->reason);
+}
+
+/* Frame and store every complete message in c->in. */
+static void
+process(struct sconn *c)
+{
+	uint64_t max = g_ttd.cfg.max_body;
+
+	while (!c->dead && c->head < c->in.len) {
+		const uint8_t *p = c->in.data + c->head;
+		size_t n = c->in.len - c->head;
+		long long len = ttd_mpscan_run(&c->scan, p, n);
+		struct msg_ctx m = { c, 0 };
+		tt_sink sink = { sock_record, sock_reject, &m };
+		tt_rec_err err;
+		size_t used = 0;
+		int r;
+
+		if (len < 0) {
+			send_fatal(c, "malformed msgpack", c->stream_off);
+			return;
+		}
+		if (len == 0) {
+			if (n > max)
+				send_fatal(c, "message over the size cap", c->stream_off);
+			break;
+		}
+		if ((uint64_t)len > max) {
+			send_fatal(c, "message over the size cap", c->stream_off);
+			return;
+		}
+		if (ttd_backpressure()) {
+			c->paused = 1;
+			g_metrics.backpressure++;
+			bufferevent_disable(c->bev, EV_READ);
+			break;
+		}
+		memset(&err, 0, sizeof err);
+		r = tt_decode_msgpack(g_ttd.dec, p, (size_t)len, &used, ttd_now_ns(), &sink, &err);
+		if (m.err) {
+			send_fatal(c, tt_strerror(m.err), c->stream_off);
+			return;
+		}
+		if (r < 0) {
+			/* the message as a whole is not a record: reject it, go on */
+			c->rej++;
+			g_metrics.rejected_socket++;
+			send_error(c, c->msgs + 1, 0, err.field, err.reason[0] ? err.reason :
+			    tt_strerror(r));
+		}
+		g_metrics.bytes_socket += (uint64_t)len;
+		c->msgs++;
+		c->head += (size_t)len;
+		c->stream_off += (uint64_t)len;
+		ttd_mpscan_init(&c->scan);
+	}
+	/* compact: keep only the incomplete message */
+	if (c->head > 0 && (c->head == c->in.len || c->head > c->in.len / 2)) {
+		memmove(c->in.data, c->in.data + c->head, c->in.len - c->head);
+		c->in.len -= c->head;
+		c->head = 0;
+	}
+	checkpoint(c);
+	try_ack(c, tt_writer_durable(g_ttd.writer));
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = evbuffer_get_length(in);
+
+	if (n == 0 || c->dead)
+		return;
+	if (tt_buf_reserve(&c->in, n) < 0) {
+		send_fatal(c, "out of memory", c->stream_off);
+		return;
+	}
+	if (evbuffer_remove(in, c->in.data + c->in.len, n) != (int)n) {
+		send_fatal(c, "read failed", c->stream_off);
+		return;
+	}
+	c->in.len += n;
+	process(c);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sconn *c = arg;
+
+	/* output drained: a dead or finished connection can go now */
+	if (c->dead || (c->eof && c->acked_msgs == c->msgs))
+		sconn_free(c);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sconn *c = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		c->eof = 1;
+		if (c->in.len > c->head)
+			log_info("socket client closed with %zu bytes of an incomplete message",
+			    c->in.len - c->head);
+		if (c->acked_msgs == c->msgs &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			sconn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		sconn_free(c);
+}
+
+static void
+commit_hook(void *arg)
+{
+	uint64_t durable = tt_writer_durable(g_ttd.writer);
+	struct sconn *c, *next;
+
+	for (c = conns; c; c = next) {
+		next = c->next;
+		try_ack(c, durable);
+		if (c->paused && !ttd_backpressure() && !c->dead) {
+			c->paused = 0;
+			bufferevent_enable(c->bev, EV_READ);
+			process(c);
+		}
+		if (c->eof && c->acked_msgs == c->msgs &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			sconn_free(c);
+	}
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int len, void *arg)
+{
+	struct sconn *c;
+
+	if (g_ttd.stopping || n_conns >= g_ttd.cfg.max_sock) {
+		log_warn("socket client refused: %s", g_ttd.stopping ? "shutting down" :
+		    "--max-socket-clients reached");
+		(void)close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		(void)close(fd);
+		return;
+	}
+	c->bev = bufferevent_socket_new(g_ttd.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		(void)close(fd);
+		free(c);
+		return;
+	}
+	ttd_mpscan_init(&c->scan);
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = conns;
+	conns = c;
+	n_conns++;
+	log_debug("socket client connected");
+}
+
+int
+ttd_sock_start(void)
+{
+	const char *path = g_ttd.cfg.socket;
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd, r;
+
+	if (path && strcmp(path, "off") == 0)
+		return 0;
+	if (path == NULL) {
+		snprintf(sock_path, sizeof sock_path, "%s/ttd.sock", g_ttd.cfg.store);
+		path = sock_path;
+	} else {
+		snprintf(sock_path, sizeof sock_path, "%s", path);
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		log_err("socket path '%s' is too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	/* a socket file nobody answers on is a leftover of a dead ttd */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+		log_err("socket '%s' is in use by another process (another ttd?)", path);
+		(void)close(fd);
+		return -1;
+	}
+	(void)close(fd);
+	(void)unlink(path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return -1;
+	old = umask(077); /* the socket is born 0600: no window for others */
+	r = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	umask(old);
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+		log_err("could not listen on socket '%s': %s", path, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	listener = evconnlistener_new(g_ttd.base, accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (listener == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	ttd_on_commit(commit_hook, NULL);
+	log_info("listening on unix socket %s", path);
+	return 0;
+}
+
+void
+ttd_sock_stop_accepting(void)
+{
+	if (listener) {
+		evconnlistener_free(listener);
+		listener = NULL;
+		(void)unlink(sock_path);
+	}
+	for (struct sconn *c = conns; c; c = c->next)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+void
+ttd_sock_fini(void)
+{
+	while (conns)
+		sconn_free(conns);
+}
