@@ -1,0 +1,185 @@
+/*
+ * decode.c -- input documents to records: JSON (through the simdjson adapter)
+ * and msgpack (bounded pre-check, then msgpack-c's unpacker) both become one
+ * msgpack_object tree; its shape decides what it is (one record, a batch, an
+ * OTLP export) and each record goes through the same alias mapping.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt_internal.h"
+
+int tt_decoder_new(tt_decoder **out, const tt_decode_opts *opts)
+{
+	tt_decoder *d;
+
+	if (!out)
+		return TT_EBADARG;
+	*out = NULL;
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	d->rec_max = opts && opts->rec_max ? opts->rec_max : TT_REC_MAX_DEFAULT;
+	d->jp = tt_json_parser_new();
+	d->rb.cap = 32;
+	d->rb.kv = malloc(d->rb.cap * sizeof *d->rb.kv);
+	if (!d->jp || !d->rb.kv || !msgpack_zone_init(&d->zone, 16384)) {
+		tt_json_parser_free(d->jp);
+		free(d->rb.kv);
+		free(d);
+		return -ENOMEM;
+	}
+	d->rb.n = 2;
+	d->attrs_slot = -1;
+	*out = d;
+	return 0;
+}
+
+void tt_decoder_free(tt_decoder *d)
+{
+	if (!d)
+		return;
+	tt_json_parser_free(d->jp);
+	msgpack_zone_destroy(&d->zone);
+	tt_buf_free(&d->pad);
+	tt_buf_free(&d->out);
+	free(d->rb.kv);
+	free(d->attrs);
+	free(d);
+}
+
+void tt_reject(tt_decoder *d, size_t index, const tt_rec_err *err)
+{
+	if (d->sink->reject)
+		d->sink->reject(d->sink->ctx, index, err);
+}
+
+/* The document-level errors (abort the call) as opposed to the element-level
+ * ones (reject the element and go on). */
+static int fatal(const tt_decoder *d, int rc)
+{
+	return d->aborted || rc == -ENOMEM;
+}
+
+static int decode_batch(tt_decoder *d, const msgpack_object *arr, tt_rec_err *err)
+{
+	if (arr->via.array.size > TT_BATCH_MAX) {
+		tt_err_set(err, 0, "", "batch of %u elements exceeds the limit of %d",
+		    (unsigned)arr->via.array.size, TT_BATCH_MAX);
+		return TT_ETOOBIG;
+	}
+	for (uint32_t i = 0; i < arr->via.array.size; i++) {
+		const msgpack_object *el = &arr->via.array.ptr[i];
+		tt_rec_err e = {0};
+		int rc;
+		if (el->type != MSGPACK_OBJECT_MAP) {
+			tt_err_set(&e, 0, "", "expected an object");
+			tt_reject(d, i, &e);
+			continue;
+		}
+		rc = tt_map_record(d, el, &e);
+		if (rc < 0) {
+			if (fatal(d, rc)) {
+				if (err)
+					*err = e;
+				return rc;
+			}
+			tt_reject(d, i, &e);
+		}
+	}
+	return 0;
+}
+
+/* {"traces":[...]} (TraceHub) or {"logs":[...]} (Tracer): an envelope has the
+ * array and no timestamp of its own (a record with a "logs" field has one). */
+static const msgpack_object *batch_envelope(const msgpack_object *m)
+{
+	const msgpack_object *a = tt_map_get(m, "traces");
+
+	if (!a || a->type != MSGPACK_OBJECT_ARRAY)
+		a = tt_map_get(m, "logs");
+	if (!a || a->type != MSGPACK_OBJECT_ARRAY)
+		return NULL;
+	if (tt_map_get(m, "ts") || tt_map_get(m, "timestamp") || tt_map_get(m, "time"))
+		return NULL;
+	return a;
+}
+
+int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
+{
+	const msgpack_object *a;
+	int rc;
+
+	if (root->type == MSGPACK_OBJECT_ARRAY)
+		rc = decode_batch(d, root, err);
+	else if (root->type != MSGPACK_OBJECT_MAP) {
+		tt_err_set(err, 0, "", "expected an object or an array");
+		rc = TT_EBADREC;
+	} else if (tt_is_otlp(root))
+		rc = tt_otlp_map(d, root, err);
+	else if ((a = batch_envelope(root)))
+		rc = decode_batch(d, a, err);
+	else
+		rc = tt_map_record(d, root, err);
+	return rc < 0 ? rc : (int)d->emitted;
+}
+
+static void call_start(tt_decoder *d, int64_t now_ns, const tt_sink *sink)
+{
+	msgpack_zone_clear(&d->zone);
+	d->now_ns = now_ns;
+	d->sink = sink;
+	d->emitted = 0;
+	d->aborted = 0;
+}
+
+int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
+    int64_t now_ns, const tt_sink *sink, tt_rec_err *err)
+{
+	msgpack_object root;
+	int rc;
+
+	if (!d || (!text && len) || !sink || !sink->record)
+		return TT_EBADARG;
+	call_start(d, now_ns, sink);
+	if (!padded) {
+		d->pad.len = 0;
+		if (tt_buf_reserve(&d->pad, len + TT_JSON_PADDING))
+			return -ENOMEM;
+		if (len)
+			memcpy(d->pad.data, text, len);
+		memset(d->pad.data + len, 0, TT_JSON_PADDING);
+		text = (const char *)d->pad.data;
+	}
+	rc = tt_json_parse(d->jp, text, len, TT_DOC_DEPTH_MAX, &d->zone, &root, err);
+	if (rc)
+		return rc;
+	return tt_decode_tree(d, &root, err);
+}
+
+int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
+    int64_t now_ns, const tt_sink *sink, tt_rec_err *err)
+{
+	msgpack_object root;
+	size_t u, off = 0;
+	int rc;
+
+	if (used)
+		*used = 0;
+	if (!d || (!p && n) || !sink || !sink->record)
+		return TT_EBADARG;
+	call_start(d, now_ns, sink);
+	/* msgpack-c allocates what headers declare before it reads the elements;
+	 * the bounded walk first proves every count fits in the bytes given */
+	rc = tt_mp_skip(p, n, TT_DOC_DEPTH_MAX, &u, err);
+	if (rc)
+		return rc;
+	if (msgpack_unpack((const char *)p, u, &off, &d->zone, &root) != MSGPACK_UNPACK_SUCCESS) {
+		tt_err_set(err, 0, "", "malformed msgpack");
+		return TT_EBADREC;
+	}
+	if (used)
+		*used = u;
+	return tt_decode_tree(d, &root, err);
+}

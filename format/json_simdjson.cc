@@ -1,0 +1,324 @@
+/*
+ * json_simdjson.cc -- JSON text -> msgpack_object tree, with simdjson On-Demand.
+ *
+ * The only C++ file of the project (ARCHITECTURE: simdjson is ~8 M lines/s here,
+ * jansson/json-c 0.2-0.3 M, cJSON loses 64-bit integers). It knows nothing of
+ * records: it only builds a generic tree that decode.c maps to a record, so the
+ * JSON and msgpack inputs share one mapping path. No exception leaves this file.
+ */
+#include <simdjson.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <vector>
+
+#include "json_adapter.h"
+
+using namespace simdjson;
+
+struct tt_json_parser {
+	ondemand::parser parser;
+	/* Children of the containers being built, innermost last; a container moves
+	 * its children into the zone when it closes (counts are unknown up front). */
+	std::vector<msgpack_object> vals;
+	std::vector<msgpack_object_kv> kvs;
+};
+
+namespace {
+
+struct conv_ctx {
+	tt_json_parser *p;
+	msgpack_zone *z;
+	int max_depth;
+	int rc;              /* TT_* code once something failed */
+	const char *reason;  /* static text for err->reason */
+};
+
+int fail(conv_ctx &c, int rc, const char *reason)
+{
+	c.rc = rc;
+	c.reason = reason;
+	return rc;
+}
+
+int syntax(conv_ctx &c, error_code e)
+{
+	return fail(c, TT_EBADREC, error_message(e));
+}
+
+/* Where a converted value goes: a slot of p->kvs or p->vals (found again by
+ * index, since nested containers may grow the vector meanwhile) or the root.
+ * Writing in place, after the children are done, avoids copying msgpack_object
+ * structs around; those copies cost store-forwarding stalls on the hot path. */
+struct dest {
+	int where; /* 0 root, 1 kvs[idx].val, 2 vals[idx] */
+	size_t idx;
+	msgpack_object *root;
+};
+
+inline msgpack_object *at(conv_ctx &c, const dest &d)
+{
+	return d.where == 1 ? &c.p->kvs[d.idx].val : d.where == 2 ? &c.p->vals[d.idx] : d.root;
+}
+
+int conv(conv_ctx &c, ondemand::value &v, int depth, const dest &d);
+
+int conv_object(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
+{
+	ondemand::object obj;
+	if (auto e = v.get_object().get(obj))
+		return syntax(c, e);
+	std::vector<msgpack_object_kv> &kvs = c.p->kvs;
+	size_t base = kvs.size();
+	for (auto fr : obj) {
+		/* references into the iterator's own result: copying these small
+		 * structs out is measurably slow (store-forwarding stalls) */
+		if (auto e = fr.error())
+			return syntax(c, e);
+		ondemand::field &f = fr.value_unsafe();
+		std::string_view k;
+		if (auto e = f.unescaped_key().get(k))
+			return syntax(c, e);
+		size_t idx = kvs.size();
+		kvs.emplace_back();
+		msgpack_object_kv &kv = kvs.back();
+		kv.key.type = MSGPACK_OBJECT_STR;
+		kv.key.via.str.ptr = k.data();
+		kv.key.via.str.size = (uint32_t)k.size();
+		if (conv(c, f.value(), depth + 1, dest{1, idx, nullptr}) < 0)
+			return c.rc;
+	}
+	size_t n = kvs.size() - base;
+	void *m = nullptr;
+	if (n) {
+		m = msgpack_zone_malloc(c.z, n * sizeof(msgpack_object_kv));
+		if (!m)
+			return fail(c, -ENOMEM, "out of memory");
+		memcpy(m, &kvs[base], n * sizeof(msgpack_object_kv));
+	}
+	kvs.resize(base);
+	msgpack_object *o = at(c, d);
+	o->type = MSGPACK_OBJECT_MAP;
+	o->via.map.size = (uint32_t)n;
+	o->via.map.ptr = (msgpack_object_kv *)m;
+	return 0;
+}
+
+int conv_array(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
+{
+	ondemand::array arr;
+	if (auto e = v.get_array().get(arr))
+		return syntax(c, e);
+	std::vector<msgpack_object> &vals = c.p->vals;
+	size_t base = vals.size();
+	for (auto er : arr) {
+		if (auto e = er.error())
+			return syntax(c, e);
+		ondemand::value &el = er.value_unsafe();
+		size_t idx = vals.size();
+		vals.emplace_back();
+		if (conv(c, el, depth + 1, dest{2, idx, nullptr}) < 0)
+			return c.rc;
+	}
+	size_t n = vals.size() - base;
+	void *m = nullptr;
+	if (n) {
+		m = msgpack_zone_malloc(c.z, n * sizeof(msgpack_object));
+		if (!m)
+			return fail(c, -ENOMEM, "out of memory");
+		memcpy(m, &vals[base], n * sizeof(msgpack_object));
+	}
+	vals.resize(base);
+	msgpack_object *o = at(c, d);
+	o->type = MSGPACK_OBJECT_ARRAY;
+	o->via.array.size = (uint32_t)n;
+	o->via.array.ptr = (msgpack_object *)m;
+	return 0;
+}
+
+/* simdjson 3.0 refuses integers beyond 64 bits; JSON allows them. Keep their
+ * magnitude as a double, like every JSON reader that is not exact. */
+int big_integer(conv_ctx &c, ondemand::value &v, msgpack_object *o, error_code e)
+{
+	std::string_view tok = v.raw_json_token();
+	char tmp[400];
+	size_t i = 0;
+
+	while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t' ||
+	    tok.back() == '\n' || tok.back() == '\r'))
+		tok.remove_suffix(1);
+	if (!tok.empty() && tok[0] == '-')
+		i++;
+	if (tok.size() <= i || tok.size() >= sizeof tmp)
+		return syntax(c, e);
+	for (; i < tok.size(); i++)
+		if (tok[i] < '0' || tok[i] > '9')
+			return syntax(c, e);
+	memcpy(tmp, tok.data(), tok.size());
+	tmp[tok.size()] = '\0';
+	o->type = MSGPACK_OBJECT_FLOAT64;
+	o->via.f64 = strtod(tmp, nullptr);
+	return 0;
+}
+
+int conv_number(conv_ctx &c, ondemand::value &v, msgpack_object *o)
+{
+	ondemand::number num;
+	if (auto e = v.get_number().get(num))
+		return big_integer(c, v, o, e);
+	switch (num.get_number_type()) {
+	case ondemand::number_type::signed_integer: {
+		int64_t i = num.get_int64();
+		if (i >= 0) {
+			o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+			o->via.u64 = (uint64_t)i;
+		} else {
+			o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+			o->via.i64 = i;
+		}
+		return 0;
+	}
+	case ondemand::number_type::unsigned_integer:
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = num.get_uint64();
+		return 0;
+	default:
+		o->type = MSGPACK_OBJECT_FLOAT64;
+		o->via.f64 = num.get_double();
+		return 0;
+	}
+}
+
+int conv(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
+{
+	if (depth > c.max_depth)
+		return fail(c, TT_ETOOBIG, "nesting too deep");
+	ondemand::json_type t;
+	if (auto e = v.type().get(t))
+		return syntax(c, e);
+	switch (t) {
+	case ondemand::json_type::object:
+		return conv_object(c, v, depth, d);
+	case ondemand::json_type::array:
+		return conv_array(c, v, depth, d);
+	case ondemand::json_type::number:
+		return conv_number(c, v, at(c, d));
+	case ondemand::json_type::string: {
+		std::string_view s;
+		if (auto e = v.get_string().get(s))
+			return syntax(c, e);
+		msgpack_object *o = at(c, d);
+		o->type = MSGPACK_OBJECT_STR;
+		o->via.str.ptr = s.data();
+		o->via.str.size = (uint32_t)s.size();
+		return 0;
+	}
+	case ondemand::json_type::boolean: {
+		bool b;
+		if (auto e = v.get_bool().get(b))
+			return syntax(c, e);
+		msgpack_object *o = at(c, d);
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = b;
+		return 0;
+	}
+	case ondemand::json_type::null: {
+		bool isnull;
+		if (auto e = v.is_null().get(isnull))
+			return syntax(c, e);
+		if (!isnull)
+			return fail(c, TT_EBADREC, "invalid literal");
+		at(c, d)->type = MSGPACK_OBJECT_NIL;
+		return 0;
+	}
+	}
+	return fail(c, TT_EBADREC, "unexpected token");
+}
+
+void set_err(tt_rec_err *err, size_t off, const char *reason)
+{
+	if (!err)
+		return;
+	err->offset = off;
+	err->field[0] = '\0';
+	snprintf(err->reason, sizeof err->reason, "%s", reason);
+	/* simdjson's messages start upper-case and end with a period */
+	if (err->reason[0] >= 'A' && err->reason[0] <= 'Z')
+		err->reason[0] = (char)(err->reason[0] - 'A' + 'a');
+	size_t n = strlen(err->reason);
+	if (n && err->reason[n - 1] == '.')
+		err->reason[n - 1] = '\0';
+}
+
+size_t where(ondemand::document &doc, const char *text, size_t len)
+{
+	const char *loc;
+	if (doc.current_location().get(loc) || loc < text || loc > text + len)
+		return len;
+	return (size_t)(loc - text);
+}
+
+int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
+    msgpack_zone *z, msgpack_object *out, tt_rec_err *err)
+{
+	conv_ctx c{p, z, max_depth, 0, nullptr};
+	ondemand::document doc;
+	p->vals.clear();
+	p->kvs.clear();
+	if (auto e = p->parser.iterate(padded_string_view(text, len, len + TT_JSON_PADDING)).get(doc)) {
+		/* stage-1 errors (bad UTF-8, unclosed string) have no token position */
+		set_err(err, 0, error_message(e));
+		return e == MEMALLOC ? -ENOMEM : TT_EBADREC;
+	}
+	ondemand::json_type t;
+	if (auto e = doc.type().get(t)) {
+		set_err(err, where(doc, text, len), error_message(e));
+		return TT_EBADREC;
+	}
+	if (t != ondemand::json_type::object && t != ondemand::json_type::array) {
+		set_err(err, where(doc, text, len), "expected an object or an array");
+		return TT_EBADREC;
+	}
+	ondemand::value root;
+	if (auto e = doc.get_value().get(root)) {
+		set_err(err, where(doc, text, len), error_message(e));
+		return TT_EBADREC;
+	}
+	if (conv(c, root, 1, dest{0, 0, out}) < 0) {
+		set_err(err, where(doc, text, len), c.reason);
+		return c.rc;
+	}
+	const char *loc;
+	if (!doc.current_location().get(loc)) {
+		set_err(err, (size_t)(loc - text), "trailing content after the document");
+		return TT_EBADREC;
+	}
+	return 0;
+}
+
+} // namespace
+
+extern "C" tt_json_parser *tt_json_parser_new(void)
+{
+	return new (std::nothrow) tt_json_parser();
+}
+
+extern "C" void tt_json_parser_free(tt_json_parser *p)
+{
+	delete p;
+}
+
+extern "C" int tt_json_parse(tt_json_parser *p, const char *text, size_t len,
+    int max_depth, msgpack_zone *z, msgpack_object *out, tt_rec_err *err)
+{
+	try {
+		return parse(p, text, len, max_depth, z, out, err);
+	} catch (...) {
+		/* std::vector growth is the only thing here that throws */
+		set_err(err, 0, "out of memory");
+		return -ENOMEM;
+	}
+}

@@ -1,0 +1,233 @@
+/*
+ * record.c -- reading canonical records without unpacking them: the well-known
+ * fields in one pass, the ts/corr fast path the store's readers use on every
+ * record, field lookup by dotted path, and level names.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "fmt_internal.h"
+
+static const char *const level_names[] = {"", "trace", "debug", "info", "warn",
+	"error", "fatal"};
+
+const char *tt_level_name(int level)
+{
+	return level > TT_LVL_NONE && level <= TT_LVL_FATAL ? level_names[level] : "";
+}
+
+int tt_level_parse(const char *s, size_t n)
+{
+	static const struct { const char *name; int level; } words[] = {
+		{"trace", TT_LVL_TRACE}, {"trc", TT_LVL_TRACE}, {"verbose", TT_LVL_TRACE},
+		{"debug", TT_LVL_DEBUG}, {"dbg", TT_LVL_DEBUG}, {"fine", TT_LVL_DEBUG},
+		{"info", TT_LVL_INFO}, {"inf", TT_LVL_INFO}, {"information", TT_LVL_INFO},
+		{"informational", TT_LVL_INFO}, {"notice", TT_LVL_INFO},
+		{"warn", TT_LVL_WARN}, {"warning", TT_LVL_WARN}, {"wrn", TT_LVL_WARN},
+		{"error", TT_LVL_ERROR}, {"err", TT_LVL_ERROR}, {"eror", TT_LVL_ERROR},
+		{"severe", TT_LVL_ERROR},
+		{"fatal", TT_LVL_FATAL}, {"ftl", TT_LVL_FATAL}, {"critical", TT_LVL_FATAL},
+		{"crit", TT_LVL_FATAL}, {"alert", TT_LVL_FATAL}, {"emerg", TT_LVL_FATAL},
+		{"emergency", TT_LVL_FATAL}, {"panic", TT_LVL_FATAL},
+	};
+
+	if (!s)
+		return TT_LVL_NONE;
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (strlen(words[i].name) == n && strncasecmp(words[i].name, s, n) == 0)
+			return words[i].level;
+	return TT_LVL_NONE;
+}
+
+/* the key at p: a str of exactly the given name */
+static int key_is(const tt_value *k, const char *name, size_t n)
+{
+	return k->type == TT_V_STR && k->v.s.n == n && memcmp(k->v.s.p, name, n) == 0;
+}
+
+static int as_int(const tt_value *v, int64_t *out)
+{
+	if (v->type != TT_V_INT)
+		return -1;
+	*out = v->v.i;
+	return 0;
+}
+
+int tt_rec_ts_corr(const uint8_t *rec, size_t len, int64_t *ts,
+    const char **corr, size_t *corr_len)
+{
+	tt_value m, k, v;
+	size_t off, h;
+
+	if (corr) {
+		*corr = NULL;
+		*corr_len = 0;
+	}
+	if (!rec || tt_mp_head(rec, len, &m, &h) || m.type != TT_V_MAP || m.v.count < 1)
+		return TT_EBADREC;
+	off = h;
+	if (tt_mp_head(rec + off, len - off, &k, &h) || !key_is(&k, "ts", 2))
+		return TT_EBADREC;
+	off += h;
+	if (tt_mp_head(rec + off, len - off, &v, &h) || as_int(&v, ts))
+		return TT_EBADREC;
+	off += h;
+	if (m.v.count < 2 || !corr)
+		return 0;
+	if (tt_mp_head(rec + off, len - off, &k, &h))
+		return TT_EBADREC;
+	if (!key_is(&k, "corr", 4))
+		return 0;
+	off += h;
+	if (tt_mp_head(rec + off, len - off, &v, &h))
+		return TT_EBADREC;
+	if (v.type == TT_V_STR || v.type == TT_V_BIN) {
+		*corr = v.v.s.p;
+		*corr_len = v.v.s.n;
+	}
+	return 0;
+}
+
+/* the (anonymous) type of tt_rec_info's string fields */
+typedef __typeof__(((tt_rec_info *)0)->corr) info_str;
+
+/* a well-known string field of tt_rec_info, by key */
+static int info_slot(tt_rec_info *info, const tt_value *k, info_str **slot)
+{
+	const char *s = k->v.s.p;
+
+	*slot = NULL;
+	switch (k->v.s.n) {
+	case 3:
+		if (!memcmp(s, "msg", 3)) *slot = &info->msg;
+		else if (!memcmp(s, "dir", 3)) *slot = &info->dir;
+		break;
+	case 4:
+		if (!memcmp(s, "span", 4)) *slot = &info->span;
+		else if (!memcmp(s, "host", 4)) *slot = &info->host;
+		else if (!memcmp(s, "kind", 4)) *slot = &info->kind;
+		else if (!memcmp(s, "name", 4)) *slot = &info->name;
+		break;
+	case 6:
+		if (!memcmp(s, "parent", 6)) *slot = &info->parent;
+		else if (!memcmp(s, "status", 6)) *slot = &info->status;
+		break;
+	case 7:
+		if (!memcmp(s, "service", 7)) *slot = &info->service;
+		break;
+	case 8:
+		if (!memcmp(s, "endpoint", 8)) *slot = &info->endpoint;
+		break;
+	}
+	return *slot != NULL;
+}
+
+int tt_rec_info_get(const uint8_t *rec, size_t len, tt_rec_info *info)
+{
+	tt_value m, k, v;
+	size_t off, h;
+
+	if (!rec || !info)
+		return TT_EBADARG;
+	memset(info, 0, sizeof *info);
+	info->dur = -1;
+	if (tt_mp_head(rec, len, &m, &h) || m.type != TT_V_MAP || m.v.count < 1)
+		return TT_EBADREC;
+	off = h;
+	for (uint32_t i = 0; i < m.v.count; i++) {
+		info_str *slot;
+		if (off >= len || tt_mp_head(rec + off, len - off, &k, &h) || k.type != TT_V_STR)
+			return TT_EBADREC;
+		off += h;
+		if (tt_mp_head(rec + off, len - off, &v, &h))
+			return TT_EBADREC;
+		if (v.type == TT_V_ARRAY || v.type == TT_V_MAP) {
+			if (tt_mp_skip(rec + off, len - off, TT_DEPTH_MAX - 1, &h, NULL))
+				return TT_EBADREC;
+		} else if (i == 0) {
+			if (!key_is(&k, "ts", 2) || as_int(&v, &info->ts))
+				return TT_EBADREC;
+		} else if (i == 1 && key_is(&k, "corr", 4)) {
+			if (v.type != TT_V_STR && v.type != TT_V_BIN)
+				return TT_EBADREC;
+			info->corr.p = v.v.s.p;
+			info->corr.n = v.v.s.n;
+			info->corr_is_bin = v.type == TT_V_BIN;
+		} else if (k.v.s.n == 5 && !memcmp(k.v.s.p, "level", 5)) {
+			if (v.type == TT_V_STR)
+				info->level = tt_level_parse(v.v.s.p, v.v.s.n);
+		} else if (key_is(&k, "dur", 3)) {
+			(void)as_int(&v, &info->dur);
+		} else if (v.type == TT_V_STR && info_slot(info, &k, &slot)) {
+			slot->p = v.v.s.p;
+			slot->n = v.v.s.n;
+		}
+		if (i == 0 && !key_is(&k, "ts", 2))
+			return TT_EBADREC;
+		off += h;
+	}
+	return off == len ? 0 : TT_EBADREC;
+}
+
+/* Find `path` among `count` pairs at p: a key equal to the path, or a key that
+ * is a prefix of it up to a '.', whose value is a map holding the rest. */
+static int find_in_map(const uint8_t *p, size_t n, uint32_t count, const char *path,
+    size_t pn, int depth, tt_value *out)
+{
+	size_t off = 0, h;
+
+	for (uint32_t i = 0; i < count; i++) {
+		tt_value k, v;
+		size_t vlen;
+		if (off >= n || tt_mp_head(p + off, n - off, &k, &h))
+			return TT_EBADREC;
+		if (k.type == TT_V_ARRAY || k.type == TT_V_MAP) {
+			if (tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &h, NULL))
+				return TT_EBADREC;
+		}
+		off += h;
+		if (tt_mp_head(p + off, n - off, &v, &h))
+			return TT_EBADREC;
+		vlen = h;
+		if ((v.type == TT_V_ARRAY || v.type == TT_V_MAP) &&
+		    tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &vlen, NULL))
+			return TT_EBADREC;
+		if (k.type == TT_V_STR && k.v.s.n <= pn && memcmp(k.v.s.p, path, k.v.s.n) == 0) {
+			if (k.v.s.n == pn) {
+				*out = v;
+				out->raw_len = vlen;
+				return 1;
+			}
+			if (path[k.v.s.n] == '.' && v.type == TT_V_MAP) {
+				int rc = find_in_map(p + off + h, vlen - h, v.v.count,
+				    path + k.v.s.n + 1, pn - k.v.s.n - 1, depth + 1, out);
+				if (rc)
+					return rc;
+			}
+		}
+		off += vlen;
+	}
+	return 0;
+}
+
+int tt_rec_field(const uint8_t *rec, size_t len, const char *path, tt_value *out)
+{
+	tt_value m, attrs;
+	size_t h, pn;
+	int rc;
+
+	if (!rec || !path || !out)
+		return TT_EBADARG;
+	pn = strlen(path);
+	if (tt_mp_head(rec, len, &m, &h) || m.type != TT_V_MAP)
+		return TT_EBADREC;
+	rc = find_in_map(rec + h, len - h, m.v.count, path, pn, 1, out);
+	if (rc)
+		return rc;
+	/* not a top-level field: try it as an attribute */
+	rc = find_in_map(rec + h, len - h, m.v.count, "attrs", 5, 1, &attrs);
+	if (rc <= 0 || attrs.type != TT_V_MAP)
+		return rc;
+	tt_mp_head(attrs.raw, attrs.raw_len, &m, &h);
+	return find_in_map(attrs.raw + h, attrs.raw_len - h, attrs.v.count, path, pn, 2, out);
+}
