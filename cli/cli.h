@@ -84,6 +84,7 @@ typedef struct cli_opts {
 	int64_t min_dur, max_dur; /* --min-dur/--max-dur; -1 = open */
 	int reverse;           /* -r */
 	int64_t now_ns;        /* fixed at start: anchors relative times */
+	int has_filter;        /* a condition other than the time range */
 } cli_opts;
 
 /* Long option ids for options without a short letter. */
@@ -152,6 +153,19 @@ int cli_out_end(cli_out *out);
 
 /* Quiet exit on a closed pipe, message and exit 4 on another write error. */
 void cli_check_stdout(void);
+
+/* ---- a list of copied records (tt-tail's last N, tt-query -r) */
+typedef struct cli_rec {
+	uint8_t *data;
+	size_t len;
+	tt_pos after;  /* position just after this record */
+} cli_rec;
+typedef struct cli_recs {
+	cli_rec *v;
+	size_t n, cap;
+} cli_recs;
+void cli_recs_push(cli_recs *rs, const tt_rec *r, uint32_t gen);
+void cli_recs_free(cli_recs *rs);
 
 /* ---- small helpers */
 /* "12.3 MiB" */

@@ -268,10 +268,12 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 			cli_bad_value("--until", arg);
 		return 1;
 	case OPT_SERVICE:
+		o->has_filter = 1;
 		if (tt_filter_add_service(o->filter, arg) < 0)
 			cli_bad_value("--service", arg);
 		return 1;
 	case OPT_LEVEL: {
+		o->has_filter = 1;
 		int lvl = tt_level_parse(arg, strlen(arg));
 		if (lvl == TT_LVL_NONE || tt_filter_set_level(o->filter, lvl) < 0)
 			cli_die(CLI_EXIT_USAGE,
@@ -280,6 +282,7 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 		return 1;
 	}
 	case 'g': {
+		o->has_filter = 1;
 		tt_rec_err err;
 		memset(&err, 0, sizeof(err));
 		if (tt_filter_set_grep(o->filter, arg, &err) < 0)
@@ -288,6 +291,7 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 	}
 	case OPT_MIN_DUR:
 	case OPT_MAX_DUR:
+		o->has_filter = 1;
 		if (tt_parse_duration(arg, &v) < 0)
 			cli_bad_value(c == OPT_MIN_DUR ? "--min-dur" : "--max-dur", arg);
 		if (c == OPT_MIN_DUR)
@@ -353,6 +357,7 @@ int cli_opts_match_arg(cli_opts *o, const char *arg)
 		        ch == '@'))
 			return 0;
 	}
+	o->has_filter = 1;
 	rc = tt_filter_add_match(o->filter, arg);
 	if (rc < 0)
 		cli_die(CLI_EXIT_USAGE, "invalid match '%s': %s", arg,
@@ -374,6 +379,40 @@ void cli_opts_finish(cli_opts *o)
 		o->color = o->fmt == CLI_FMT_TABLE && isatty(STDOUT_FILENO) &&
 		    !(nc && *nc) && !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
 	}
+}
+
+/* ---- record lists */
+
+void cli_recs_push(cli_recs *rs, const tt_rec *r, uint32_t gen)
+{
+	cli_rec *e;
+
+	if (rs->n == rs->cap) {
+		size_t nc = rs->cap ? 2 * rs->cap : 64;
+		cli_rec *nv = realloc(rs->v, nc * sizeof(*nv));
+		if (!nv)
+			cli_die(CLI_EXIT_STORE, "out of memory");
+		rs->v = nv;
+		rs->cap = nc;
+	}
+	e = &rs->v[rs->n];
+	e->data = malloc(r->len ? r->len : 1);
+	if (!e->data)
+		cli_die(CLI_EXIT_STORE, "out of memory");
+	memcpy(e->data, r->data, r->len);
+	e->len = r->len;
+	e->after.seq = r->seq;
+	e->after.idx = r->idx + 1;
+	e->after.gen = gen;
+	rs->n++;
+}
+
+void cli_recs_free(cli_recs *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free(rs->v[i].data);
+	free(rs->v);
+	memset(rs, 0, sizeof(*rs));
 }
 
 /* ---- small helpers */

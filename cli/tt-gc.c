@@ -1,0 +1,188 @@
+/*
+ * tt-gc -- retention: delete whole sealed segments by age, total size or
+ * count. Safe while writers and readers run (libstore's gc drops a segment's
+ * index entries first, then unlinks the file; open readers keep their copy).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_str[] =
+"usage: tt-gc [-D DIR] [--max-age DUR] [--max-size SIZE] [--max-segments N]\n"
+"             [--rotate] [--dry-run] [-o FMT] [-q]\n"
+"\n"
+"Delete the oldest sealed segments of the store until every limit holds.\n"
+"\n"
+"  -D, --store DIR        the store (else $TERATRACE_STORE, else\n"
+"                         $XDG_DATA_HOME/teratrace or ~/.local/share/teratrace)\n"
+"      --max-age DUR      delete segments whose newest record is older than DUR\n"
+"                         (30m, 24h, 7d, 1w)\n"
+"      --max-size SIZE    delete oldest segments until the data is at most SIZE\n"
+"                         (500M, 2G; powers of 1024)\n"
+"      --max-segments N   keep at most N segments\n"
+"      --rotate           first seal unsealed segments no running writer holds\n"
+"  -n, --dry-run          print what would be deleted, delete nothing\n"
+"  -o, --output FMT       table (default) or json, jsonl\n"
+"  -q, --quiet            print nothing but errors\n"
+"  -h, --help             this text\n"
+"  -V, --version          the version\n"
+"\n"
+"Exit status: 0 ok (also when nothing was due); 2 usage; 4 store unavailable.\n";
+
+enum { OPT_MAX_AGE = OPT_TOOL, OPT_MAX_SIZE, OPT_MAX_SEGMENTS, OPT_ROTATE };
+
+static const struct option longopts[] = {
+	CLI_OPTS_COMMON,
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-segments", required_argument, NULL, OPT_MAX_SEGMENTS },
+	{ "rotate", no_argument, NULL, OPT_ROTATE },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ NULL, 0, NULL, 0 }
+};
+
+typedef struct gc {
+	int fmt;
+	int dry_run;
+	uint64_t n, freed, records;
+	tt_buf b;
+} gc;
+
+static int on_seg(void *ctx, const tt_seginfo *si)
+{
+	gc *g = ctx;
+	char from[40], to[40], sz[32];
+
+	g->n++;
+	g->freed += si->bytes;
+	g->records += si->records;
+	tt_time_rfc3339(si->min_ts, from, sizeof(from));
+	tt_time_rfc3339(si->max_ts, to, sizeof(to));
+	if (g->fmt == CLI_FMT_TABLE) {
+		if (cli_quiet)
+			return 0;
+		cli_fmt_bytes(si->bytes, sz, sizeof(sz));
+		printf("%s segment %016llx  %s .. %s  %llu records  %s\n",
+		    g->dry_run ? "would remove" : "removed", (unsigned long long)si->id, from, to,
+		    (unsigned long long)si->records, sz);
+		return 0;
+	}
+	if (g->fmt == CLI_FMT_JSON && g->n > 1)
+		(void)tt_buf_append(&g->b, ",", 1);
+	{
+		char line[512];
+		int k = snprintf(line, sizeof(line),
+		    "{\"segment\":\"%016llx\",\"min_ts\":%lld,\"max_ts\":%lld,\"min\":\"%s\","
+		    "\"max\":\"%s\",\"records\":%llu,\"bytes\":%llu,\"dry_run\":%s}%s",
+		    (unsigned long long)si->id, (long long)si->min_ts, (long long)si->max_ts, from,
+		    to, (unsigned long long)si->records, (unsigned long long)si->bytes,
+		    g->dry_run ? "true" : "false", g->fmt == CLI_FMT_JSONL ? "\n" : "");
+		if (k > 0)
+			(void)tt_buf_append(&g->b, line, (size_t)k);
+	}
+	return 0;
+}
+
+static uint64_t positive(const char *opt, const char *arg, int size)
+{
+	uint64_t v = 0;
+
+	if (size) {
+		if (tt_parse_size(arg, &v) < 0 || v == 0)
+			cli_bad_value(opt, arg);
+	} else {
+		char *end;
+		unsigned long long x;
+		errno = 0;
+		x = strtoull(arg, &end, 10);
+		if (errno || *end || end == arg || arg[0] == '-' || x == 0)
+			cli_bad_value(opt, arg);
+		v = x;
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	tt_gc_opts go;
+	cli_opts o;
+	gc g;
+	tt_store *s;
+	int c, rc;
+	char sz[32];
+
+	cli_init(argv[0]);
+	cli_opts_init(&o);
+	memset(&go, 0, sizeof(go));
+	memset(&g, 0, sizeof(g));
+	while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON "n", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MAX_AGE:
+			if (tt_parse_duration(optarg, &go.max_age_ns) < 0 || go.max_age_ns <= 0)
+				cli_bad_value("--max-age", optarg);
+			break;
+		case OPT_MAX_SIZE:
+			go.max_bytes = positive("--max-size", optarg, 1);
+			break;
+		case OPT_MAX_SEGMENTS:
+			go.max_segments = positive("--max-segments", optarg, 0);
+			break;
+		case OPT_ROTATE:
+			go.rotate = 1;
+			break;
+		case 'n':
+			go.dry_run = 1;
+			break;
+		default:
+			if (!cli_opts_parse(&o, c, optarg, usage_str))
+				cli_usage(usage_str, CLI_EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		cli_die(CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (!go.max_age_ns && !go.max_bytes && !go.max_segments && !go.rotate)
+		cli_die(CLI_EXIT_USAGE, "nothing to do: give --max-age, --max-size, "
+		    "--max-segments or --rotate");
+	if (o.fmt == CLI_FMT_AUTO)
+		o.fmt = CLI_FMT_TABLE;
+	if (o.fmt != CLI_FMT_TABLE && o.fmt != CLI_FMT_JSON && o.fmt != CLI_FMT_JSONL)
+		cli_die(CLI_EXIT_USAGE, "tt-gc prints table, json or jsonl");
+	g.fmt = o.fmt;
+	g.dry_run = go.dry_run;
+
+	s = cli_store_open(cli_store_dir(o.store), 0, NULL);
+	rc = tt_store_gc(s, &go, on_seg, &g);
+	tt_store_close(s);
+	if (rc < 0)
+		cli_die(cli_exit_code(CLI_EXIT_STORE), "could not collect garbage in '%s': %s",
+		    cli_store_dir(o.store), tt_strerror(rc));
+
+	cli_fmt_bytes(g.freed, sz, sizeof(sz));
+	if (g.fmt == CLI_FMT_TABLE) {
+		if (!cli_quiet) {
+			if (g.n == 0)
+				printf("nothing to remove\n");
+			else
+				printf("%s %s in %llu segment%s (%llu records)\n",
+				    g.dry_run ? "would free" : "freed", sz, (unsigned long long)g.n,
+				    g.n == 1 ? "" : "s", (unsigned long long)g.records);
+		}
+	} else if (g.fmt == CLI_FMT_JSON) {
+		printf("{\"dry_run\":%s,\"removed\":%llu,\"freed_bytes\":%llu,\"records\":%llu,"
+		       "\"segments\":[%.*s]}\n",
+		    g.dry_run ? "true" : "false", (unsigned long long)g.n,
+		    (unsigned long long)g.freed, (unsigned long long)g.records, (int)g.b.len,
+		    g.b.data ? (const char *)g.b.data : "");
+	} else if (g.b.len) {
+		fwrite(g.b.data, 1, g.b.len, stdout);
+	}
+	tt_buf_free(&g.b);
+	cli_opts_free(&o);
+	cli_check_stdout();
+	if (fclose(stdout) != 0)
+		return CLI_EXIT_STORE;
+	return cli_exit_code(CLI_EXIT_OK);
+}
