@@ -340,7 +340,9 @@ static int rebuild(tt_store *s, struct checker *ck)
 	/* 2. empty the index (drop every per-segment database) */
 	if ((rc = store_wtxn(s, &t)) != 0)
 		goto out;
-	if ((rc = mdb_cursor_open(t, 0 /* main DB */, &c)) == 0) {
+	MDB_dbi main_db;
+	if ((rc = mdb_dbi_open(t, NULL, 0, &main_db)) == 0 &&
+	    (rc = mdb_cursor_open(t, main_db, &c)) == 0) {
 		char names[MAX_DBS][20];
 		size_t nn = 0;
 		for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && nn < MAX_DBS;

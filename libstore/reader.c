@@ -459,7 +459,7 @@ int tt_store_wait(tt_store *s, const tt_pos *after, int timeout_ms)
 {
 	char path[4200];
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : store_now() + (int64_t)timeout_ms * 1000000;
-	int rc;
+	int rc, settle = 0;
 
 	pthread_mutex_lock(&s->mu);
 	if (s->inotify_fd < 0) {
@@ -492,12 +492,22 @@ int tt_store_wait(tt_store *s, const tt_pos *after, int timeout_ms)
 		left = (deadline - now) / 1000000;
 		if (s->inotify_fd < 0 || left > 1000)
 			left = s->inotify_fd < 0 ? 50 : 1000; /* re-check now and then anyway */
+		/* LMDB publishes a commit's txnid in the lock file's shared memory just
+		 * after writing the meta page; a wake-up on that write can read the old
+		 * snapshot, and no event follows. So after a wake-up, re-check briefly. */
+		if (settle > 0) {
+			settle--;
+			if (left > 2)
+				left = 2;
+		}
 		if (s->inotify_fd >= 0) {
 			pfd.fd = s->inotify_fd;
 			pfd.events = POLLIN;
-			if (poll(&pfd, 1, (int)left) > 0)
+			if (poll(&pfd, 1, (int)left) > 0) {
 				while (read(s->inotify_fd, buf, sizeof buf) > 0)
 					;
+				settle = 5;
+			}
 		} else {
 			poll(NULL, 0, (int)(left < 1 ? 1 : left));
 		}

@@ -346,6 +346,35 @@ static void rawblk_take(struct rawblk *dst, struct rawblk *src)
 	src->nrec = 0;
 }
 
+/* Commit what is written, rotate when due, publish durability. Called with
+ * mu held; drops it while doing I/O. */
+static int commit_cycle(tt_writer *w)
+{
+	uint64_t t = w->pend_ticket;
+	int rc, rot = 0;
+
+	pthread_mutex_unlock(&w->mu);
+	rc = commit_pending(w);
+	if (rc == 0 && (seg_too_old_or_big(w->s, &w->r) || w->rotate_req)) {
+		rc = rotate(w);
+		rot = 1;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (rc < 0)
+		return rc;
+	if (rot)
+		w->rotate_req = 0;
+	if (t > w->durable)
+		w->durable = t;
+	pthread_cond_broadcast(&w->cv_done);
+	{
+		uint64_t one = 1;
+		ssize_t k = write(w->efd, &one, sizeof one);
+		(void)k;
+	}
+	return 0;
+}
+
 static void *writer_thread(void *arg)
 {
 	tt_writer *w = arg;
@@ -360,8 +389,14 @@ static void *writer_thread(void *arg)
 		due = (w->pending_since && now >= deadline) || w->flush_target > w->durable ||
 		    w->stop || w->rotate_req || w->npend >= PEND_MAX;
 		if (w->qlen > 0) {
-			/* write the oldest queued block; its slot stays taken until done */
 			struct rawblk *rb = &w->q[w->qhead];
+			/* a full segment is sealed before the next block goes in */
+			if (w->npend > 0 && w->r.end >= w->s->o.segment_size) {
+				if ((rc = commit_cycle(w)) < 0)
+					break;
+				continue;
+			}
+			/* write the oldest queued block; its slot stays taken until done */
 			pthread_mutex_unlock(&w->mu);
 			rc = write_block(w, rb);
 			pthread_mutex_lock(&w->mu);
@@ -376,8 +411,6 @@ static void *writer_thread(void *arg)
 			continue;
 		}
 		if (!due) {
-			if (w->stop)
-				break;
 			if (deadline) {
 				struct timespec ts;
 				int64_t wait = deadline - now;
@@ -394,6 +427,11 @@ static void *writer_thread(void *arg)
 		}
 		/* due: close the partial block, write it, commit everything */
 		if (w->cur.nrec > 0) {
+			if (w->npend > 0 && w->r.end >= w->s->o.segment_size) {
+				if ((rc = commit_cycle(w)) < 0)
+					break;
+				continue;
+			}
 			rawblk_take(&w->spare, &w->cur);
 			w->pending_bytes -= w->spare.raw.len < w->pending_bytes ? w->spare.raw.len : w->pending_bytes;
 			pthread_mutex_unlock(&w->mu);
@@ -404,33 +442,12 @@ static void *writer_thread(void *arg)
 			if (rc < 0)
 				break;
 		}
-		pthread_mutex_unlock(&w->mu);
-		{
-			uint64_t t = w->pend_ticket;
-			int rot = 0;
-			rc = commit_pending(w);
-			if (rc == 0 && (seg_too_old_or_big(w->s, &w->r) || w->rotate_req)) {
-				rc = rotate(w);
-				rot = 1;
-			}
-			pthread_mutex_lock(&w->mu);
-			if (rot)
-				w->rotate_req = 0;
-			if (rc < 0)
-				break;
-			if (t > w->durable)
-				w->durable = t;
-		}
+		if ((rc = commit_cycle(w)) < 0)
+			break;
 		if (w->cur.nrec == 0 && w->qlen == 0)
 			w->pending_since = 0;
 		else if (w->pending_since)
 			w->pending_since = mono_ns();
-		pthread_cond_broadcast(&w->cv_done);
-		{
-			uint64_t one = 1;
-			ssize_t k = write(w->efd, &one, sizeof one);
-			(void)k;
-		}
 		if (w->stop && w->qlen == 0 && w->cur.nrec == 0)
 			break;
 	}
