@@ -59,6 +59,7 @@ UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 # may add to LIB_OBJ, DAEMON_OBJ, BINS, CPPFLAGS and define their own targets.
 -include $(wildcard */rules.mk)
 
+.SECONDARY:
 .PHONY: all lib tools test test-long bench install uninstall clean deps run fuzz
 all: lib tools
 
