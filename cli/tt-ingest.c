@@ -456,24 +456,25 @@ static void run_msgpack(input *in)
 			continue;
 		}
 		memset(&err, 0, sizeof(err));
-		rc = tt_mp_check(in->buf + in->off, avail, &used, &err);
-		if (rc == TT_EBADREC && !in->eof) { /* maybe only cut by the window */
+		g.at_line = index;
+		/* the decoder proves the object whole and bounded before it emits
+		 * anything, so a failure on a cut object is retried with more bytes */
+		rc = tt_decode_msgpack(g.dec, in->buf + in->off, avail, &used, g.now, &sink, &err);
+		if (rc == TT_EBADREC && used == 0 && !in->eof && !g.fatal) {
 			if (in->off == 0 && in->len == in->cap && grow(in, LINE_MAX_BYTES) < 0) {
-				mp_reject(in, index, in->pos, "object too large", NULL,
+				mp_reject(in, index, in->pos, "object too large or malformed", NULL,
 				    "; rest of input skipped");
 				return;
 			}
 			refill(in);
 			continue;
 		}
-		if (rc < 0) {
+		if (rc < 0 && used == 0 && !g.fatal) {
 			mp_reject(in, index, in->pos + err.offset,
 			    err.reason[0] ? err.reason : "malformed msgpack", err.field,
 			    "; rest of input skipped");
 			return;
 		}
-		g.at_line = index;
-		rc = tt_decode_msgpack(g.dec, in->buf + in->off, used, &used, g.now, &sink, &err);
 		if (rc < 0 && !g.fatal) /* a whole object, but not a record: skip it */
 			mp_reject(in, index, in->pos + err.offset, err.reason, err.field, "");
 		in->off += used;
