@@ -837,13 +837,20 @@ static void otlp_span(cli_out *out, const brec *r, size_t idx)
 		puts_(out, "\"record\"");
 	{
 		int k = 1; /* SPAN_KIND_INTERNAL */
-		if (same(in.kind.p, in.kind.n, "server", 6))
+		const char *kp = in.kind.p;
+		size_t kn = in.kind.n;
+		tt_value sk;
+		if (tt_rec_field(r->data, r->len, "span_kind", &sk) == 1 && sk.type == TT_V_STR) {
+			kp = sk.v.s.p; /* OTLP input keeps its kind here */
+			kn = sk.v.s.n;
+		}
+		if (same(kp, kn, "server", 6))
 			k = 2;
-		else if (same(in.kind.p, in.kind.n, "client", 6))
+		else if (same(kp, kn, "client", 6))
 			k = 3;
-		else if (same(in.kind.p, in.kind.n, "producer", 8))
+		else if (same(kp, kn, "producer", 8))
 			k = 4;
-		else if (same(in.kind.p, in.kind.n, "consumer", 8))
+		else if (same(kp, kn, "consumer", 8))
 			k = 5;
 		printf_(out, ",\"kind\":%d", k);
 	}
