@@ -171,8 +171,10 @@ int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
 		return TT_EBADARG;
 	call_start(d, now_ns, sink);
 	/* msgpack-c allocates what headers declare before it reads the elements;
-	 * the bounded walk first proves every count fits in the bytes given */
-	rc = tt_mp_skip(p, n, TT_DOC_DEPTH_MAX, &u, err);
+	 * the bounded walk first proves every count fits in the bytes given. Its
+	 * unpacker also stops at 32 levels (MSGPACK_EMBED_STACK_SIZE) counting
+	 * the document's root: say so here as a limit, not as "malformed". */
+	rc = tt_mp_skip(p, n, TT_DEPTH_MAX, &u, err);
 	if (rc)
 		return rc;
 	if (msgpack_unpack((const char *)p, u, &off, &d->zone, &root) != MSGPACK_UNPACK_SUCCESS) {

@@ -86,6 +86,7 @@ int tt_mp_head(const uint8_t *p, size_t n, tt_value *v, size_t *hdr)
 			[0x0a] = 4, [0x0b] = 8, [0x0c] = 1, [0x0d] = 2, [0x0e] = 4, [0x0f] = 8,
 			[0x10] = 1, [0x11] = 2, [0x12] = 4, [0x13] = 8,
 			[0x14] = 2, [0x15] = 3, [0x16] = 5, [0x17] = 9, [0x18] = 17,
+			[0x1c] = 2, [0x1d] = 4, [0x1e] = 2, [0x1f] = 4,
 		};
 		size_t need = plen[c - 0xc0];
 		if (need && n < 1 + need)
