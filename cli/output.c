@@ -1021,8 +1021,8 @@ void cli_out_group_end(cli_out *out, uint64_t nrec)
 			if (out->gsum.services[0])
 				printf_(out, ", services %s", out->gsum.services);
 		}
-		puts_(out, "\n");
 		color(out, C_RESET);
+		puts_(out, "\n");
 		break;
 	case CLI_FMT_TREE:
 		if (out->gi > 1)
