@@ -7,25 +7,25 @@ export TERATRACE_STORE="$STORE"
 
 # gen FROM TO [LEVEL]: JSON lines with msg "m<i>", ts = i seconds after 2024-11-21
 gen() {
-	i=$1
-	while [ "$i" -le "$2" ]; do
-		echo "{\"ts\":$((1732147200 + i))000000000,\"corr\":\"c$((i % 7))\",\"level\":\"${3:-info}\",\"msg\":\"m$i\"}"
-		i=$((i + 1))
+	_g=$1
+	while [ "$_g" -le "$2" ]; do
+		echo "{\"ts\":$((1732147200 + _g))000000000,\"corr\":\"c$((_g % 7))\",\"level\":\"${3:-info}\",\"msg\":\"m$_g\"}"
+		_g=$((_g + 1))
 	done
 }
 
 # wait_lines FILE N: until FILE has N lines (at most 15 s)
 wait_lines() {
-	n=0
-	while [ "$(wc -l <"$1")" -lt "$2" ] && [ $n -lt 150 ]; do
+	_w=0
+	while [ "$(wc -l <"$1")" -lt "$2" ] && [ $_w -lt 150 ]; do
 		sleep 0.1
-		n=$((n + 1))
+		_w=$((_w + 1))
 	done
 	[ "$(wc -l <"$1")" -ge "$2" ]
 }
 
 # msgs FROM TO: the expected --fields msg lines
-msgs() { i=$1; while [ "$i" -le "$2" ]; do echo "{\"msg\":\"m$i\"}"; i=$((i + 1)); done; }
+msgs() { _m=$1; while [ "$_m" -le "$2" ]; do echo "{\"msg\":\"m$_m\"}"; _m=$((_m + 1)); done; }
 
 test_expect_success 'setup' '
 	gen 1 30 | tt-ingest -q
@@ -106,11 +106,11 @@ test_expect_success '--cursor-file: a restarted tail resumes after the last reco
 '
 
 test_expect_success '--cursor-file with --follow: interrupted and resumed, exactly once' '
-	rm -f cur2 &&
-	tt-tail -n 0 --cursor-file cur2 >/dev/null &&
+	rm -f cur2
+	tt-tail -n 0 --cursor-file cur2 >/dev/null || exit 1
 	tt-tail -f --fields msg --cursor-file cur2 >part1 &
-	pid=$! &&
-	sleep 0.3 &&
+	pid=$!
+	sleep 0.3
 	( i=466; while [ $i -le 525 ]; do gen $i $((i + 4)) | tt-ingest -q; i=$((i + 5)); done ) &
 	prod=$! &&
 	wait_lines part1 20 &&
