@@ -310,6 +310,7 @@ main(int argc, char **argv)
 	}
 	if ((r = tt_writer_open(g_ttd.store, &g_ttd.writer)) < 0) {
 		log_err("could not open a writer on '%s': %s", c->store, tt_strerror(r));
+		rc = 4;
 		goto out;
 	}
 	{
@@ -325,8 +326,10 @@ main(int argc, char **argv)
 	}
 	if (ttd_ingest_init() < 0 || ttd_sse_init() < 0)
 		goto out;
-	if (ttd_http_start() < 0 || ttd_sock_start() < 0)
+	if (ttd_http_start() < 0 || ttd_sock_start() < 0) {
+		rc = 4; /* address in use or not ours */
 		goto out;
+	}
 	if (c->port_file) {
 		FILE *f = fopen(c->port_file, "we");
 		if (f == NULL || fprintf(f, "%d\n", ttd_http_port()) < 0 || fclose(f) != 0) {

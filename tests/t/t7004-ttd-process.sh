@@ -4,6 +4,7 @@
 # SIGHUP reload, non-loopback warning.
 . ./lib.sh
 . ./t7-ttd-lib.sh
+TT_TOP=${TT_TOP:-$(cd ../.. && pwd)}
 
 test_expect_success '--help lists every option; -V prints the version' '
 	"$TTD" --help >out && grep -q "^usage: ttd" out &&
@@ -19,6 +20,14 @@ test_expect_code 2 'a bad value is a usage error naming the option' '
 test_expect_code 2 'a config file with an unknown key is refused with file:line' '
 	printf "http = 127.0.0.1:0\nbogus = 1\n" >bad.conf &&
 	"$TTD" -D "$STORE" --config bad.conf 2>err; rc=$?; cat err; grep -q "bad.conf:2: unknown option .bogus." err; exit $rc'
+
+test_expect_success 'every option in contrib/ttd.conf.example parses' '
+	sed -n "s/^# \\([a-z-]* = [^ ]*\\).*/\\1/p" "$TT_TOP/contrib/ttd.conf.example" |
+		grep -v "^\\(store\\|socket\\|token-file\\|log-file\\|http\\) " >all.conf &&
+	[ $(wc -l <all.conf) -ge 18 ] || exit 1
+	"$TTD" -D "$TEST_DIR/cfgstore" --config all.conf --http 127.0.0.1:0 2>err & p=$!
+	sleep 0.5; kill -TERM $p; wait $p; rc=$?; cat err; [ $rc -eq 0 ] && grep -q "ready" err
+'
 
 cat >"$TEST_DIR/ttd.conf" <<CONF
 # every option can live here
