@@ -171,8 +171,7 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 		goto out;
 	if (valid_end < r->end)
 		report(ck, seg, valid_end, TT_ECORRUPT, "index covers bytes past the last valid block");
-	/* every block log row of this segment must name a valid block, and its ids
-	 * must be in the segment's correlation index */
+	/* every block log row of this segment must name a valid block */
 	if (store_seg_dbi(s, seg, 0, NULL, &dbi) < 0) {
 		report(ck, seg, 0, TT_ECORRUPT, "segment has no correlation index");
 		goto out;
@@ -186,8 +185,6 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 		for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0 &&
 		    getbe64(k.mv_data) <= r->last_seq; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 			blogrec b;
-			size_t p = 0;
-			uint64_t seq = getbe64(k.mv_data);
 			if (blogrec_decode(d.mv_data, d.mv_size, &b) < 0) {
 				report(ck, seg, 0, TT_ECORRUPT, "malformed block log row");
 				continue;
@@ -197,20 +194,6 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 			nindexed++;
 			if (!found_has(&f, b.off, b.comp_len))
 				report(ck, seg, b.off, TT_ECORRUPT, "index entry points at no valid block");
-			for (uint32_t i = 0; i < b.nids; i++) {
-				uint16_t l = get16(b.ids + p);
-				uint8_t vb[IDX_VAL_SIZE] = { 0 };
-				MDB_val ik = { l, (void *)(b.ids + p + 2) }, iv = { IDX_VAL_SIZE, vb };
-				MDB_cursor *cc;
-				p += 2u + l;
-				putbe64(vb, seq);
-				if (mdb_cursor_open(t, dbi, &cc) != 0)
-					continue;
-				if (mdb_cursor_get(cc, &ik, &iv, MDB_GET_BOTH_RANGE) != 0 ||
-				    getbe64(iv.mv_data) != seq)
-					report(ck, seg, b.off, TT_ECORRUPT, "correlation entry missing for an indexed block");
-				mdb_cursor_close(cc);
-			}
 		}
 		mdb_cursor_close(c);
 	}

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <xxhash.h>
 
 #include "store.h"
 
@@ -73,6 +74,11 @@ int blogrec_decode(const void *v, size_t n, blogrec *r)
 		pos += 2 + get16(p + pos);
 	}
 	return pos == n ? 0 : TT_ECORRUPT;
+}
+
+void idx_key(const void *id, size_t n, uint8_t out[IDX_KEY_SIZE])
+{
+	putbe64(out, XXH3_64bits(id, n));
 }
 
 void idxval_encode(const idxval *v, uint8_t out[IDX_VAL_SIZE])
@@ -172,18 +178,13 @@ static int svc_bit(tt_store *s, MDB_txn *t, struct svcmap *m, const void *p, siz
 
 /* ---- the commit */
 
-struct centry { const uint8_t *key; uint32_t len; uint8_t val[IDX_VAL_SIZE]; };
+struct centry { uint8_t key[IDX_KEY_SIZE]; uint8_t val[IDX_VAL_SIZE]; };
 
 static int centry_cmp(const void *a, const void *b)
 {
 	const struct centry *x = a, *y = b;
-	uint32_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->key, y->key, n);
-	if (c)
-		return c;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return memcmp(x->val, y->val, 8);
+	int c = memcmp(x->key, y->key, IDX_KEY_SIZE);
+	return c ? c : memcmp(x->val, y->val, 8);
 }
 
 int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
@@ -228,27 +229,21 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 			put32(val.data + 16, b->comp_len);
 			put32(val.data + 20, b->raw_len);
 			put32(val.data + 24, b->nrec);
-			put32(val.data + 28, b->nids);
+			put32(val.data + 28, 0); /* id lists: not written (FORMAT.md 7.3) */
 			put64(val.data + 32, (uint64_t)b->min_ts);
 			put64(val.data + 40, (uint64_t)b->max_ts);
 			val.len = BLOG_FIXED;
 			for (uint32_t j = 0; j < b->nids; j++) {
 				blkid *e = &b->ids[j];
-				uint8_t l[2];
 				idxval iv = { seq, e->raw_lo, e->raw_hi, e->min_ts, e->max_ts,
 				    (uint16_t)e->count, (uint16_t)e->n_req, (uint16_t)e->n_resp, 0 };
-				put16(l, (uint16_t)e->key_len);
-				if ((rc = tt_buf_append(&val, l, 2)) < 0 ||
-				    (rc = tt_buf_append(&val, b->arena.data + e->key_off, e->key_len)) < 0)
-					goto abort;
 				for (unsigned x = 0; x < e->nsvc; x++)
 					if ((rc = svc_bit(s, t, &sm, b->arena.data + e->svc_off[x],
 					    e->svc_len[x], &iv.svc)) != 0)
 						goto abort;
 				if (e->svc_more)
 					iv.svc |= 1u << SVC_BITS;
-				ce[nce].key = b->arena.data + e->key_off;
-				ce[nce].len = e->key_len;
+				idx_key(b->arena.data + e->key_off, e->key_len, ce[nce].key);
 				idxval_encode(&iv, ce[nce].val);
 				nce++;
 			}
@@ -262,7 +257,7 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 		}
 		qsort(ce, nce, sizeof *ce, centry_cmp);
 		for (size_t i = 0; i < nce; i++) {
-			MDB_val k = { ce[i].len, (void *)ce[i].key }, d = { IDX_VAL_SIZE, ce[i].val };
+			MDB_val k = { IDX_KEY_SIZE, ce[i].key }, d = { IDX_VAL_SIZE, ce[i].val };
 			if ((rc = mdb_put(t, dbi, &k, &d, 0)) != 0)
 				goto abort;
 		}
@@ -286,9 +281,10 @@ abort:
 	return mdb_rc(rc);
 }
 
-/* Remove index entries of blocks of seg that do not end by file_off (their bytes are
- * gone: a power loss under TT_SYNC_NONE, or a damaged file). The id list kept
- * with each block log row says exactly which corr entries to delete. */
+/* Remove index entries of blocks of seg that do not end by file_off (their
+ * bytes are gone: a power loss under TT_SYNC_NONE, or a damaged file). The
+ * segment's own correlation database is scanned for entries of the dropped
+ * blocks: work bounded by the segment, never the whole index. */
 int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off)
 {
 	MDB_txn *t;
@@ -297,6 +293,7 @@ int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off)
 	segrec r;
 	uint8_t kb[8];
 	MDB_val k = { 8, kb }, d;
+	uint64_t drop_from = UINT64_MAX, last, new_end = SEG_HDR_SIZE;
 	int rc;
 
 	if ((rc = store_wtxn(s, &t)) != 0)
@@ -304,15 +301,14 @@ int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off)
 	if ((rc = index_seg_get(s, t, seg, &r)) || (rc = store_seg_dbi(s, seg, 1, t, &dbi)) ||
 	    (rc = mdb_cursor_open(t, s->db_blocks, &c)) || (rc = mdb_cursor_open(t, dbi, &cc)))
 		goto fail;
-	uint64_t last = r.last_seq, new_end = SEG_HDR_SIZE;
+	last = r.last_seq;
 	putbe64(kb, r.first_seq);
 	r.last_seq = 0;
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
+	for (rc = r.first_seq ? mdb_cursor_get(c, &k, &d, MDB_SET_RANGE) : MDB_NOTFOUND; rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		blogrec b;
 		uint64_t seq = getbe64(k.mv_data);
-		size_t pos = 0;
-		if (seq > last || r.first_seq == 0)
+		if (seq > last)
 			break;
 		if (blogrec_decode(d.mv_data, d.mv_size, &b) < 0 || b.seg != seg)
 			continue;
@@ -322,17 +318,8 @@ int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off)
 				new_end = b.off + BLK_HDR_SIZE + b.comp_len;
 			continue;
 		}
-		for (uint32_t i = 0; i < b.nids; i++) {
-			uint16_t l = get16(b.ids + pos);
-			uint8_t vb[IDX_VAL_SIZE] = { 0 };
-			MDB_val ik = { l, (void *)(b.ids + pos + 2) }, iv = { IDX_VAL_SIZE, vb };
-			putbe64(vb, seq);
-			if (mdb_cursor_get(cc, &ik, &iv, MDB_GET_BOTH_RANGE) == 0 &&
-			    getbe64(iv.mv_data) == seq &&
-			    (rc = mdb_cursor_del(cc, 0)) != 0)
-				goto fail;
-			pos += 2u + l;
-		}
+		if (seq < drop_from)
+			drop_from = seq;
 		r.records -= b.nrec < r.records ? b.nrec : r.records;
 		r.blocks -= r.blocks ? 1 : 0;
 		r.raw_bytes -= b.raw_len < r.raw_bytes ? b.raw_len : r.raw_bytes;
@@ -341,6 +328,17 @@ int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off)
 	}
 	if (rc != MDB_NOTFOUND && rc != 0)
 		goto fail;
+	if (drop_from != UINT64_MAX) {
+		/* entries of blocks >= drop_from (a segment's blocks after the cut are
+		 * all dropped, so a sequence threshold is exact) */
+		for (rc = mdb_cursor_get(cc, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cc, &k, &d, MDB_NEXT)) {
+			if (getbe64(d.mv_data) >= drop_from && (rc = mdb_cursor_del(cc, 0)) != 0)
+				goto fail;
+		}
+		if (rc != MDB_NOTFOUND)
+			goto fail;
+	}
 	if (r.last_seq == 0)
 		r.first_seq = 0;
 	r.end = new_end;

@@ -143,9 +143,12 @@ static int collect_refs(tt_store *s, MDB_txn *t, struct segent *segs, size_t nse
 	size_t n = 0, cap = 0;
 	int rc = 0;
 
+	uint8_t key[IDX_KEY_SIZE];
+
+	idx_key(id, id_len, key);
 	for (size_t i = 0; i < nsegs; i++) {
 		MDB_cursor *c;
-		MDB_val k = { id_len, (void *)id }, d;
+		MDB_val k = { IDX_KEY_SIZE, key }, d;
 		if ((rc = mdb_cursor_open(t, segs[i].dbi, &c)) != 0)
 			break;
 		rc = mdb_cursor_get(c, &k, &d, MDB_SET);
@@ -630,101 +633,105 @@ static int hset_add(struct hset *h, uint64_t x)
 	}
 }
 
+/* Recent ids: walk the block log from the newest block, read each block's
+ * records for their ids (the newest few blocks hold the newest ids, so a
+ * listing of N ids reads about N / (ids per block) blocks), and summarise each
+ * new id from the index. */
 int tt_store_list_ids(tt_store *s, int64_t since, int64_t until, size_t limit,
     tt_idsum_fn fn, void *ctx)
 {
 	struct segent *segs = NULL;
 	size_t nsegs;
 	struct hset seen = { 0 };
-	uint64_t seq = UINT64_MAX;
-	tt_idsum *batch = NULL;
-	tt_buf keys = { 0 };
+	tt_pos pos = { 0, 0, 0 };
+	tt_buf io = { 0 }, raw = { 0 }, ids = { 0 };
 	int rc, delivered = 0, done = 0;
 
 	if ((rc = load_segs(s, &segs, &nsegs)) < 0)
 		return rc;
-	if (!(batch = malloc(64 * sizeof *batch))) {
-		free(segs);
-		return -ENOMEM;
-	}
+	pos.seq = UINT64_MAX;
 	while (!done) {
-		MDB_txn *t;
-		MDB_cursor *c;
-		uint8_t kb[8];
-		MDB_val k = { 8, kb }, d;
-		size_t nb = 0, blocks = 0;
+		struct bref ch[SCAN_CHUNK];
+		size_t n;
 
-		keys.len = 0;
-		if ((rc = store_rtxn(s, &t)) != 0) { rc = mdb_rc(rc); break; }
-		if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
-			store_rtxn_done(s, t);
-			rc = mdb_rc(rc);
+		if ((rc = scan_chunk(s, pos.seq, 1, ch, &n)) < 0 || n == 0)
 			break;
-		}
-		if (seq == UINT64_MAX) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
-		} else {
-			putbe64(kb, seq);
-			rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-			rc = rc == 0 ? mdb_cursor_get(c, &k, &d, MDB_PREV)
-			             : mdb_cursor_get(c, &k, &d, MDB_LAST);
-		}
-		/* collect up to 64 new ids (or 4096 blocks) per read txn */
-		for (; rc == 0 && nb < 64 && blocks < 4096; rc = mdb_cursor_get(c, &k, &d, MDB_PREV)) {
-			blogrec b;
-			size_t p = 0;
-			seq = getbe64(k.mv_data);
-			blocks++;
-			if (blogrec_decode(d.mv_data, d.mv_size, &b) < 0 ||
-			    b.max_ts < since || b.min_ts > until)
+		for (size_t i = 0; i < n && !done; i++) {
+			blogrec *b = &ch[i].b;
+			uint32_t got;
+			size_t p = 0, len, nid = 0;
+			const uint8_t *rec;
+
+			if (ch[i].seq == pos.seq)
 				continue;
-			for (uint32_t i = 0; i < b.nids && nb < 64; i++) {
-				uint16_t l = get16(b.ids + p);
-				const uint8_t *id = b.ids + p + 2;
-				p += 2u + l;
-				if (hset_add(&seen, XXH3_64bits(id, l)) != 1)
+			pos.seq = ch[i].seq;
+			if (b->max_ts < since || b->min_ts > until ||
+			    read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0)
+				continue;
+			/* ids of this block, newest record first */
+			ids.len = 0;
+			while (rec_next(raw.data, got, &p, &rec, &len) > 0) {
+				int64_t ts;
+				const char *corr;
+				size_t cl;
+				uint8_t l[2];
+				if (tt_rec_ts_corr(rec, len, &ts, &corr, &cl) < 0 || !corr || cl == 0 ||
+				    cl > TT_ID_MAX || hset_add(&seen, XXH3_64bits(corr, cl)) != 1)
 					continue;
-				if (idsum_in(s, t, segs, nsegs, id, l, &batch[nb]) < 0)
-					continue;
-				if (batch[nb].last_ts < since || batch[nb].first_ts > until)
-					continue;
-				/* the id bytes must outlive the txn: copy them */
-				batch[nb].id_len = l;
-				batch[nb].id = (const void *)(uintptr_t)keys.len;
-				if (tt_buf_append(&keys, id, l) < 0) { rc = -ENOMEM; break; }
-				nb++;
+				put16(l, (uint16_t)cl);
+				if (tt_buf_append(&ids, l, 2) < 0 || tt_buf_append(&ids, corr, cl) < 0) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				nid++;
 			}
-			if (nb >= 64 || (limit && delivered + nb >= limit))
-				break;
+			/* deliver in reverse order of first appearance (newest first) */
+			{
+				size_t *offs = malloc((nid ? nid : 1) * sizeof *offs), q = 0;
+				if (!offs) { rc = -ENOMEM; goto out; }
+				for (size_t j = 0; j < nid; j++) {
+					offs[j] = q;
+					q += 2u + get16(ids.data + q);
+				}
+				for (size_t j = nid; j-- > 0 && !done;) {
+					tt_idsum sum;
+					MDB_txn *t;
+					const uint8_t *id = ids.data + offs[j] + 2;
+					uint16_t l = get16(ids.data + offs[j]);
+					if ((rc = store_rtxn(s, &t)) != 0) {
+						free(offs);
+						rc = mdb_rc(rc);
+						goto out;
+					}
+					rc = idsum_in(s, t, segs, nsegs, id, l, &sum);
+					store_rtxn_done(s, t);
+					if (rc == TT_ENOTFOUND || (rc == 0 && (sum.last_ts < since || sum.first_ts > until)))
+						continue;
+					if (rc < 0) {
+						free(offs);
+						goto out;
+					}
+					rc = fn(ctx, &sum);
+					if (rc < 0) {
+						free(offs);
+						goto out;
+					}
+					delivered++;
+					if (rc > 0 || (limit && (size_t)delivered >= limit))
+						done = 1;
+				}
+				free(offs);
+			}
 		}
-		mdb_cursor_close(c);
-		store_rtxn_done(s, t);
-		if (rc == MDB_NOTFOUND)
-			done = 1;
-		else if (rc < 0)
+		if (n < SCAN_CHUNK || pos.seq <= 1)
 			break;
-		else if (rc > 0) {
-			rc = mdb_rc(rc);
-			break;
-		}
-		rc = 0;
-		for (size_t i = 0; i < nb; i++) {
-			int r;
-			if (limit && (size_t)delivered >= limit) { done = 1; break; }
-			batch[i].id = keys.data + (uintptr_t)batch[i].id;
-			r = fn(ctx, &batch[i]);
-			if (r < 0) { rc = r; done = 1; break; }
-			delivered++;
-			if (r > 0) { done = 1; break; }
-		}
-		if (limit && (size_t)delivered >= limit)
-			done = 1;
-		if (seq <= 1)
-			done = 1;
 	}
+	rc = 0;
+out:
 	free(seen.v);
-	free(batch);
 	free(segs);
-	tt_buf_free(&keys);
+	tt_buf_free(&io);
+	tt_buf_free(&raw);
+	tt_buf_free(&ids);
 	return rc < 0 ? rc : delivered;
 }

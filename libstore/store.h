@@ -77,6 +77,13 @@ typedef struct blogrec {
 } blogrec;
 int blogrec_decode(const void *p, size_t n, blogrec *r);
 
+/* The key of a correlation id in a c/<segment> database: XXH3-64 of the id
+ * bytes, big-endian (FORMAT.md 7.4). Fixed 8 bytes instead of the id keeps the
+ * index small and its pages dense; a collision only merges two ids' entry
+ * lists, and readers compare the id inside every record they return. */
+#define IDX_KEY_SIZE 8
+void idx_key(const void *id, size_t n, uint8_t out[IDX_KEY_SIZE]);
+
 /* A corr dup value (FORMAT.md 7.4). */
 typedef struct idxval {
 	uint64_t seq;

@@ -25,7 +25,7 @@
 
 #include "store.h"
 
-#define QMAX 8          /* closed raw blocks waiting for the thread (memory bound) */
+#define QMAX 64         /* closed raw blocks waiting for the thread: 4 MiB at 64 KiB, covers an fsync */
 #define PEND_MAX 256    /* blocks written but not committed before a forced commit */
 
 struct rawblk {
