@@ -26,6 +26,8 @@ typedef struct bres {
 	uint64_t aux2;       /* phase-specific: bytes freed, ... */
 	double secs;         /* wall time of the measured part */
 	long maxrss_kib;     /* peak RSS of the child (filled in by run_child) */
+	long anon_kib;       /* largest RssAnon sampled during the phase (heap) */
+	long file_kib;       /* largest RssFile+RssShmem sampled (mapped files: LMDB) */
 } bres;
 
 /* Latency summary of n samples (ns in, microseconds out). */
@@ -53,6 +55,8 @@ void bres_fail(bres *r, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Run fn in a forked child; its bres comes back with maxrss_kib set. */
 int run_child(bres *out, int (*fn)(void *ctx, bres *r), void *ctx);
+/* Current RssAnon and RssFile+RssShmem of this process; keeps the maxima. */
+void rss_sample(bres *r);
 uint64_t du_bytes(const char *path);   /* allocated bytes under path */
 uint64_t file_bytes(const char *path); /* st_size, 0 if missing */
 int rm_rf(const char *path);

@@ -141,7 +141,8 @@ static int app_rec(void *ctx, const uint8_t *rec, size_t len)
 		bres_fail(a->r, (int)t, "tt_writer_append: %s", tt_strerror((int)t));
 		return (int)t;
 	}
-	a->recs++;
+	if ((++a->recs & 0xffff) == 0)
+		rss_sample(a->r); /* ~150 samples at 10 M records, negligible */
 	return 0;
 }
 
@@ -218,6 +219,7 @@ int tt_phase_append(void *args, bres *r)
 		goto out;
 	}
 	if (ap.w != NULL) {
+		rss_sample(r);
 		rc = tt_writer_close(ap.w, 1);
 		ap.w = NULL;
 		if (rc < 0) {

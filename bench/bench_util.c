@@ -136,6 +136,28 @@ int run_child(bres *out, int (*fn)(void *ctx, bres *r), void *ctx)
 	return out->rc;
 }
 
+void rss_sample(bres *r)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	long anon = 0, file = 0, v;
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "RssAnon: %ld", &v) == 1)
+			anon = v;
+		else if (sscanf(line, "RssFile: %ld", &v) == 1 ||
+		    sscanf(line, "RssShmem: %ld", &v) == 1)
+			file += v;
+	}
+	fclose(f);
+	if (anon > r->anon_kib)
+		r->anon_kib = anon;
+	if (file > r->file_kib)
+		r->file_kib = file;
+}
+
 static uint64_t du_total;
 
 static int du_one(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -441,6 +463,11 @@ void machine_facts(const char *dir, char *out, size_t cap)
 	fs_of(dir, fs, sizeof fs);
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof u);
+	{
+		long kib = atol(mem);
+		if (kib > 0)
+			snprintf(mem, sizeof mem, "%.1f GiB", kib / 1048576.0);
+	}
 	n = strlen(out);
 	snprintf(out + n, cap - n,
 	    "- CPUs (nproc): %ld\n- CPU model: %s\n- RAM: %s\n- kernel: %s %s %s\n"

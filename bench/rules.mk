@@ -25,7 +25,10 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 # The harness object alone (compiles against the public headers only).
 bench-objs: $(BENCH_OBJ) $(BUILD)/bench/tt-gen.o
 
+# The tools are built best-effort: bench/tools.sh measures whichever exist.
 bench: bench/tt-gen $(BENCH_BIN)
+	-@$(MAKE) --no-print-directory tools >/dev/null 2>&1 || \
+	    echo "bench: some tools did not build; bench/tools.sh skips them" >&2
 	BUILD=$(BUILD) BENCH_N="$(BENCH_N)" BENCH_OUT=$(BENCH_OUT) bench/run.sh
 
 .PHONY: bench-objs

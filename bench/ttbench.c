@@ -424,7 +424,7 @@ static void report_size(rep *R, const opts *o, const sres *s)
 	ok_t = s->mpk.rc == 0 && s->disk_rc == 0;
 	ok_s = s->sql.rc == 0;
 	if (ok_t)
-		snprintf(a, sizeof a, "%.1f B (segments %.1f + LMDB file %.1f; %llu segments)",
+		snprintf(a, sizeof a, "%.1f B (segments %.1f + LMDB file %.1f; %llu segment(s))",
 		    (double)s->tt_du / n, (double)s->tt_data / n, (double)s->tt_index / n,
 		    (unsigned long long)s->tt_segs);
 	snprintf(b, sizeof b, "%.1f B", (double)s->sql_du / n);
@@ -492,10 +492,13 @@ static void report_size(rep *R, const opts *o, const sres *s)
 		    fmt_ratio(c, sizeof c, ok_t ? tr : 0, ok_s ? sr : 0), "ahead",
 		    verdict(ok_t && ok_s, tr > sr));
 	}
-	snprintf(a, sizeof a, "msgpack %.1f MiB, JSON %.1f MiB", s->mpk.maxrss_kib / 1024.0,
-	    s->json.maxrss_kib / 1024.0);
+	snprintf(a, sizeof a, "msgpack %.1f MiB (heap %.1f, mapped files %.1f), JSON %.1f MiB "
+	    "(heap %.1f, mapped files %.1f)", s->mpk.maxrss_kib / 1024.0,
+	    s->mpk.anon_kib / 1024.0, s->mpk.file_kib / 1024.0, s->json.maxrss_kib / 1024.0,
+	    s->json.anon_kib / 1024.0, s->json.file_kib / 1024.0);
 	snprintf(b, sizeof b, "%.1f MiB", s->sql.maxrss_kib / 1024.0);
-	snprintf(c, sizeof c, "peak RSS of the ingest process (forked child; empty child = %.1f MiB)",
+	snprintf(c, sizeof c, "peak RSS of the ingest process (forked child, ru_maxrss; heap = max "
+	    "RssAnon, mapped files = max RssFile, e.g. the LMDB map; empty child = %.1f MiB)",
 	    baseline_rss_kib / 1024.0);
 	row(R, c, a, b, "", "writer ≤ 32 MiB",
 	    verdict(s->mpk.rc == 0 && s->json.rc == 0,
@@ -559,8 +562,10 @@ static void report_goals(rep *R, const opts *o, const sres *res, int nres)
 	    verdict(q > 0 && m > 0 && j > 0, m >= 10 * q && j >= 10 * q));
 	rp(R, "| bytes on disk ≤ 1/7 of SQLite | 1/%.1f | %s |\n", tb > 0 ? sb / tb : 0,
 	    verdict(tb > 0 && sb > 0, tb * 7 <= sb));
-	rp(R, "| writer RSS ≤ 32 MiB whatever the volume | %.1f MiB (msgpack), %.1f MiB (JSON) | %s |\n",
-	    big->mpk.maxrss_kib / 1024.0, big->json.maxrss_kib / 1024.0,
+	rp(R, "| writer RSS ≤ 32 MiB whatever the volume | %.1f MiB (msgpack; heap %.1f, mapped "
+	      "files %.1f), %.1f MiB (JSON) | %s |\n",
+	    big->mpk.maxrss_kib / 1024.0, big->mpk.anon_kib / 1024.0, big->mpk.file_kib / 1024.0,
+	    big->json.maxrss_kib / 1024.0,
 	    verdict(big->mpk.rc == 0 && big->json.rc == 0,
 	        big->mpk.maxrss_kib <= 32 * 1024 && big->json.maxrss_kib <= 32 * 1024));
 	rp(R, "| every figure ahead of SQLite | see the TT / SQLite column | |\n");
