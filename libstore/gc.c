@@ -316,11 +316,28 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 		if ((rc = seg_rows(s, &rows, &n)) < 0)
 			return rc;
 	}
-	if (!o->dry_run)
+	if (!o->dry_run) {
 		(void)remove_orphans(s, rows, n);
+		/* rows of segments whose creator died before making the file (8.1) */
+		for (size_t i = 0; i < n; i++) {
+			char path[4096];
+			struct stat sb;
+			if (rows[i].r.end != 0 || rows[i].r.blocks != 0 ||
+			    now - rows[i].r.created_ns < 60ll * 1000000000)
+				continue;
+			store_seg_path(s, rows[i].id, path, sizeof path);
+			if (stat(path, &sb) == 0 || errno != ENOENT)
+				continue;
+			(void)delete_segment(s, rows[i].id, &rows[i].r);
+			rows[i].r.state = 0; /* not counted below */
+		}
+	}
+	count = 0;
 	for (size_t i = 0; i < n; i++)
-		total += rows[i].r.end;
-	count = n;
+		if (rows[i].r.state) {
+			total += rows[i].r.end;
+			count++;
+		}
 	/* oldest first: segment ids grow with creation time */
 	for (size_t i = 0; i < n; i++) {
 		segrec *r = &rows[i].r;

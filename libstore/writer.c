@@ -503,12 +503,10 @@ fail:
 
 int64_t tt_writer_append(tt_writer *w, const uint8_t *rec, size_t len)
 {
-	uint8_t frame[10];
-	size_t fl, used;
+	size_t used;
 	int64_t ts;
 	const char *corr;
 	size_t corr_len;
-	int rc;
 
 	if (len > w->s->o.rec_max)
 		return TT_ETOOBIG;
@@ -516,6 +514,17 @@ int64_t tt_writer_append(tt_writer *w, const uint8_t *rec, size_t len)
 	if (tt_mp_check(rec, len, &used, NULL) < 0 || used != len ||
 	    tt_rec_ts_corr(rec, len, &ts, &corr, &corr_len) < 0 || corr_len > TT_ID_MAX)
 		return TT_EBADREC;
+	return tt_writer_append_decoded(w, rec, len);
+}
+
+int64_t tt_writer_append_decoded(tt_writer *w, const uint8_t *rec, size_t len)
+{
+	uint8_t frame[10];
+	size_t fl;
+	int rc;
+
+	if (len > w->s->o.rec_max)
+		return TT_ETOOBIG;
 	fl = rec_frame(frame, len);
 	pthread_mutex_lock(&w->mu);
 	if (w->err || w->stop) {
