@@ -125,7 +125,7 @@ int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 	return rc < 0 ? rc : (int)d->emitted;
 }
 
-static void call_start(tt_decoder *d, int64_t now_ns, const tt_sink *sink)
+void tt_decode_begin(tt_decoder *d, int64_t now_ns, const tt_sink *sink)
 {
 	msgpack_zone_clear(&d->zone);
 	d->now_ns = now_ns;
@@ -142,7 +142,7 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 
 	if (!d || (!text && len) || !sink || !sink->record)
 		return TT_EBADARG;
-	call_start(d, now_ns, sink);
+	tt_decode_begin(d, now_ns, sink);
 	if (!padded) {
 		d->pad.len = 0;
 		if (tt_buf_reserve(&d->pad, len + TT_JSON_PADDING))
@@ -169,7 +169,7 @@ int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
 		*used = 0;
 	if (!d || (!p && n) || !sink || !sink->record)
 		return TT_EBADARG;
-	call_start(d, now_ns, sink);
+	tt_decode_begin(d, now_ns, sink);
 	/* msgpack-c allocates what headers declare before it reads the elements;
 	 * the bounded walk first proves every count fits in the bytes given. Its
 	 * unpacker also stops at 32 levels (MSGPACK_EMBED_STACK_SIZE) counting

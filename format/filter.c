@@ -369,13 +369,27 @@ static int group_match(const fgroup *g, const uint8_t *rec, size_t len)
 	return pos_ok;
 }
 
+/* regexec wants a NUL-terminated string: the message is copied (on the stack
+ * when short). REG_STARTEND would avoid the copy, but sanitizers and other
+ * libcs read such strings up to a NUL, past the end of the record. A NUL
+ * inside the message ends the text matched. */
 static int grep_match(const tt_filter *f, const char *p, size_t n)
 {
-	regmatch_t m;
+	char small[1024], *s = small;
+	int rc;
 
-	m.rm_so = 0;
-	m.rm_eo = (regoff_t)n;
-	return regexec(&f->re, p ? p : "", 1, &m, REG_STARTEND) == 0;
+	if (n >= sizeof(small)) {
+		s = malloc(n + 1);
+		if (!s)
+			return 0;
+	}
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	rc = regexec(&f->re, s, 0, NULL, 0) == 0;
+	if (s != small)
+		free(s);
+	return rc;
 }
 
 int tt_filter_match(const tt_filter *f, const uint8_t *rec, size_t len)

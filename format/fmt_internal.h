@@ -5,6 +5,7 @@
  * encode.c   the record builder: key/value list -> canonical msgpack map
  * alias.c    one input map in any field dialect -> record builder
  * otlp.c     OTLP trace/log exports (JSON tree or converted protobuf) -> records
+ * otlp_proto.c  OTLP/protobuf bodies -> the OTLP/JSON tree otlp.c maps
  * decode.c   documents: JSON/msgpack text -> tree -> shape dispatch -> sink
  */
 #ifndef TT_FMT_INTERNAL_H
@@ -119,6 +120,8 @@ int tt_is_otlp(const msgpack_object *root);
 int tt_otlp_map(tt_decoder *d, const msgpack_object *root, tt_rec_err *err);
 
 /* ---- decode.c */
+/* Start a decoding call: clear the zone, set now and the sink. */
+void tt_decode_begin(tt_decoder *d, int64_t now_ns, const tt_sink *sink);
 int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err);
 void tt_reject(tt_decoder *d, size_t index, const tt_rec_err *err);
 

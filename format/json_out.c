@@ -58,6 +58,20 @@ static void json_str_raw(uint8_t *o, size_t *olen, const uint8_t *s, size_t n)
 	*w++ = '"';
 	while (i < n) {
 		size_t run = i;
+		/* 8 bytes at a time while none is a control byte, '"', '\\' or
+		 * non-ASCII (SWAR: a zero byte in x ^ c marks a c) */
+		while (run + 8 <= n) {
+			uint64_t x, t;
+			memcpy(&x, s + run, 8);
+			t = ((x - 0x2020202020202020ull) | ((x ^ 0x2222222222222222ull) - 0x0101010101010101ull) |
+			    ((x ^ 0x5c5c5c5c5c5c5c5cull) - 0x0101010101010101ull) | x) & 0x8080808080808080ull;
+			if (t)
+				break;
+			memcpy(w, &x, 8);
+			w += 8;
+			run += 8;
+		}
+		i = run;
 		while (run < n && !special[s[run]])
 			run++;
 		memcpy(w, s + i, run - i);
@@ -97,11 +111,34 @@ static void json_str_raw(uint8_t *o, size_t *olen, const uint8_t *s, size_t n)
 	*olen = (size_t)(w - o);
 }
 
+/* room for n more bytes; the common case is one compare, inlined */
+static inline int need(tt_buf *out, size_t n)
+{
+	return out->cap - out->len >= n ? 0 : tt_buf_reserve(out, n);
+}
+
+static inline int put(tt_buf *out, const char *s, size_t n)
+{
+	if (need(out, n))
+		return -1;
+	memcpy(out->data + out->len, s, n);
+	out->len += n;
+	return 0;
+}
+
+static inline int put_ch(tt_buf *out, char c)
+{
+	if (need(out, 1))
+		return -1;
+	out->data[out->len++] = (uint8_t)c;
+	return 0;
+}
+
 static int put_str(tt_buf *out, const char *s, size_t n)
 {
 	size_t w;
 
-	if (n > (SIZE_MAX - 2) / 6 || tt_buf_reserve(out, 6 * n + 2))
+	if (n > (SIZE_MAX - 2) / 6 || need(out, 6 * n + 2))
 		return -1;
 	json_str_raw(out->data + out->len, &w, (const uint8_t *)s, n);
 	out->len += w;
@@ -113,15 +150,12 @@ void tt_json_str(tt_buf *out, const char *s, size_t n)
 	(void)put_str(out, s, n); /* out of memory: the caller's next append fails too */
 }
 
-static int put(tt_buf *out, const char *s, size_t n)
-{
-	return tt_buf_append(out, s, n);
-}
-
 static int put_u64(tt_buf *out, uint64_t u, int neg)
 {
 	char tmp[24], *p = tmp + sizeof tmp;
 
+	if (!neg && u < 10)
+		return put_ch(out, (char)('0' + u));
 	do {
 		*--p = (char)('0' + u % 10);
 		u /= 10;
@@ -157,7 +191,7 @@ static int put_hex(tt_buf *out, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	uint8_t *w;
 
-	if (n > (SIZE_MAX - 2) / 2 || tt_buf_reserve(out, 2 * n + 2))
+	if (n > (SIZE_MAX - 2) / 2 || need(out, 2 * n + 2))
 		return -1;
 	w = out->data + out->len;
 	*w++ = '"';
@@ -174,7 +208,7 @@ static int put_indent(tt_buf *out, int pretty, int depth)
 {
 	if (!pretty)
 		return 0;
-	if (tt_buf_reserve(out, 1 + 2 * (size_t)depth))
+	if (need(out, 1 + 2 * (size_t)depth))
 		return -1;
 	out->data[out->len++] = '\n';
 	memset(out->data + out->len, ' ', 2 * (size_t)depth);
@@ -242,17 +276,17 @@ static int j_value(jw *w, const uint8_t **pp, int depth)
 		/* each element takes at least one byte */
 		if ((uint64_t)v.v.count * (map ? 2 : 1) > left)
 			return TT_EBADREC;
-		if (put(w->out, map ? "{" : "[", 1))
+		if (put_ch(w->out, map ? '{' : '['))
 			return -1;
 		for (uint32_t i = 0; i < v.v.count && rc == 0; i++) {
-			if (i && put(w->out, ",", 1))
+			if (i && put_ch(w->out, ','))
 				return -1;
 			if (put_indent(w->out, w->pretty, depth + 1))
 				return -1;
 			if (map) {
 				if ((rc = j_key(w, pp, depth + 1)))
 					break;
-				if (put(w->out, w->pretty ? ": " : ":", w->pretty ? 2 : 1))
+				if (w->pretty ? put(w->out, ": ", 2) : put_ch(w->out, ':'))
 					return -1;
 			}
 			rc = j_value(w, pp, depth + 1);
@@ -261,7 +295,7 @@ static int j_value(jw *w, const uint8_t **pp, int depth)
 			return rc;
 		if (v.v.count && put_indent(w->out, w->pretty, depth))
 			return -1;
-		return put(w->out, map ? "}" : "]", 1);
+		return put_ch(w->out, map ? '}' : ']');
 	}
 	}
 	return TT_EBADREC;
@@ -278,18 +312,18 @@ static int rec_to_json(const uint8_t *rec, size_t len, unsigned flags, tt_buf *o
 	if (tt_mp_head(p, len, &m, &h) || m.type != TT_V_MAP || m.v.count > len)
 		return TT_EBADREC;
 	p += h;
-	if (put(out, "{", 1))
+	if (put_ch(out, '{'))
 		return -1;
 	for (uint32_t i = 0; i < m.v.count; i++) {
 		const uint8_t *kp = p;
 		tt_value k, v;
-		if (i && put(out, ",", 1))
+		if (i && put_ch(out, ','))
 			return -1;
 		if (put_indent(out, w.pretty, 1))
 			return -1;
 		if ((rc = j_key(&w, &p, 1)))
 			return rc;
-		if (put(out, w.pretty ? ": " : ":", w.pretty ? 2 : 1))
+		if (w.pretty ? put(out, ": ", 2) : put_ch(out, ':'))
 			return -1;
 		if ((rc = j_value(&w, &p, 1)))
 			return rc;
@@ -306,7 +340,7 @@ static int rec_to_json(const uint8_t *rec, size_t len, unsigned flags, tt_buf *o
 	}
 	if (m.v.count && put_indent(out, w.pretty, 0))
 		return -1;
-	if (put(out, "}", 1))
+	if (put_ch(out, '}'))
 		return -1;
 	return p == rec + len ? 0 : TT_EBADREC;
 }
@@ -357,11 +391,21 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+static char *dig(char *p, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
 size_t tt_time_rfc3339(int64_t ns, char *buf, size_t n)
 {
 	int64_t secs = ns / 1000000000, frac = ns % 1000000000, days, sod, y;
 	unsigned mo, d;
-	int w;
+	char tmp[40], *p = tmp;
+	size_t len;
 
 	if (frac < 0) {
 		frac += 1000000000;
@@ -374,9 +418,28 @@ size_t tt_time_rfc3339(int64_t ns, char *buf, size_t n)
 		days--;
 	}
 	civil_from_days(days, &y, &mo, &d);
-	w = snprintf(buf, n, "%04lld-%02u-%02uT%02d:%02d:%02d.%09dZ", (long long)y, mo, d,
-	    (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)frac);
-	if (w < 0)
+	/* by hand: this runs once per record printed with TT_JSON_TIME; years
+	 * of an int64 ns clock are 1677..2262, always four digits */
+	p = dig(p, (unsigned)y, 4);
+	*p++ = '-';
+	p = dig(p, mo, 2);
+	*p++ = '-';
+	p = dig(p, d, 2);
+	*p++ = 'T';
+	p = dig(p, (unsigned)(sod / 3600), 2);
+	*p++ = ':';
+	p = dig(p, (unsigned)(sod / 60 % 60), 2);
+	*p++ = ':';
+	p = dig(p, (unsigned)(sod % 60), 2);
+	*p++ = '.';
+	p = dig(p, (unsigned)frac, 9);
+	*p++ = 'Z';
+	len = (size_t)(p - tmp);
+	if (n == 0)
 		return 0;
-	return (size_t)w < n ? (size_t)w : (n ? n - 1 : 0);
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, tmp, len);
+	buf[len] = '\0';
+	return len;
 }
