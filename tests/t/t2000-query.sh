@@ -4,8 +4,12 @@
 . ./lib.sh
 DATA=$(cd ../data/cli && pwd)
 
+# one tt-ingest per trace: each in its own block, so --list has one order
 test_expect_success 'setup: a store with three traces and a stray record' '
-	tt-ingest -q -D "$STORE" "$DATA/trace.jsonl"
+	for id in req-1 req-2 req-3 cron; do
+		grep "\"$id\"" "$DATA/trace.jsonl" | tt-ingest -q -D "$STORE" || exit 1
+	done &&
+	tt-query -D "$STORE" --count >n && echo 9 >expect && test_cmp expect n
 '
 export TERATRACE_STORE="$STORE"
 
@@ -16,6 +20,11 @@ for fmt in jsonl json table tree csv otlp; do
 		test_cmp \"\$DATA/query-ids.$fmt\" out
 	"
 done
+
+test_expect_success 'no ids, -o tree: a tree per correlation id' '
+	tt-query -o tree >out &&
+	test_cmp "$DATA/query-all.tree" out
+'
 
 test_expect_success 'ids: records come in timestamp order, not append order' '
 	tt-query req-1 --fields ts >out &&
