@@ -216,7 +216,7 @@ ttd_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
 	jw_fmt(&b, ",\"code\":%d}", code);
 	if (code == 503 || code == 429)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-	if (code >= 500)
+	if (code >= 500 && code != 503) /* 503s come in floods under overload */
 		log_warn("%s %s: %d %s", evhttp_request_get_command(req) == EVHTTP_REQ_GET
 		    ? "GET" : "POST", evhttp_request_get_uri(req), code, msg);
 	else
@@ -389,6 +389,13 @@ on_request(struct evhttp_request *req, void *arg)
 		ttd_reply_error(req, 421, "host '%s' is not a loopback name; use --allow-host", host);
 		return;
 	}
+	if (cmd == EVHTTP_REQ_OPTIONS) {
+		/* CORS preflights fail: no Access-Control-* headers, ever */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    "GET, HEAD, POST, DELETE");
+		ttd_reply_error(req, 405, "cross-origin requests are not supported");
+		return;
+	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		if (((v = evhttp_find_header(h, "Sec-Fetch-Site")) && strcasecmp(v, "cross-site") == 0) ||
 		    ((v = evhttp_find_header(h, "Origin")) && !origin_is_loopback(v))) {
@@ -522,7 +529,7 @@ ttd_http_start(void)
 	evhttp_set_max_body_size(http, (ev_ssize_t)c->max_body);
 	evhttp_set_timeout(http, (int)c->header_timeout);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	evhttp_set_bevcb(http, bev_cb, NULL);
 	evhttp_set_gencb(http, on_request, NULL);
 	if ((bound = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port)) == NULL) {

@@ -35,6 +35,31 @@ metric(tt_buf *b, const char *name, const char *type, const char *help)
 	jw_fmt(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One counter per ingest path. */
+static void
+pair(tt_buf *b, const char *name, const char *help, uint64_t http, uint64_t sock)
+{
+	metric(b, name, "counter", help);
+	jw_fmt(b, "%s{path=\"http\"} %llu\n%s{path=\"socket\"} %llu\n", name,
+	    (unsigned long long)http, name, (unsigned long long)sock);
+}
+
+static const struct {
+	const char *name, *help;
+	const uint64_t *v;
+} counters[] = {
+	{ "ttd_commits_total", "group commits observed", &g_metrics.commits },
+	{ "ttd_backpressure_total", "requests refused (503) or socket reads paused "
+	    "because the writer was behind", &g_metrics.backpressure },
+	{ "ttd_body_too_large_total", "requests refused with 413", &g_metrics.too_large },
+	{ "ttd_sse_events_total", "server-sent events written", &g_metrics.sse_events },
+	{ "ttd_sse_dropped_total", "stream clients dropped for falling behind",
+	    &g_metrics.sse_dropped },
+	{ "ttd_connections_total", "HTTP connections accepted", &g_metrics.conns_total },
+	{ "ttd_gc_segments_deleted_total", "segments deleted by retention",
+	    &g_metrics.gc_segments },
+};
+
 void
 ttd_metrics_render(tt_buf *b)
 {
@@ -46,29 +71,16 @@ ttd_metrics_render(tt_buf *b)
 	for (int i = 1; i <= 5; i++)
 		jw_fmt(b, "ttd_http_requests_total{code=\"%dxx\"} %llu\n", i,
 		    (unsigned long long)m->http_by_class[i]);
-	metric(b, "ttd_records_ingested_total", "counter", "records appended, by ingest path");
-	jw_fmt(b, "ttd_records_ingested_total{path=\"http\"} %llu\n", (unsigned long long)m->records_http);
-	jw_fmt(b, "ttd_records_ingested_total{path=\"socket\"} %llu\n", (unsigned long long)m->records_socket);
-	metric(b, "ttd_records_rejected_total", "counter", "input elements rejected, by ingest path");
-	jw_fmt(b, "ttd_records_rejected_total{path=\"http\"} %llu\n", (unsigned long long)m->rejected_http);
-	jw_fmt(b, "ttd_records_rejected_total{path=\"socket\"} %llu\n", (unsigned long long)m->rejected_socket);
-	metric(b, "ttd_ingest_bytes_total", "counter", "input bytes received (after gunzip), by path");
-	jw_fmt(b, "ttd_ingest_bytes_total{path=\"http\"} %llu\n", (unsigned long long)m->bytes_http);
-	jw_fmt(b, "ttd_ingest_bytes_total{path=\"socket\"} %llu\n", (unsigned long long)m->bytes_socket);
-	metric(b, "ttd_commits_total", "counter", "group commits observed");
-	jw_fmt(b, "ttd_commits_total %llu\n", (unsigned long long)m->commits);
-	metric(b, "ttd_backpressure_total", "counter", "requests refused (503) or socket reads paused because the writer was behind");
-	jw_fmt(b, "ttd_backpressure_total %llu\n", (unsigned long long)m->backpressure);
-	metric(b, "ttd_body_too_large_total", "counter", "requests refused with 413");
-	jw_fmt(b, "ttd_body_too_large_total %llu\n", (unsigned long long)m->too_large);
-	metric(b, "ttd_sse_events_total", "counter", "server-sent events written");
-	jw_fmt(b, "ttd_sse_events_total %llu\n", (unsigned long long)m->sse_events);
-	metric(b, "ttd_sse_dropped_total", "counter", "stream clients dropped for falling behind");
-	jw_fmt(b, "ttd_sse_dropped_total %llu\n", (unsigned long long)m->sse_dropped);
-	metric(b, "ttd_connections_total", "counter", "HTTP connections accepted");
-	jw_fmt(b, "ttd_connections_total %llu\n", (unsigned long long)m->conns_total);
-	metric(b, "ttd_gc_segments_deleted_total", "counter", "segments deleted by retention");
-	jw_fmt(b, "ttd_gc_segments_deleted_total %llu\n", (unsigned long long)m->gc_segments);
+	pair(b, "ttd_records_ingested_total", "records appended, by ingest path",
+	    m->records_http, m->records_socket);
+	pair(b, "ttd_records_rejected_total", "input elements rejected, by ingest path",
+	    m->rejected_http, m->rejected_socket);
+	pair(b, "ttd_ingest_bytes_total", "input bytes received (after gunzip), by path",
+	    m->bytes_http, m->bytes_socket);
+	for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+		metric(b, counters[i].name, "counter", counters[i].help);
+		jw_fmt(b, "%s %llu\n", counters[i].name, (unsigned long long)*counters[i].v);
+	}
 
 	metric(b, "ttd_clients", "gauge", "connected clients, by kind");
 	jw_fmt(b, "ttd_clients{kind=\"http\"} %zu\n", ttd_http_conns());

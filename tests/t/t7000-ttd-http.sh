@@ -152,7 +152,9 @@ test_expect_success 'unknown path 404, wrong method 405 with Allow' '
 
 test_expect_success 'no CORS headers, even when asked' '
 	curl -s -D hdr -o /dev/null -H "Origin: http://127.0.0.1:3000" "$URL/health" &&
-	! grep -qi "^access-control" hdr
+	! grep -qi "^access-control" hdr &&
+	c=$(req OPTIONS /ingest -H "Origin: http://evil.example" -H "Access-Control-Request-Method: POST" -D hdr) &&
+	expect_code 405 "$c" && ! grep -qi "^access-control" hdr
 '
 
 test_expect_success 'DELETE /cleanup without retention configured is 400' '
