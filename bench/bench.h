@@ -60,6 +60,9 @@ void rss_sample(bres *r);
 uint64_t du_bytes(const char *path);   /* allocated bytes under path */
 uint64_t file_bytes(const char *path); /* st_size, 0 if missing */
 int rm_rf(const char *path);
+/* Write back dirty pages of the file system holding path (untimed), so one
+ * phase's writeback does not land in the next phase's figures. */
+void settle(const char *path);
 int mkdir_p(const char *path);
 int copy_file(const char *from, const char *to);
 /* Machine facts for RESULTS.md: "key: value" lines appended to out. */

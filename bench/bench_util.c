@@ -198,6 +198,16 @@ int rm_rf(const char *path)
 	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
 }
 
+void settle(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)syncfs(fd);
+		close(fd);
+	}
+}
+
 int mkdir_p(const char *path)
 {
 	char tmp[PATH_MAX];

@@ -224,6 +224,7 @@ static void run_size(const opts *o, uint64_t n, sres *s)
 	if (s->gen.rc)
 		die("generating data: %s", s->gen.err);
 	meta_write(&s->d);
+	settle(s->d.dir);
 	note("  %llu records, %llu ids, %.1f MB JSON, %.1f MB msgpack (%.1f s)",
 	    (unsigned long long)s->d.n, (unsigned long long)s->d.ids, s->d.json_bytes / 1e6,
 	    s->d.mpk_bytes / 1e6, s->gen.secs);
@@ -250,6 +251,7 @@ static void run_size(const opts *o, uint64_t n, sres *s)
 	sa.batch = 10000;
 	run_child(&s->sql, sql_phase_load, &sa);
 	phase_log("sqlite insert JSON lines", &s->sql);
+	settle(s->d.dir); /* SQLite's synchronous=NORMAL leaves dirty pages behind */
 
 	/* bytes on disk */
 	if (s->mpk.rc == 0)
