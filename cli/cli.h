@@ -116,9 +116,13 @@ enum {
 #define CLI_SHORT_FILTER "S:U:g:n:r"
 
 void cli_opts_init(cli_opts *o);
-/* Handle one getopt_long result shared by the tools: 1 handled, 0 not ours.
- * Exits 2 on a bad value; 'h' prints `usage` and exits 0. */
-int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage);
+/* Handle one getopt_long result shared by the tools; anything else is a
+ * usage error. Exits 2 on a bad value; 'h' prints `usage` and exits 0. */
+void cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage);
+/* Exit 2 when operands are left after the options (tools that take none). */
+void cli_no_operands(int optind_, int argc, char **argv);
+/* Make room for one more element in a growable array (*v, *cap; n in use). */
+void cli_grow(void *vp, size_t *cap, size_t n, size_t elem);
 /* After getopt: a FIELD=VALUE operand (1 added, 0 not of that shape). */
 int cli_opts_match_arg(cli_opts *o, const char *arg);
 /* After all options: apply since/until/dur to the filter, resolve auto

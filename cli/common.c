@@ -238,23 +238,23 @@ void cli_opts_free(cli_opts *o)
 	o->filter = NULL;
 }
 
-int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
+void cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 {
 	int64_t v;
 
 	switch (c) {
 	case 'D':
 		o->store = arg;
-		return 1;
+		return;
 	case 'o':
 		if ((o->fmt = cli_fmt_parse(arg)) < 0)
 			cli_die(CLI_EXIT_USAGE,
 			    "unknown output format '%s' (jsonl, json, table, tree, csv, msgpack, otlp)",
 			    arg);
-		return 1;
+		return;
 	case 'q':
 		cli_quiet = 1;
-		return 1;
+		return;
 	case 'h':
 		cli_usage(usage, 0);
 	case 'V':
@@ -262,16 +262,16 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 	case 'S':
 		if (tt_parse_time(arg, o->now_ns, &o->since) < 0)
 			cli_bad_value("--since", arg);
-		return 1;
+		return;
 	case 'U':
 		if (tt_parse_time(arg, o->now_ns, &o->until) < 0)
 			cli_bad_value("--until", arg);
-		return 1;
+		return;
 	case OPT_SERVICE:
 		o->has_filter = 1;
 		if (tt_filter_add_service(o->filter, arg) < 0)
 			cli_bad_value("--service", arg);
-		return 1;
+		return;
 	case OPT_LEVEL: {
 		o->has_filter = 1;
 		int lvl = tt_level_parse(arg, strlen(arg));
@@ -279,7 +279,7 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 			cli_die(CLI_EXIT_USAGE,
 			    "invalid value '%s' for --level (trace, debug, info, warn, error, fatal)",
 			    arg);
-		return 1;
+		return;
 	}
 	case 'g': {
 		o->has_filter = 1;
@@ -287,7 +287,7 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 		memset(&err, 0, sizeof(err));
 		if (tt_filter_set_grep(o->filter, arg, &err) < 0)
 			cli_die(CLI_EXIT_USAGE, "invalid regex '%s' for --grep: %s", arg, err.reason);
-		return 1;
+		return;
 	}
 	case OPT_MIN_DUR:
 	case OPT_MAX_DUR:
@@ -298,7 +298,7 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 			o->min_dur = v;
 		else
 			o->max_dur = v;
-		return 1;
+		return;
 	case 'n':
 		if (strcmp(arg, "all") == 0 || strcmp(arg, "+0") == 0) {
 			o->limit = -1;
@@ -311,28 +311,26 @@ int cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 				cli_bad_value("--lines", arg);
 			o->limit = n;
 		}
-		return 1;
+		return;
 	case 'r':
 		o->reverse = 1;
-		return 1;
+		return;
 	case OPT_FIELDS:
 		if (!*arg)
 			cli_bad_value("--fields", arg);
 		o->fields = arg;
-		return 1;
+		return;
 	case OPT_UTC:
 		o->utc = 1;
-		return 1;
+		return;
 	case OPT_NO_COLOR:
 		o->color = 0;
-		return 1;
+		return;
 	case OPT_SHOW_CURSOR:
 		o->show_cursor = 1;
-		return 1;
-	case '?':
+		return;
+	default: /* '?' and options of other tools */
 		cli_usage(usage, CLI_EXIT_USAGE);
-	default:
-		return 0;
 	}
 }
 
@@ -381,20 +379,35 @@ void cli_opts_finish(cli_opts *o)
 	}
 }
 
+void cli_no_operands(int optind_, int argc, char **argv)
+{
+	if (optind_ < argc)
+		cli_die(CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind_]);
+}
+
+void cli_grow(void *vp, size_t *cap, size_t n, size_t elem)
+{
+	void **v = vp;
+	size_t nc;
+	void *nv;
+
+	if (n < *cap)
+		return;
+	nc = *cap ? 2 * *cap : 16;
+	nv = realloc(*v, nc * elem);
+	if (!nv)
+		cli_die(CLI_EXIT_STORE, "out of memory");
+	*v = nv;
+	*cap = nc;
+}
+
 /* ---- record lists */
 
 void cli_recs_push(cli_recs *rs, const tt_rec *r, uint32_t gen)
 {
 	cli_rec *e;
 
-	if (rs->n == rs->cap) {
-		size_t nc = rs->cap ? 2 * rs->cap : 64;
-		cli_rec *nv = realloc(rs->v, nc * sizeof(*nv));
-		if (!nv)
-			cli_die(CLI_EXIT_STORE, "out of memory");
-		rs->v = nv;
-		rs->cap = nc;
-	}
+	cli_grow(&rs->v, &rs->cap, rs->n, sizeof(*rs->v));
 	e = &rs->v[rs->n];
 	e->data = malloc(r->len ? r->len : 1);
 	if (!e->data)

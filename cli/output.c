@@ -443,14 +443,7 @@ static void keep(cli_out *out, const uint8_t *rec, size_t len)
 {
 	brec *r;
 
-	if (out->nrecs == out->caprecs) {
-		size_t nc = out->caprecs ? 2 * out->caprecs : 256;
-		brec *nr = realloc(out->recs, nc * sizeof(*nr));
-		if (!nr)
-			oom();
-		out->recs = nr;
-		out->caprecs = nc;
-	}
+	cli_grow(&out->recs, &out->caprecs, out->nrecs, sizeof(*out->recs));
 	r = &out->recs[out->nrecs];
 	r->data = malloc(len ? len : 1);
 	if (!r->data)

@@ -80,12 +80,10 @@ int main(int argc, char **argv)
 			rebuild = 1;
 			break;
 		default:
-			if (!cli_opts_parse(&o, c, optarg, usage_str))
-				cli_usage(usage_str, CLI_EXIT_USAGE);
+			cli_opts_parse(&o, c, optarg, usage_str);
 		}
 	}
-	if (optind < argc)
-		cli_die(CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	cli_no_operands(optind, argc, argv);
 	if (o.fmt == CLI_FMT_AUTO || o.fmt == CLI_FMT_TABLE)
 		ck.json = 0;
 	else if (o.fmt == CLI_FMT_JSON || o.fmt == CLI_FMT_JSONL)

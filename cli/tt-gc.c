@@ -137,12 +137,10 @@ int main(int argc, char **argv)
 			go.dry_run = 1;
 			break;
 		default:
-			if (!cli_opts_parse(&o, c, optarg, usage_str))
-				cli_usage(usage_str, CLI_EXIT_USAGE);
+			cli_opts_parse(&o, c, optarg, usage_str);
 		}
 	}
-	if (optind < argc)
-		cli_die(CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	cli_no_operands(optind, argc, argv);
 	if (!go.max_age_ns && !go.max_bytes && !go.max_segments && !go.rotate)
 		cli_die(CLI_EXIT_USAGE, "nothing to do: give --max-age, --max-size, "
 		    "--max-segments or --rotate");

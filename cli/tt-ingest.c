@@ -641,8 +641,7 @@ int main(int argc, char **argv)
 		case 'o':
 			cli_die(CLI_EXIT_USAGE, "tt-ingest has no output; see --help");
 		default:
-			if (!cli_opts_parse(&o, c, optarg, usage_str))
-				cli_usage(usage_str, CLI_EXIT_USAGE);
+			cli_opts_parse(&o, c, optarg, usage_str);
 		}
 	}
 	store = cli_store_dir(o.store);

@@ -340,8 +340,7 @@ int main(int argc, char **argv)
 			q.count_only = 1;
 			break;
 		default:
-			if (!cli_opts_parse(&q.o, c, optarg, usage_str))
-				cli_usage(usage_str, CLI_EXIT_USAGE);
+			cli_opts_parse(&q.o, c, optarg, usage_str);
 		}
 	}
 	for (int i = optind; i < argc; i++)

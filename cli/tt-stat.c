@@ -80,14 +80,7 @@ static int on_rec(void *ctx, const tt_rec *r)
 		sc->other++;
 		return 0;
 	}
-	if (sc->n == sc->cap) {
-		size_t nc = sc->cap ? 2 * sc->cap : 16;
-		svc *nv = realloc(sc->v, nc * sizeof(*nv));
-		if (!nv)
-			cli_die(CLI_EXIT_STORE, "out of memory");
-		sc->v = nv;
-		sc->cap = nc;
-	}
+	cli_grow(&sc->v, &sc->cap, sc->n, sizeof(*sc->v));
 	sc->v[sc->n].name = malloc(v.v.s.n + 1);
 	if (!sc->v[sc->n].name)
 		cli_die(CLI_EXIT_STORE, "out of memory");
@@ -103,14 +96,7 @@ static int on_seg(void *ctx, const tt_seginfo *si)
 {
 	stat_ctx *sc = ctx;
 
-	if (sc->nsegs == sc->capsegs) {
-		size_t nc = sc->capsegs ? 2 * sc->capsegs : 16;
-		tt_seginfo *nv = realloc(sc->segs, nc * sizeof(*nv));
-		if (!nv)
-			cli_die(CLI_EXIT_STORE, "out of memory");
-		sc->segs = nv;
-		sc->capsegs = nc;
-	}
+	cli_grow(&sc->segs, &sc->capsegs, sc->nsegs, sizeof(*sc->segs));
 	sc->segs[sc->nsegs++] = *si;
 	return 0;
 }
@@ -263,12 +249,10 @@ int main(int argc, char **argv)
 			services = 0;
 			break;
 		default:
-			if (!cli_opts_parse(&o, c, optarg, usage_str))
-				cli_usage(usage_str, CLI_EXIT_USAGE);
+			cli_opts_parse(&o, c, optarg, usage_str);
 		}
 	}
-	if (optind < argc)
-		cli_die(CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	cli_no_operands(optind, argc, argv);
 	if (o.fmt == CLI_FMT_AUTO)
 		o.fmt = CLI_FMT_TABLE;
 	if (o.fmt == CLI_FMT_JSONL)

@@ -208,8 +208,7 @@ int main(int argc, char **argv)
 			after = optarg;
 			break;
 		default:
-			if (!cli_opts_parse(&t.o, c, optarg, usage_str))
-				cli_usage(usage_str, CLI_EXIT_USAGE);
+			cli_opts_parse(&t.o, c, optarg, usage_str);
 		}
 	}
 	for (int i = optind; i < argc; i++)
