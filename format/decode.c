@@ -5,6 +5,7 @@
  * OTLP export) and each record goes through the same alias mapping.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,37 +92,65 @@ static int decode_batch(tt_decoder *d, const msgpack_object *arr, tt_rec_err *er
 	return 0;
 }
 
-/* {"traces":[...]} (TraceHub) or {"logs":[...]} (Tracer): an envelope has the
- * array and no timestamp of its own (a record with a "logs" field has one). */
-static const msgpack_object *batch_envelope(const msgpack_object *m)
-{
-	const msgpack_object *a = tt_map_get(m, "traces");
+/* What a map document is, in one pass over its keys: an OTLP export
+ * (resourceSpans / resourceLogs arrays), a batch envelope -- TraceHub
+ * {"traces":[...]} or Tracer {"logs":[...]}, an array under that key and no
+ * timestamp of its own (a record with a "logs" field has one) -- or a record. */
+enum { DOC_RECORD, DOC_OTLP, DOC_BATCH };
 
-	if (!a || a->type != MSGPACK_OBJECT_ARRAY)
-		a = tt_map_get(m, "logs");
-	if (!a || a->type != MSGPACK_OBJECT_ARRAY)
-		return NULL;
-	if (tt_map_get(m, "ts") || tt_map_get(m, "timestamp") || tt_map_get(m, "time"))
-		return NULL;
-	return a;
+static int classify(const msgpack_object *m, const msgpack_object **batch)
+{
+	const msgpack_object *arr = NULL;
+	int has_time = 0;
+
+#define IS(lit) (k->via.str.size == sizeof(lit) - 1 && memcmp(k->via.str.ptr, lit, sizeof(lit) - 1) == 0)
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+		if (k->type != MSGPACK_OBJECT_STR)
+			continue;
+		switch (k->via.str.size) {
+		case 2: has_time |= IS("ts"); break;
+		case 4:
+			has_time |= IS("time");
+			if (IS("logs") && v->type == MSGPACK_OBJECT_ARRAY && !arr)
+				arr = v;
+			break;
+		case 6:
+			if (IS("traces") && v->type == MSGPACK_OBJECT_ARRAY)
+				arr = v;
+			break;
+		case 9: has_time |= IS("timestamp"); break;
+		case 12: case 13:
+			if ((IS("resourceLogs") || IS("resourceSpans")) && v->type == MSGPACK_OBJECT_ARRAY)
+				return DOC_OTLP;
+			break;
+		}
+	}
+#undef IS
+	if (arr && !has_time) {
+		*batch = arr;
+		return DOC_BATCH;
+	}
+	return DOC_RECORD;
 }
 
 int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 {
-	const msgpack_object *a;
+	const msgpack_object *a = NULL;
 	int rc;
 
-	if (root->type == MSGPACK_OBJECT_ARRAY)
+	if (root->type == MSGPACK_OBJECT_ARRAY) {
 		rc = decode_batch(d, root, err);
-	else if (root->type != MSGPACK_OBJECT_MAP) {
+	} else if (root->type != MSGPACK_OBJECT_MAP) {
 		tt_err_set(err, 0, "", "expected an object or an array");
 		rc = TT_EBADREC;
-	} else if (tt_is_otlp(root))
-		rc = tt_otlp_map(d, root, err);
-	else if ((a = batch_envelope(root)))
-		rc = decode_batch(d, a, err);
-	else
-		rc = tt_map_record(d, root, err);
+	} else {
+		switch (classify(root, &a)) {
+		case DOC_OTLP: rc = tt_otlp_map(d, root, err); break;
+		case DOC_BATCH: rc = decode_batch(d, a, err); break;
+		default: rc = tt_map_record(d, root, err); break;
+		}
+	}
 	return rc < 0 ? rc : (int)d->emitted;
 }
 
@@ -132,6 +161,7 @@ void tt_decode_begin(tt_decoder *d, int64_t now_ns, const tt_sink *sink)
 	d->sink = sink;
 	d->emitted = 0;
 	d->aborted = 0;
+	d->doc_depth = INT_MAX; /* unknown: check every record */
 }
 
 int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
@@ -152,7 +182,7 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 		memset(d->pad.data + len, 0, TT_JSON_PADDING);
 		text = (const char *)d->pad.data;
 	}
-	rc = tt_json_parse(d->jp, text, len, TT_DOC_DEPTH_MAX, &d->zone, &root, err);
+	rc = tt_json_parse(d->jp, text, len, TT_DOC_DEPTH_MAX, &d->zone, &root, &d->doc_depth, err);
 	if (rc)
 		return rc;
 	return tt_decode_tree(d, &root, err);
@@ -177,6 +207,7 @@ int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
 	rc = tt_mp_skip(p, n, TT_DEPTH_MAX, &u, err);
 	if (rc)
 		return rc;
+	d->doc_depth = TT_DEPTH_MAX;
 	if (msgpack_unpack((const char *)p, u, &off, &d->zone, &root) != MSGPACK_UNPACK_SUCCESS) {
 		tt_err_set(err, 0, "", "malformed msgpack");
 		return TT_EBADREC;

@@ -416,7 +416,7 @@ int tt_recb_emit(tt_decoder *d, tt_rec_err *err)
 	if (!b->has_ts)
 		tt_recb_set_ts(d, d->now_ns);
 	nkeys = b->n - (b->has_corr ? 0 : 1);
-	for (i = 2; i < b->n; i++) {
+	for (i = 2; i < b->n && d->doc_depth > TT_DEPTH_MAX; i++) {
 		if (!depth_ok(&b->kv[i].val, 2)) {
 			char f[64];
 			snprintf(f, sizeof f, "%.*s", (int)b->kv[i].key.via.str.size,

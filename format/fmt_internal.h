@@ -50,6 +50,9 @@ struct tt_decoder {
 	uint32_t nattrs, attrs_cap;
 	int attrs_slot;      /* rb index of the "attrs" placeholder, -1 if none yet */
 	int aborted;         /* the sink's negative return: stop the whole call */
+	int doc_depth;       /* nesting bound of the document: records built from
+	                      * it nest no deeper, so at <= TT_DEPTH_MAX their
+	                      * depth needs no check */
 	int64_t now_ns;
 	const tt_sink *sink;
 	size_t emitted;      /* records handed to the sink by this call */
@@ -113,8 +116,6 @@ int tt_iso8601_parse(const char *s, size_t n, int64_t *ns);
 int tt_map_record(tt_decoder *d, const msgpack_object *in, tt_rec_err *err);
 
 /* ---- otlp.c */
-/* 1 if `root` is an OTLP export (resourceSpans / resourceLogs). */
-int tt_is_otlp(const msgpack_object *root);
 /* Emit one record per span / log record; element errors go to sink->reject.
  * Returns 0 or a negative error for the document as a whole. */
 int tt_otlp_map(tt_decoder *d, const msgpack_object *root, tt_rec_err *err);

@@ -27,11 +27,12 @@ void tt_json_parser_free(tt_json_parser *p);
 
 /* Parse `len` bytes at `text` (readable for TT_JSON_PADDING more bytes) as one
  * JSON document whose root is an object or an array, nesting at most
- * `max_depth`. On success *out is the tree (allocated in z) and 0 is returned.
+ * `max_depth`. On success *out is the tree (allocated in z), *depth an upper
+ * bound of its nesting (the root is level 1), and 0 is returned.
  * Errors: TT_EBADREC (syntax; err->offset is the byte offset of the token where
  * parsing stopped), TT_ETOOBIG (nesting), -ENOMEM. */
 int tt_json_parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
-    msgpack_zone *z, msgpack_object *out, tt_rec_err *err);
+    msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err);
 
 #ifdef __cplusplus
 }

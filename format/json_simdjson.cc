@@ -33,6 +33,7 @@ struct conv_ctx {
 	tt_json_parser *p;
 	msgpack_zone *z;
 	int max_depth;
+	int seen;            /* deepest container level met */
 	int rc;              /* TT_* code once something failed */
 	const char *reason;  /* static text for err->reason */
 };
@@ -196,6 +197,8 @@ int conv(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
 {
 	if (depth > c.max_depth)
 		return fail(c, TT_ETOOBIG, "nesting too deep");
+	if (depth > c.seen)
+		c.seen = depth; /* counts scalars' levels too: an over-estimate by one */
 	ondemand::json_type t;
 	if (auto e = v.type().get(t))
 		return syntax(c, e);
@@ -262,9 +265,9 @@ size_t where(ondemand::document &doc, const char *text, size_t len)
 }
 
 int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
-    msgpack_zone *z, msgpack_object *out, tt_rec_err *err)
+    msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err)
 {
-	conv_ctx c{p, z, max_depth, 0, nullptr};
+	conv_ctx c{p, z, max_depth, 0, 0, nullptr};
 	ondemand::document doc;
 	p->vals.clear();
 	p->kvs.clear();
@@ -291,6 +294,7 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
 		set_err(err, where(doc, text, len), c.reason);
 		return c.rc;
 	}
+	*depth = c.seen;
 	const char *loc;
 	if (!doc.current_location().get(loc)) {
 		set_err(err, (size_t)(loc - text), "trailing content after the document");
@@ -312,10 +316,10 @@ extern "C" void tt_json_parser_free(tt_json_parser *p)
 }
 
 extern "C" int tt_json_parse(tt_json_parser *p, const char *text, size_t len,
-    int max_depth, msgpack_zone *z, msgpack_object *out, tt_rec_err *err)
+    int max_depth, msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err)
 {
 	try {
-		return parse(p, text, len, max_depth, z, out, err);
+		return parse(p, text, len, max_depth, z, out, depth, err);
 	} catch (...) {
 		/* std::vector growth is the only thing here that throws */
 		set_err(err, 0, "out of memory");

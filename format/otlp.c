@@ -33,11 +33,6 @@ static int get_str(const msgpack_object *m, const char *k, const msgpack_object 
 	return *out != NULL;
 }
 
-int tt_is_otlp(const msgpack_object *root)
-{
-	return get_arr(root, "resourceSpans") || get_arr(root, "resourceLogs");
-}
-
 /* int64 fields: JSON writes them as strings, protobuf as integers. 1 present,
  * 0 absent, -1 malformed. */
 static int get_u64(const msgpack_object *m, const char *k, uint64_t *out)

@@ -4,7 +4,6 @@
  * record, field lookup by dotted path, and level names.
  */
 #include <string.h>
-#include <strings.h>
 
 #include "fmt_internal.h"
 
@@ -18,24 +17,34 @@ const char *tt_level_name(int level)
 
 int tt_level_parse(const char *s, size_t n)
 {
-	static const struct { const char *name; int level; } words[] = {
-		{"trace", TT_LVL_TRACE}, {"trc", TT_LVL_TRACE}, {"verbose", TT_LVL_TRACE},
-		{"debug", TT_LVL_DEBUG}, {"dbg", TT_LVL_DEBUG}, {"fine", TT_LVL_DEBUG},
-		{"info", TT_LVL_INFO}, {"inf", TT_LVL_INFO}, {"information", TT_LVL_INFO},
-		{"informational", TT_LVL_INFO}, {"notice", TT_LVL_INFO},
-		{"warn", TT_LVL_WARN}, {"warning", TT_LVL_WARN}, {"wrn", TT_LVL_WARN},
-		{"error", TT_LVL_ERROR}, {"err", TT_LVL_ERROR}, {"eror", TT_LVL_ERROR},
-		{"severe", TT_LVL_ERROR},
-		{"fatal", TT_LVL_FATAL}, {"ftl", TT_LVL_FATAL}, {"critical", TT_LVL_FATAL},
-		{"crit", TT_LVL_FATAL}, {"alert", TT_LVL_FATAL}, {"emerg", TT_LVL_FATAL},
-		{"emergency", TT_LVL_FATAL}, {"panic", TT_LVL_FATAL},
+	/* by length, so a record's level costs a few compares, not a table scan */
+#define W(name, level) {name, sizeof(name) - 1, level}
+	static const struct { const char *name; size_t n; int level; } words[] = {
+		W("info", TT_LVL_INFO), W("warn", TT_LVL_WARN), W("error", TT_LVL_ERROR),
+		W("debug", TT_LVL_DEBUG), W("trace", TT_LVL_TRACE), W("fatal", TT_LVL_FATAL),
+		W("trc", TT_LVL_TRACE), W("verbose", TT_LVL_TRACE),
+		W("dbg", TT_LVL_DEBUG), W("fine", TT_LVL_DEBUG),
+		W("inf", TT_LVL_INFO), W("information", TT_LVL_INFO),
+		W("informational", TT_LVL_INFO), W("notice", TT_LVL_INFO),
+		W("warning", TT_LVL_WARN), W("wrn", TT_LVL_WARN),
+		W("err", TT_LVL_ERROR), W("eror", TT_LVL_ERROR), W("severe", TT_LVL_ERROR),
+		W("ftl", TT_LVL_FATAL), W("critical", TT_LVL_FATAL), W("crit", TT_LVL_FATAL),
+		W("alert", TT_LVL_FATAL), W("emerg", TT_LVL_FATAL), W("emergency", TT_LVL_FATAL),
+		W("panic", TT_LVL_FATAL),
 	};
+#undef W
 
-	if (!s)
+	if (!s || n < 3 || n > 13)
 		return TT_LVL_NONE;
-	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-		if (strlen(words[i].name) == n && strncasecmp(words[i].name, s, n) == 0)
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+		size_t j = 0;
+		if (words[i].n != n)
+			continue;
+		while (j < n && (s[j] | 0x20) == words[i].name[j])
+			j++;
+		if (j == n)
 			return words[i].level;
+	}
 	return TT_LVL_NONE;
 }
 
