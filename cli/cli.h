@@ -112,6 +112,30 @@ enum {
 	{ "fields", required_argument, NULL, OPT_FIELDS }, \
 	{ "utc", no_argument, NULL, OPT_UTC }, \
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR }
+/* --help text of the shared options, next to their tables above */
+#define CLI_HELP_STORE \
+"  -D, --store DIR        the store (else $TERATRACE_STORE, else\n" \
+"                         $XDG_DATA_HOME/teratrace or ~/.local/share/teratrace)\n"
+#define CLI_HELP_FILTER \
+"  -S, --since TIME       records at or after TIME (RFC 3339, @epoch, now,\n" \
+"                         today, yesterday, -1h, '2 days ago', 30m)\n" \
+"  -U, --until TIME       records at or before TIME\n" \
+"      --service S        records of service S (repeatable: any of them)\n" \
+"      --level L          records of level L or more severe\n" \
+"  -g, --grep REGEX       message matches REGEX (case-insensitive unless it\n" \
+"                         has an upper-case letter)\n" \
+"      --min-dur DUR      spans lasting at least DUR (250ms, 1.5s, 2m)\n" \
+"      --max-dur DUR      spans lasting at most DUR\n"
+#define CLI_HELP_OUTPUT_END \
+"      --utc              table times in UTC\n" \
+"      --no-color         no colors (also NO_COLOR=1)\n" \
+"  -q, --quiet            no messages\n" \
+"  -h, --help             this text\n" \
+"  -V, --version          the version\n"
+#define CLI_HELP_MATCHES \
+"FIELD=VALUE matches a field (dotted paths reach into attrs); FIELD!=VALUE\n" \
+"excludes. Values of one field are alternatives; different fields must all match.\n"
+
 #define CLI_SHORT_COMMON "D:o:qhV"
 #define CLI_SHORT_FILTER "S:U:g:n:r"
 

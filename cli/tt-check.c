@@ -15,14 +15,13 @@ static const char usage_str[] =
 "\n"
 "Verify every block of every segment against its checksum and the index.\n"
 "\n"
-"  -D, --store DIR      the store (else $TERATRACE_STORE, else\n"
-"                       $XDG_DATA_HOME/teratrace or ~/.local/share/teratrace)\n"
-"      --rebuild-index  drop the index and rebuild it from the segment files\n"
-"                       (bad blocks are skipped and reported)\n"
-"  -o, --output FMT     table (default) or json\n"
-"  -q, --quiet          print only problems\n"
-"  -h, --help           this text\n"
-"  -V, --version        the version\n"
+CLI_HELP_STORE
+"      --rebuild-index    drop the index and rebuild it from the segment files\n"
+"                         (bad blocks are skipped and reported)\n"
+"  -o, --output FMT       table (default) or json\n"
+"  -q, --quiet            print only problems\n"
+"  -h, --help             this text\n"
+"  -V, --version          the version\n"
 "\n"
 "Exit status: 0 no problems; 2 usage; 3 corruption found; 4 store unavailable.\n";
 

@@ -16,8 +16,7 @@ static const char usage_str[] =
 "\n"
 "Delete the oldest sealed segments of the store until every limit holds.\n"
 "\n"
-"  -D, --store DIR        the store (else $TERATRACE_STORE, else\n"
-"                         $XDG_DATA_HOME/teratrace or ~/.local/share/teratrace)\n"
+CLI_HELP_STORE
 "      --max-age DUR      delete segments whose newest record is older than DUR\n"
 "                         (30m, 24h, 7d, 1w)\n"
 "      --max-size SIZE    delete oldest segments until the data is at most SIZE\n"

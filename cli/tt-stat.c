@@ -16,15 +16,14 @@ static const char usage_str[] =
 "\n"
 "Summarise the store: segments, records, time range, sizes, records per service.\n"
 "\n"
-"  -D, --store DIR      the store (else $TERATRACE_STORE, else\n"
-"                       $XDG_DATA_HOME/teratrace or ~/.local/share/teratrace)\n"
-"  -s, --segments       also list every segment\n"
-"      --no-services    do not scan the records for per-service counts\n"
-"  -o, --output FMT     table (default) or json\n"
-"      --utc            table times in UTC\n"
-"  -q, --quiet          no messages\n"
-"  -h, --help           this text\n"
-"  -V, --version        the version\n"
+CLI_HELP_STORE
+"  -s, --segments         also list every segment\n"
+"      --no-services      do not scan the records for per-service counts\n"
+"  -o, --output FMT       table (default) or json\n"
+"      --utc              table times in UTC\n"
+"  -q, --quiet            no messages\n"
+"  -h, --help             this text\n"
+"  -V, --version          the version\n"
 "\n"
 "Exit status: 0 ok; 2 usage; 3 corruption found; 4 store unavailable.\n";
 

@@ -242,17 +242,6 @@ int tt_parse_size(const char *s, uint64_t *out_bytes)
 
 /* ---- points in time */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int days_in_month(int y, int m)
 {
 	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -365,9 +354,15 @@ static int parse_rfc3339(const char *s, int64_t *out)
 		sec = 59;
 
 	if (has_tz) {
-		secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-		    h * 3600 + mi * 60 + sec;
-		secs -= tz_sign * (tz_h * 3600 + tz_m * 60);
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = y - 1900;
+		tm.tm_mon = mo - 1;
+		tm.tm_mday = d;
+		tm.tm_hour = h;
+		tm.tm_min = mi;
+		tm.tm_sec = sec;
+		secs = (int64_t)timegm(&tm) - tz_sign * (tz_h * 3600 + tz_m * 60);
 	} else if (local_to_epoch(y, mo, d, h, mi, sec, &secs) < 0) {
 		return TT_EBADARG;
 	}
