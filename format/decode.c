@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,15 +77,20 @@ static int decode_batch(tt_decoder *d, const msgpack_object *arr, tt_rec_err *er
 		int rc;
 		if (el->type != MSGPACK_OBJECT_MAP) {
 			tt_err_set(&e, 0, "", "expected an object");
-			tt_reject(d, i, &e);
-			continue;
+			rc = TT_EBADREC;
+		} else {
+			rc = tt_map_record(d, el, &e);
 		}
-		rc = tt_map_record(d, el, &e);
 		if (rc < 0) {
 			if (fatal(d, rc)) {
 				if (err)
 					*err = e;
 				return rc;
+			}
+			/* where the element starts: the best a tree can say */
+			if (d->from_json) {
+				size_t off = tt_json_elem_offset(d->jp, arr->via.array.ptr, i);
+				e.offset = off == SIZE_MAX ? 0 : off;
 			}
 			tt_reject(d, i, &e);
 		}
@@ -162,6 +168,7 @@ void tt_decode_begin(tt_decoder *d, int64_t now_ns, const tt_sink *sink)
 	d->emitted = 0;
 	d->aborted = 0;
 	d->doc_depth = INT_MAX; /* unknown: check every record */
+	d->from_json = 0;
 }
 
 int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
@@ -185,6 +192,7 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 	rc = tt_json_parse(d->jp, text, len, TT_DOC_DEPTH_MAX, &d->zone, &root, &d->doc_depth, err);
 	if (rc)
 		return rc;
+	d->from_json = 1;
 	return tt_decode_tree(d, &root, err);
 }
 

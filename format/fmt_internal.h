@@ -50,6 +50,7 @@ struct tt_decoder {
 	uint32_t nattrs, attrs_cap;
 	int attrs_slot;      /* rb index of the "attrs" placeholder, -1 if none yet */
 	int aborted;         /* the sink's negative return: stop the whole call */
+	int from_json;       /* the tree came from tt_json_parse (offsets known) */
 	int doc_depth;       /* nesting bound of the document: records built from
 	                      * it nest no deeper, so at <= TT_DEPTH_MAX their
 	                      * depth needs no check */

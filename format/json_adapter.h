@@ -34,6 +34,10 @@ void tt_json_parser_free(tt_json_parser *p);
 int tt_json_parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
     msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err);
 
+/* Byte offset in the last parsed text of element i of the array whose
+ * elements are at `elems` (an array at level 1 or 2), SIZE_MAX if unknown. */
+size_t tt_json_elem_offset(const tt_json_parser *p, const msgpack_object *elems, uint32_t i);
+
 #ifdef __cplusplus
 }
 #endif

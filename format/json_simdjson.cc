@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -25,12 +26,23 @@ struct tt_json_parser {
 	 * its children into the zone when it closes (counts are unknown up front). */
 	std::vector<msgpack_object> vals;
 	std::vector<msgpack_object_kv> kvs;
+	/* Byte offsets of the elements of arrays at levels 1-2 (a batch, or the
+	 * array of a {"traces":[...]} envelope), so a rejected element can be
+	 * located: arrays[i] covers offs[first .. first+n). */
+	struct elems {
+		const msgpack_object *ptr;
+		size_t first;
+		uint32_t n;
+	};
+	std::vector<elems> arrays;
+	std::vector<size_t> offs;
 };
 
 namespace {
 
 struct conv_ctx {
 	tt_json_parser *p;
+	const char *text;
 	msgpack_zone *z;
 	int max_depth;
 	int seen;            /* deepest container level met */
@@ -114,11 +126,16 @@ int conv_array(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
 	if (auto e = v.get_array().get(arr))
 		return syntax(c, e);
 	std::vector<msgpack_object> &vals = c.p->vals;
+	std::vector<size_t> offs; /* levels 1-2 only: nested arrays interleave */
 	size_t base = vals.size();
 	for (auto er : arr) {
 		if (auto e = er.error())
 			return syntax(c, e);
 		ondemand::value &el = er.value_unsafe();
+		if (depth <= 2) {
+			const char *loc;
+			offs.push_back(el.current_location().get(loc) ? SIZE_MAX : (size_t)(loc - c.text));
+		}
 		size_t idx = vals.size();
 		vals.emplace_back();
 		if (conv(c, el, depth + 1, dest{2, idx, nullptr}) < 0)
@@ -131,6 +148,10 @@ int conv_array(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
 		if (!m)
 			return fail(c, -ENOMEM, "out of memory");
 		memcpy(m, &vals[base], n * sizeof(msgpack_object));
+		if (depth <= 2) {
+			c.p->arrays.push_back({(const msgpack_object *)m, c.p->offs.size(), (uint32_t)n});
+			c.p->offs.insert(c.p->offs.end(), offs.begin(), offs.end());
+		}
 	}
 	vals.resize(base);
 	msgpack_object *o = at(c, d);
@@ -267,10 +288,12 @@ size_t where(ondemand::document &doc, const char *text, size_t len)
 int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
     msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err)
 {
-	conv_ctx c{p, z, max_depth, 0, 0, nullptr};
+	conv_ctx c{p, text, z, max_depth, 0, 0, nullptr};
 	ondemand::document doc;
 	p->vals.clear();
 	p->kvs.clear();
+	p->arrays.clear();
+	p->offs.clear();
 	if (auto e = p->parser.iterate(padded_string_view(text, len, len + TT_JSON_PADDING)).get(doc)) {
 		/* stage-1 errors (bad UTF-8, unclosed string) have no token position */
 		set_err(err, 0, error_message(e));
@@ -304,6 +327,15 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
 }
 
 } // namespace
+
+extern "C" size_t tt_json_elem_offset(const tt_json_parser *p, const msgpack_object *elems,
+    uint32_t i)
+{
+	for (const auto &a : p->arrays)
+		if (a.ptr == elems && i < a.n)
+			return p->offs[a.first + i];
+	return SIZE_MAX;
+}
 
 extern "C" tt_json_parser *tt_json_parser_new(void)
 {

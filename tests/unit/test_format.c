@@ -64,7 +64,8 @@ static void tr_reject(void *ctx, size_t index, const tt_rec_err *err)
 	transcript *t = ctx;
 
 	t->nrej++;
-	tr_printf(t, "reject [%zu] field '%s': %s\n", index, err->field, err->reason);
+	tr_printf(t, "reject [%zu] at %zu field '%s': %s\n", index, err->offset, err->field,
+	    err->reason);
 }
 
 static tt_sink tr_sink(transcript *t)
@@ -396,7 +397,7 @@ static void test_rec_max(void **state)
 	assert_int_equal(tt_decode_json(d, small, strlen(small), 0, NOW, &s, &e), 1);
 	assert_int_equal(tt_decode_json(d, big, strlen(big), 0, NOW, &s, &e), 1);
 	assert_int_equal(t.nrej, 1);
-	assert_non_null(strstr(tr_str(&t), "reject [1] field '': record of"));
+	assert_non_null(strstr(tr_str(&t), "reject [1] at 24 field '': record of"));
 	tt_decoder_free(d);
 	tt_buf_free(&t.text);
 }
