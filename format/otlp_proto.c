@@ -137,6 +137,23 @@ static msgpack_object map_new(mb *b, uint32_t cap)
 	return o;
 }
 
+/* an array of at most `cap` elements; elements are added with push() */
+static msgpack_object arr_new(mb *b, size_t cap)
+{
+	msgpack_object o;
+
+	o.type = MSGPACK_OBJECT_ARRAY;
+	o.via.array.size = 0;
+	o.via.array.ptr = zalloc(b, cap * sizeof(msgpack_object));
+	return o;
+}
+
+static void push(msgpack_object *a, msgpack_object v)
+{
+	if (a->via.array.ptr)
+		a->via.array.ptr[a->via.array.size++] = v;
+}
+
 static void put(msgpack_object *m, const char *k, msgpack_object v)
 {
 	msgpack_object_kv *kv;
@@ -204,13 +221,9 @@ static msgpack_object any_value(mb *b, const AnyValue *av)
 		break;
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
 		size_t n = av->array_value ? av->array_value->n_values : 0;
-		v.type = MSGPACK_OBJECT_ARRAY;
-		v.via.array.size = (uint32_t)n;
-		v.via.array.ptr = zalloc(b, n * sizeof(msgpack_object));
-		for (size_t i = 0; i < n && v.via.array.ptr; i++)
-			v.via.array.ptr[i] = any_value(b, av->array_value->values[i]);
-		if (n && !v.via.array.ptr)
-			v.via.array.size = 0;
+		v = arr_new(b, n);
+		for (size_t i = 0; i < n; i++)
+			push(&v, any_value(b, av->array_value->values[i]));
 		inner = map_new(b, 1);
 		put(&inner, "values", v);
 		put(&m, "arrayValue", inner);
@@ -240,14 +253,12 @@ static msgpack_object kv_list(mb *b, KeyValue **kvs, size_t n)
 {
 	msgpack_object a;
 
-	a.type = MSGPACK_OBJECT_ARRAY;
-	a.via.array.size = 0;
-	a.via.array.ptr = zalloc(b, n * sizeof(msgpack_object));
-	for (size_t i = 0; i < n && a.via.array.ptr; i++) {
+	a = arr_new(b, n);
+	for (size_t i = 0; i < n; i++) {
 		msgpack_object e = map_new(b, 2);
 		put(&e, "key", str(kvs[i]->key));
 		put(&e, "value", any_value(b, kvs[i]->value));
-		a.via.array.ptr[a.via.array.size++] = e;
+		push(&a, e);
 	}
 	return a;
 }
@@ -289,17 +300,15 @@ static msgpack_object span_obj(mb *b, const Span *s)
 	put(&m, "attributes", kv_list(b, s->attributes, s->n_attributes));
 	if (s->n_events) {
 		msgpack_object evs;
-		evs.type = MSGPACK_OBJECT_ARRAY;
-		evs.via.array.size = 0;
-		evs.via.array.ptr = zalloc(b, s->n_events * sizeof(msgpack_object));
-		for (size_t i = 0; i < s->n_events && evs.via.array.ptr; i++) {
+		evs = arr_new(b, s->n_events);
+		for (size_t i = 0; i < s->n_events; i++) {
 			const Event *ev = s->events[i];
 			msgpack_object e = map_new(b, 3);
 			put(&e, "timeUnixNano", uint_obj(ev->time_unix_nano));
 			if (ev->name && *ev->name)
 				put(&e, "name", str(ev->name));
 			put(&e, "attributes", kv_list(b, ev->attributes, ev->n_attributes));
-			evs.via.array.ptr[evs.via.array.size++] = e;
+			push(&evs, e);
 		}
 		put(&m, "events", evs);
 	}
@@ -333,35 +342,42 @@ static msgpack_object log_obj(mb *b, const LogRecord *l)
 	return m;
 }
 
+/* {"scope":..,key:elems} and {"resource":..,key:scopes}: the envelope levels
+ * both export requests share */
+static msgpack_object scope_entry(mb *b, const Scope *scope, const char *key, msgpack_object elems)
+{
+	msgpack_object m = map_new(b, 2);
+
+	put(&m, "scope", scope_obj(b, scope));
+	put(&m, key, elems);
+	return m;
+}
+
+static msgpack_object resource_entry(mb *b, const Resource *r, const char *key, msgpack_object scopes)
+{
+	msgpack_object m = map_new(b, 2);
+
+	put(&m, "resource", resource_obj(b, r));
+	put(&m, key, scopes);
+	return m;
+}
+
 /* {"resourceSpans":[{"resource":..,"scopeSpans":[{"scope":..,"spans":[..]}]}]} */
 static msgpack_object trace_tree(mb *b, const TraceReq *req)
 {
-	msgpack_object root = map_new(b, 1), rs;
+	msgpack_object root = map_new(b, 1), rs = arr_new(b, req->n_resource_spans);
 
-	rs.type = MSGPACK_OBJECT_ARRAY;
-	rs.via.array.size = 0;
-	rs.via.array.ptr = zalloc(b, req->n_resource_spans * sizeof(msgpack_object));
-	for (size_t i = 0; i < req->n_resource_spans && rs.via.array.ptr; i++) {
+	for (size_t i = 0; i < req->n_resource_spans; i++) {
 		const Opentelemetry__Proto__Trace__V1__ResourceSpans *r = req->resource_spans[i];
-		msgpack_object rm = map_new(b, 2), ss;
-		put(&rm, "resource", resource_obj(b, r->resource));
-		ss.type = MSGPACK_OBJECT_ARRAY;
-		ss.via.array.size = 0;
-		ss.via.array.ptr = zalloc(b, r->n_scope_spans * sizeof(msgpack_object));
-		for (size_t j = 0; j < r->n_scope_spans && ss.via.array.ptr; j++) {
+		msgpack_object ss = arr_new(b, r->n_scope_spans);
+		for (size_t j = 0; j < r->n_scope_spans; j++) {
 			const Opentelemetry__Proto__Trace__V1__ScopeSpans *sc = r->scope_spans[j];
-			msgpack_object sm = map_new(b, 2), spans;
-			put(&sm, "scope", scope_obj(b, sc->scope));
-			spans.type = MSGPACK_OBJECT_ARRAY;
-			spans.via.array.size = 0;
-			spans.via.array.ptr = zalloc(b, sc->n_spans * sizeof(msgpack_object));
-			for (size_t k = 0; k < sc->n_spans && spans.via.array.ptr; k++)
-				spans.via.array.ptr[spans.via.array.size++] = span_obj(b, sc->spans[k]);
-			put(&sm, "spans", spans);
-			ss.via.array.ptr[ss.via.array.size++] = sm;
+			msgpack_object spans = arr_new(b, sc->n_spans);
+			for (size_t k = 0; k < sc->n_spans; k++)
+				push(&spans, span_obj(b, sc->spans[k]));
+			push(&ss, scope_entry(b, sc->scope, "spans", spans));
 		}
-		put(&rm, "scopeSpans", ss);
-		rs.via.array.ptr[rs.via.array.size++] = rm;
+		push(&rs, resource_entry(b, r->resource, "scopeSpans", ss));
 	}
 	put(&root, "resourceSpans", rs);
 	return root;
@@ -369,32 +385,19 @@ static msgpack_object trace_tree(mb *b, const TraceReq *req)
 
 static msgpack_object logs_tree(mb *b, const LogsReq *req)
 {
-	msgpack_object root = map_new(b, 1), rl;
+	msgpack_object root = map_new(b, 1), rl = arr_new(b, req->n_resource_logs);
 
-	rl.type = MSGPACK_OBJECT_ARRAY;
-	rl.via.array.size = 0;
-	rl.via.array.ptr = zalloc(b, req->n_resource_logs * sizeof(msgpack_object));
-	for (size_t i = 0; i < req->n_resource_logs && rl.via.array.ptr; i++) {
+	for (size_t i = 0; i < req->n_resource_logs; i++) {
 		const Opentelemetry__Proto__Logs__V1__ResourceLogs *r = req->resource_logs[i];
-		msgpack_object rm = map_new(b, 2), sl;
-		put(&rm, "resource", resource_obj(b, r->resource));
-		sl.type = MSGPACK_OBJECT_ARRAY;
-		sl.via.array.size = 0;
-		sl.via.array.ptr = zalloc(b, r->n_scope_logs * sizeof(msgpack_object));
-		for (size_t j = 0; j < r->n_scope_logs && sl.via.array.ptr; j++) {
+		msgpack_object sl = arr_new(b, r->n_scope_logs);
+		for (size_t j = 0; j < r->n_scope_logs; j++) {
 			const Opentelemetry__Proto__Logs__V1__ScopeLogs *sc = r->scope_logs[j];
-			msgpack_object sm = map_new(b, 2), recs;
-			put(&sm, "scope", scope_obj(b, sc->scope));
-			recs.type = MSGPACK_OBJECT_ARRAY;
-			recs.via.array.size = 0;
-			recs.via.array.ptr = zalloc(b, sc->n_log_records * sizeof(msgpack_object));
-			for (size_t k = 0; k < sc->n_log_records && recs.via.array.ptr; k++)
-				recs.via.array.ptr[recs.via.array.size++] = log_obj(b, sc->log_records[k]);
-			put(&sm, "logRecords", recs);
-			sl.via.array.ptr[sl.via.array.size++] = sm;
+			msgpack_object recs = arr_new(b, sc->n_log_records);
+			for (size_t k = 0; k < sc->n_log_records; k++)
+				push(&recs, log_obj(b, sc->log_records[k]));
+			push(&sl, scope_entry(b, sc->scope, "logRecords", recs));
 		}
-		put(&rm, "scopeLogs", sl);
-		rl.via.array.ptr[rl.via.array.size++] = rm;
+		push(&rl, resource_entry(b, r->resource, "scopeLogs", sl));
 	}
 	put(&root, "resourceLogs", rl);
 	return root;
