@@ -150,8 +150,10 @@ cli_out *cli_out_new(const cli_opts *o, int follow)
 	out->o = o;
 	out->fmt = o->fmt;
 	out->follow = follow;
-	if (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
-	        S_ISCHR(st.st_mode)))
+	/* a reader at the other end of a pipe or terminal sees each record as it
+	 * is printed; files and /dev/null get large writes */
+	if ((fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) ||
+	    isatty(STDOUT_FILENO))
 		out->line_flush = 1;
 	if (o->fields) {
 		char *s = strdup(o->fields), *save = NULL;
