@@ -188,4 +188,16 @@ test_expect_success 'a long slow producer: each line is stored as it comes' '
 	tt-query -D p1 slow --count >n && echo 2 >expect && test_cmp expect n
 '
 
+test_expect_success '--progress reports records/s and MB/s on stderr' '
+	( cat "$DATA/trace.jsonl"; sleep 0.8; cat "$DATA/trace.jsonl" ) |
+		tt-ingest --progress -D pr1 2>err &&
+	grep "records/s" err && grep "MB/s" err &&
+	grep "accepted 18, rejected 0" err
+'
+
+test_expect_success 'no progress when stderr is not a terminal' '
+	tt-ingest -D pr2 "$DATA/trace.jsonl" 2>err &&
+	! grep "records/s" err
+'
+
 test_done
