@@ -201,6 +201,9 @@ test_expect_success 'table times are local time; --utc shows UTC' '
 	echo "2024-11-21 09:00:02.000 worker" >expect && test_cmp expect out
 '
 
+if ! command -v script >/dev/null 2>&1; then
+	test_skip 'colors on a terminal; NO_COLOR and --no-color turn them off' 'no script(1)'
+else
 test_expect_success 'colors on a terminal; NO_COLOR and --no-color turn them off' '
 	script -qc "tt-query -D $STORE req-2" /dev/null >tty.out &&
 	grep -q "$(printf "\033")\[31m" tty.out &&
@@ -210,6 +213,7 @@ test_expect_success 'colors on a terminal; NO_COLOR and --no-color turn them off
 	! grep -q "$(printf "\033")" tty.out &&
 	grep -q "^-- req-2: 2 records" tty.out
 '
+fi
 
 test_expect_success 'on a pipe the default output is JSON lines' '
 	tt-query req-1 | head -1 | jq -e .corr
