@@ -73,4 +73,13 @@ expect_json() {
 		echo "jq -e '$1' is false on:"; cat "$TEST_DIR/body"; return 1; }
 }
 
+# wait_sse N: until ttd has N stream clients (at most 5 s)
+wait_sse() {
+	i=0
+	while ! curl -s --max-time 2 "$URL/metrics" | grep -q "^ttd_clients{kind=\"sse\"} $1\$"; do
+		i=$((i + 1)); [ $i -gt 100 ] && { echo "ttd never had $1 stream clients"; return 1; }
+		sleep 0.05
+	done
+}
+
 trap 'ttd_stop >/dev/null 2>&1; test_cleanup' EXIT

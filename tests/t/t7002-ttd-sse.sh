@@ -22,7 +22,7 @@ ttd_start --sse-keepalive 1 --header-timeout 1 || { echo "Bail out! ttd did not 
 test_expect_success 'GET /stream?n=3: the last 3 records, then live, then timeout' '
 	ingest 5 s-1 api info 0 &&
 	curl -sN --max-time 10 "$URL/stream?n=3&timeout=1.5" >out & sp=$!
-	sleep 0.5 && ingest 2 s-1 api info 5 && wait $sp &&
+	wait_sse 1 && ingest 2 s-1 api info 5 && wait $sp &&
 	data out | jq -s -c "map(.seq)" >seqs && echo "[2,3,4,5,6,null]" >want &&
 	test_cmp want seqs &&
 	data out | tail -n 1 | jq -e ". == {\"type\":\"timeout\"}"
@@ -53,7 +53,7 @@ test_expect_success '?after= is the same as Last-Event-ID; a bad cursor is 400' 
 
 test_expect_success 'resume across many events: no gap, no duplicate' '
 	curl -sN --max-time 10 "$URL/stream?timeout=2" >a & ap=$!
-	sleep 0.3 && ingest 50 s-2 api info 100 && sleep 0.3 && ingest 50 s-2 api info 150 &&
+	wait_sse 1 && ingest 50 s-2 api info 100 && sleep 0.3 && ingest 50 s-2 api info 150 &&
 	wait $ap &&
 	mid=$(grep "^id: " a | sed -n 30p | sed "s/^id: //") &&
 	curl -sN --max-time 5 -H "Last-Event-ID: $mid" "$URL/stream?timeout=0.5" >b &&
@@ -65,7 +65,7 @@ test_expect_success 'filters: service, level (at least), FIELD=VALUE, grep' '
 	curl -sN --max-time 10 "$URL/stream?service=web&level=warn&timeout=1.5" >f1 & p1=$!
 	curl -sN --max-time 10 "$URL/stream?seq=302&timeout=1.5" >f2 & p2=$!
 	curl -gsN --max-time 10 "$URL/stream?grep=rec%2030[45]&timeout=1.5" >f3 & p3=$!
-	sleep 0.4 &&
+	wait_sse 3 &&
 	ingest 2 s-3 web info 300 && ingest 2 s-3 web error 302 && ingest 2 s-3 db error 304 &&
 	wait $p1 $p2 $p3 &&
 	data f1 | jq -s -c "map(select(.seq)|.seq)" >g1 && echo "[302,303]" >w1 && test_cmp w1 g1 &&
@@ -87,7 +87,7 @@ test_expect_success 'idle stream gets ": keepalive" and outlives --header-timeou
 test_expect_success 'GET /traces/{id}/stream: replay in ts order, then only that id live' '
 	ingest 3 t-1 api info 500 &&
 	curl -sN --max-time 10 "$URL/traces/t-1/stream?timeout=1.5" >t & tp=$!
-	sleep 0.4 && ingest 2 t-2 api info 600 && ingest 2 t-1 api info 700 && wait $tp &&
+	wait_sse 1 && ingest 2 t-2 api info 600 && ingest 2 t-1 api info 700 && wait $tp &&
 	data t | jq -s -c "map(.seq)" >g && echo "[500,501,502,700,701,null]" >w && test_cmp w g &&
 	data t | tail -n 1 | jq -e ". == {\"type\":\"timeout\"}"
 '

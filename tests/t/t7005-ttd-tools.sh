@@ -27,7 +27,7 @@ wait_lines() { # wait_lines FILE N: at most 10 s
 ttd_start || { echo "Bail out! ttd did not start"; exit 1; }
 
 test_expect_success 'tt-tail -f prints every record ttd acknowledges, in order, once' '
-	tt-tail -D "$STORE" -f -n 0 -o jsonl >tail.out 2>tail.err & tp=$!
+	tt-tail -D "$STORE" -f -n all -o jsonl corr=tail-1 >tail.out 2>tail.err & tp=$!
 	sleep 0.3 &&
 	for b in 0 20 40 60 80; do
 		gen 20 tail-1 $b >batch.json &&
@@ -46,7 +46,7 @@ test_expect_success 'tt-query sees what GET /traces/{id} returns' '
 
 test_expect_success 'records written by tt-ingest reach ttd streams and queries' '
 	curl -sN --max-time 10 "$URL/stream?corr=ing-1&timeout=2" >s.out & sp=$!
-	sleep 0.4 &&
+	wait_sse 1 &&
 	gen 5 ing-1 500 | jq -c ".[]" >ing.jsonl && tt-ingest -D "$STORE" ing.jsonl &&
 	wait $sp &&
 	grep "^data: {\"ts\"" s.out | sed "s/^data: //" | jq -c .seq >got && seq 500 504 >want &&
