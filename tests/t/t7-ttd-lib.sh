@@ -82,4 +82,13 @@ wait_sse() {
 	done
 }
 
+# wait_pending: until the writer holds appended, not yet durable bytes (5 s)
+wait_pending() {
+	i=0
+	while ! curl -s --max-time 2 "$URL/health" | jq -e ".pending_bytes > 0" >/dev/null; do
+		i=$((i + 1)); [ $i -gt 250 ] && { echo "nothing ever pending"; return 1; }
+		sleep 0.02
+	done
+}
+
 trap 'ttd_stop >/dev/null 2>&1; test_cleanup' EXIT

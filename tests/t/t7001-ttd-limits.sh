@@ -122,8 +122,9 @@ ttd_stop
 # --- connection cap, slow and idle clients
 cat >"$TEST_DIR/hold.py" <<'PY'
 import socket, sys, time
-# hold.py PORT N SECONDS: open N idle connections, keep them SECONDS
+# hold.py PORT N SECONDS READY: open N idle connections, touch READY, keep them SECONDS
 s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(int(sys.argv[2]))]
+open(sys.argv[4], "w").close()
 time.sleep(float(sys.argv[3]))
 PY
 cat >"$TEST_DIR/trickle.py" <<'PY'
@@ -145,8 +146,8 @@ print("%.1f" % (time.time() - t))
 PY
 ttd_start --max-connections 2 --request-timeout 1 --header-timeout 5 || exit 1
 test_expect_success 'connection cap: the third connection waits until one closes' '
-	python3 hold.py '"$PORT"' 2 1.5 & hp=$!
-	sleep 0.3 &&
+	python3 hold.py '"$PORT"' 2 1.5 ready & hp=$!
+	i=0; while [ ! -e ready ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done; sleep 0.2 &&
 	c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 0.6 "$URL/health"); [ "$c" = 000 ] &&
 	wait $hp &&
 	sleep 0.3 &&
@@ -173,7 +174,7 @@ ttd_start --commit-interval 1500 --max-pending 1 || exit 1
 test_expect_success 'writer behind: 503 with Retry-After; the first request still succeeds' '
 	(curl -s -o /dev/null -w "%{http_code} %{time_total}" -H "Content-Type: application/json" \
 		--data-binary "$one" "$URL/ingest" >first.code) & fp=$!
-	sleep 0.3 &&
+	wait_pending &&
 	curl -s -D hdr -o body -w "%{http_code}" -H "Content-Type: application/json" --data-binary "$one" "$URL/ingest" >second.code &&
 	[ "$(cat second.code)" = 503 ] && grep -qi "^retry-after: [0-9]" hdr &&
 	curl -s -D hdr2 -o /dev/null -w "%{http_code}" -H "Content-Type: application/json" --data-binary "{}" "$URL/v1/traces" >third.code &&

@@ -67,7 +67,7 @@ test_expect_success 'SIGTERM with requests in flight: exit 0 within a second' '
 		(c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 -H "Content-Type: application/json" \
 			--data-binary "{\"corr\":\"inflight-$i\",\"ts\":$i}" "$URL/ingest"); echo "$i $c" >>codes) &
 	done
-	sleep 0.2 && t0=$(date +%s%N) && kill -TERM '"$TTD_PID"' &&
+	wait_pending && t0=$(date +%s%N) && kill -TERM '"$TTD_PID"' &&
 	while kill -0 '"$TTD_PID"' 2>/dev/null; do sleep 0.02; done &&
 	t1=$(date +%s%N) && echo "stopped in $(( (t1 - t0) / 1000000 )) ms" &&
 	[ $(( (t1 - t0) / 1000000 )) -lt 1000 ] &&
