@@ -276,7 +276,7 @@ static int on_record(void *ctx, const uint8_t *rec, size_t len)
 	if (g.checking) {
 		return 0;
 	}
-	rc = tt_writer_append(g.w, rec, len);
+	rc = tt_writer_append_decoded(g.w, rec, len); /* straight from tt_decode_* */
 	if (rc > 0) {
 		g.accepted++;
 		return 0;

@@ -303,7 +303,8 @@ static int rebuild(tt_store *s, struct checker *ck)
 		ids[n++] = id;
 	}
 	closedir(dir);
-	qsort(ids, n, sizeof *ids, u64_cmp);
+	if (n > 1) /* ids is NULL when the directory holds no segment */
+		qsort(ids, n, sizeof *ids, u64_cmp);
 	if (n && !(fds = malloc(n * sizeof *fds))) {
 		free(ids);
 		return -ENOMEM;
@@ -424,9 +425,11 @@ int tt_store_check(tt_store *s, int rebuild_index, problem_fn fn, void *ctx)
 	int rc;
 
 	if (rebuild_index) {
+		/* bad blocks the rebuild skips are reported by the check that follows */
+		struct checker quiet = { NULL, NULL, 0 };
 		if (s->o.flags & TT_OPEN_RDONLY)
 			return TT_EREADONLY;
-		if ((rc = rebuild(s, &ck)) < 0)
+		if ((rc = rebuild(s, &quiet)) < 0)
 			return rc;
 	}
 	if ((rc = store_rtxn(s, &t)) != 0)
