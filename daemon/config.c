@@ -45,7 +45,7 @@ static const struct opt opts[] = {
 	{ "max-logs", 0, O_UINT, F(max_logs), "N", "logs per Tracer /logs request (1000)" },
 	{ "max-connections", 0, O_UINT, F(max_conns), "N", "open HTTP connections (256)" },
 	{ "max-socket-clients", 0, O_UINT, F(max_sock), "N", "unix socket clients (256)" },
-	{ "max-pending", 0, O_SIZE, F(max_pending), "SIZE", "writer backlog before 503 (64M)" },
+	{ "max-pending", 0, O_SIZE, F(max_pending), "SIZE", "writer backlog before HTTP ingest gets 503 (3M)" },
 	{ "header-timeout", 0, O_UINT, F(header_timeout), "S", "idle read/write timeout (10)" },
 	{ "request-timeout", 0, O_UINT, F(request_timeout), "S", "a whole request must arrive within S (60)" },
 	{ "sse-keepalive", 0, O_UINT, F(sse_keepalive), "S", "keepalive comment on idle streams (15)" },
@@ -71,7 +71,9 @@ ttd_config_defaults(ttd_config *c)
 	c->max_logs = 1000;
 	c->max_conns = 256;
 	c->max_sock = 256;
-	c->max_pending = 64u << 20;
+	/* just under libstore's write queue (64 blocks of 64 KiB): refuse
+	 * before an append would have to wait for the writer */
+	c->max_pending = 3u << 20;
 	c->header_timeout = 10;
 	c->request_timeout = 60;
 	c->sse_keepalive = 15;

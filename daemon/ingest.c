@@ -9,8 +9,9 @@
  * acks are queued in append order, so the FIFO is sorted by ticket.
  *
  * Back-pressure: tt_writer_pending() above --max-pending makes new HTTP
- * ingest answer 503 + Retry-After and pauses reading on unix sockets, so a
- * slow disk bounds memory instead of growing queues.
+ * ingest answer 503 + Retry-After; socket producers are slowed by the
+ * writer's bounded queue (sock.c). A slow disk bounds memory instead of
+ * growing queues.
  */
 #include <errno.h>
 #include <stdio.h>
