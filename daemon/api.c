@@ -73,7 +73,15 @@ otlp_error(struct evhttp_request *req, int proto, int http_code, int rpc_code,
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	if (!proto) {
-		ttd_reply_error(req, http_code, "%s", msg);
+		/* the same Status in its JSON mapping */
+		jw_fmt(&b, "{\"code\":%d,\"message\":", rpc_code);
+		jw_str(&b, msg);
+		jw_raw(&b, "}");
+		if (http_code == 503 || http_code == 429)
+			evhttp_add_header(h, "Retry-After", "1");
+		log_debug("%s: %d %s", evhttp_request_get_uri(req), http_code, msg);
+		ttd_reply_json(req, http_code, &b);
+		tt_buf_free(&b);
 		return;
 	}
 	pb_varint(&b, 1 << 3 | 0);
@@ -156,7 +164,7 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 	tt_rec_err err;
 	uint64_t ticket;
 	size_t elements;
-	int r, first = 1;
+	int r;
 
 	memset(&err, 0, sizeof err);
 	if (!ttd_auth_ok(req)) {
@@ -296,7 +304,6 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 		}
 		break;
 	}
-	(void)first;
 	ttd_ack_when_durable(ticket, pending_done, p);
 }
 
@@ -340,7 +347,8 @@ get_rec(void *ctx, const tt_rec *r)
 	}
 	if (g->n++)
 		jw_raw(g->out, ",");
-	return tt_rec_to_json(r->data, r->len, TT_JSON_TIME, g->out) < 0 ? 0 : 0;
+	(void)tt_rec_to_json(r->data, r->len, TT_JSON_TIME, g->out);
+	return 0;
 }
 
 static void

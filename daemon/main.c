@@ -174,71 +174,49 @@ arm_gc(void)
 	event_add(gc_ev, &tv);
 }
 
-/* SIGHUP: the reloadable options are re-read; the others need a restart. */
+/* SIGHUP: options are parsed again exactly as at start (the config file, then
+ * the command line over it); the reloadable ones take effect, the listen
+ * addresses, store, commit interval and sync mode need a restart. */
+static int saved_argc;
+static char **saved_argv;
+
 static void
 reload(void)
 {
-	ttd_config n;
-	const char *keep_err = NULL;
+	ttd_config n, old;
 
 	log_info("SIGHUP: reopening log, reloading configuration");
 	if (ttd_log_open(g_ttd.cfg.log_file) < 0)
 		log_err("could not reopen log '%s'", g_ttd.cfg.log_file);
-	if (g_ttd.cfg.config == NULL) {
-		char *tok = NULL;
-		/* no config file: still re-read the token */
-		if (g_ttd.cfg.token_file) {
-			ttd_config tmp = g_ttd.cfg;
-			tmp.token = NULL;
-			if (ttd_config_finish(&tmp) == 0) {
-				tok = tmp.token;
-				if (g_ttd.cfg.token)
-					memset(g_ttd.cfg.token, 0, g_ttd.cfg.token_len);
-				free(g_ttd.cfg.token);
-				g_ttd.cfg.token = tok;
-				g_ttd.cfg.token_len = tmp.token_len;
-			}
-		}
-		return;
-	}
 	if (ttd_config_defaults(&n) < 0)
 		return;
-	if (ttd_config_file(&n, g_ttd.cfg.config) < 0) {
-		keep_err = "config has errors";
-	} else {
-		free(n.store);
-		n.store = strdup(g_ttd.cfg.store);
-		if (ttd_config_finish(&n) < 0)
-			keep_err = "token file unreadable";
-	}
-	if (keep_err) {
-		log_err("reload: %s; keeping the running configuration", keep_err);
+	if (ttd_config_args(&n, saved_argc, saved_argv) != 0 || ttd_config_finish(&n) < 0) {
+		log_err("reload: configuration has errors; keeping the running one");
 		ttd_config_free(&n);
 		return;
 	}
-	if ((n.http && g_ttd.cfg.http && strcmp(n.http, g_ttd.cfg.http) != 0) ||
-	    n.commit_ms != g_ttd.cfg.commit_ms || n.sync != g_ttd.cfg.sync)
-		log_warn("reload: http, socket, commit-interval and sync apply after a restart");
-	/* swap in the reloadable fields */
-	{
-		ttd_config old = g_ttd.cfg;
-		ttd_config cur = n;
-		/* keep what needs a restart */
-		free(cur.http);
-		cur.http = old.http ? strdup(old.http) : NULL;
-		free(cur.socket);
-		cur.socket = old.socket ? strdup(old.socket) : NULL;
-		cur.commit_ms = old.commit_ms;
-		cur.sync = old.sync;
-		cur.max_conns = old.max_conns;
-		free(cur.config);
-		cur.config = old.config ? strdup(old.config) : NULL;
-		if (cur.log_file == NULL && old.log_file)
-			cur.log_file = strdup(old.log_file);
-		g_ttd.cfg = cur;
-		ttd_config_free(&old);
-	}
+	if (strcmp(n.store, g_ttd.cfg.store) != 0 ||
+	    (n.http && g_ttd.cfg.http && strcmp(n.http, g_ttd.cfg.http) != 0) ||
+	    n.commit_ms != g_ttd.cfg.commit_ms || n.sync != g_ttd.cfg.sync ||
+	    n.max_conns != g_ttd.cfg.max_conns)
+		log_warn("reload: store, http, socket, commit-interval, sync and "
+		    "max-connections apply after a restart");
+	/* keep what needs a restart */
+	old = g_ttd.cfg;
+#define KEEP_STR(f) do { free(n.f); n.f = old.f ? strdup(old.f) : NULL; } while (0)
+	KEEP_STR(store);
+	KEEP_STR(http);
+	KEEP_STR(socket);
+	KEEP_STR(port_file);
+#undef KEEP_STR
+	n.commit_ms = old.commit_ms;
+	n.sync = old.sync;
+	n.max_conns = old.max_conns;
+	g_ttd.cfg = n;
+	ttd_config_free(&old);
 	ttd_log_set_level(g_ttd.cfg.log_level);
+	if (ttd_log_open(g_ttd.cfg.log_file) < 0)
+		log_err("could not open log '%s'", g_ttd.cfg.log_file);
 	arm_gc();
 	log_info("configuration reloaded");
 }
@@ -279,6 +257,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (ttd_config_defaults(c) < 0)
 		return 3;
+	saved_argc = argc;
+	saved_argv = argv;
 	r = ttd_config_args(c, argc, argv);
 	if (r != 0)
 		return r > 0 ? 0 : 2;

@@ -129,7 +129,25 @@ test_expect_success 'OTLP wrong content type is 415' '
 '
 
 test_expect_success 'OTLP body that is not OTLP JSON is 400 with a Status body' '
-	c=$(post /v1/traces "[1,2") && expect_code 400 "$c" && expect_json "(.error|length) > 0"
+	c=$(post /v1/traces "[1,2") && expect_code 400 "$c" &&
+	expect_json ".code == 3 and (.message|length) > 0"
+'
+
+test_expect_success 'OTLP partial success: rejectedSpans and the first error' '
+	c=$(post /v1/traces "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[
+		{\"traceId\":\"00000000000000000000000000000abc\",\"spanId\":\"0000000000000001\",\"name\":\"ok\",\"startTimeUnixNano\":\"1700000005000000000\"},
+		{\"traceId\":\"00000000000000000000000000000abc\",\"spanId\":\"0000000000000002\",\"name\":\"bad\",\"startTimeUnixNano\":\"abc\"}]}]}]}") &&
+	expect_code 200 "$c" &&
+	expect_json ".partialSuccess.rejectedSpans == 1 and (.partialSuccess.errorMessage|test(\"spans\\\\[1\\\\]\"))" &&
+	c=$(req GET /traces/00000000000000000000000000000abc) && expect_json ".count == 1 and .traces[0].name == \"ok\""
+'
+
+test_expect_success 'OTLP: every span invalid is 400 with a Status; logs say rejectedLogRecords' '
+	c=$(post /v1/traces "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"ab\",\"startTimeUnixNano\":{}}]}]}]}") &&
+	expect_code 400 "$c" && expect_json ".code == 3 and (.message|test(\"rejected\"))" &&
+	c=$(post /v1/logs "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"1700000006000000000\",\"body\":{\"stringValue\":\"a\"}},
+		{\"timeUnixNano\":\"x\",\"body\":{\"stringValue\":\"b\"}}]}]}]}") &&
+	expect_code 200 "$c" && expect_json ".partialSuccess.rejectedLogRecords == 1"
 '
 
 test_expect_success 'GET /metrics: Prometheus text with records, commits, latency, clients' '

@@ -36,7 +36,7 @@ commit-interval = 5
 max-batch = 3
 log-level = debug
 CONF
-ttd_start --config "$TEST_DIR/ttd.conf" || { echo "Bail out! ttd did not start"; exit 1; }
+ttd_start --config "$TEST_DIR/ttd.conf" --max-logs 2 || { echo "Bail out! ttd did not start"; exit 1; }
 test_expect_success 'options come from --config (max-batch = 3 enforced)' '
 	c=$(post /ingest "[{\"corr\":\"c\",\"ts\":1},{\"corr\":\"c\",\"ts\":2},{\"corr\":\"c\",\"ts\":3},{\"corr\":\"c\",\"ts\":4}]") &&
 	expect_code 413 "$c" && grep -q "commit interval 5 ms" ttd.log
@@ -44,6 +44,16 @@ test_expect_success 'options come from --config (max-batch = 3 enforced)' '
 test_expect_success 'SIGHUP reloads the config file' '
 	sed -i "s/max-batch = 3/max-batch = 10/" ttd.conf && kill -HUP '"$TTD_PID"' && sleep 0.3 &&
 	grep -q "configuration reloaded" ttd.log &&
+	c=$(post /ingest "[{\"corr\":\"c\",\"ts\":1},{\"corr\":\"c\",\"ts\":2},{\"corr\":\"c\",\"ts\":3},{\"corr\":\"c\",\"ts\":4}]") &&
+	expect_code 200 "$c"
+'
+test_expect_success 'SIGHUP keeps the command-line options over the file (--max-logs 2)' '
+	c=$(post /logs "{\"logs\":[{\"message\":\"a\"},{\"message\":\"b\"},{\"message\":\"c\"}]}") &&
+	expect_code 413 "$c"
+'
+test_expect_success 'SIGHUP with a broken config keeps the running configuration' '
+	echo "max-batch = lots" >>ttd.conf && kill -HUP '"$TTD_PID"' && sleep 0.3 &&
+	grep -q "keeping the running one" ttd.log &&
 	c=$(post /ingest "[{\"corr\":\"c\",\"ts\":1},{\"corr\":\"c\",\"ts\":2},{\"corr\":\"c\",\"ts\":3},{\"corr\":\"c\",\"ts\":4}]") &&
 	expect_code 200 "$c"
 '
