@@ -276,7 +276,8 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			cli_die(cli_exit_code(CLI_EXIT_STORE), "could not read store '%s': %s", dir,
 			    tt_strerror(rc));
-		qsort(sc.v, sc.n, sizeof(*sc.v), by_count);
+		if (sc.n > 1) /* sc.v is NULL on an empty store */
+			qsort(sc.v, sc.n, sizeof(*sc.v), by_count);
 	}
 	if (o.fmt == CLI_FMT_JSON)
 		print_json(dir, &st, &sc, services, segments);

@@ -255,7 +255,8 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 				r.first_seq = seq;
 			r.last_seq = seq;
 		}
-		qsort(ce, nce, sizeof *ce, centry_cmp);
+		if (nce > 1) /* ce is NULL when no block has an id */
+			qsort(ce, nce, sizeof *ce, centry_cmp);
 		for (size_t i = 0; i < nce; i++) {
 			MDB_val k = { IDX_KEY_SIZE, ce[i].key }, d = { IDX_VAL_SIZE, ce[i].val };
 			if ((rc = mdb_put(t, dbi, &k, &d, 0)) != 0)

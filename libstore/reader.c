@@ -217,7 +217,8 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 	if (rc < 0)
 		goto out;
 	nrefs = m;
-	qsort(refs, nrefs, sizeof *refs, ref_cmp);
+	if (nrefs > 1) /* qsort wants a valid pointer even for 0 elements */
+		qsort(refs, nrefs, sizeof *refs, ref_cmp);
 	if (nrefs && !(raws = calloc(nrefs, sizeof *raws))) {
 		rc = -ENOMEM;
 		goto out;
@@ -250,7 +251,8 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 			hits[nhits++] = (struct hit){ ts, r->v.seq, this_idx, rec, len };
 		}
 	}
-	qsort(hits, nhits, sizeof *hits, hit_cmp);
+	if (nhits > 1)
+		qsort(hits, nhits, sizeof *hits, hit_cmp);
 	rc = 0;
 	for (size_t i = 0; i < nhits; i++) {
 		tt_rec tr = { hits[i].p, hits[i].len, hits[i].ts, hits[i].seq, hits[i].idx };
