@@ -340,14 +340,19 @@ static int
 get_rec(void *ctx, const tt_rec *r)
 {
 	struct get_ctx *g = ctx;
+	size_t mark;
 
 	if (g->n >= g->max) {
 		g->truncated = 1;
 		return 1;
 	}
-	if (g->n++)
+	mark = g->out->len;
+	if (g->n)
 		jw_raw(g->out, ",");
-	(void)tt_rec_to_json(r->data, r->len, TT_JSON_TIME, g->out);
+	if (tt_rec_to_json(r->data, r->len, TT_JSON_TIME, g->out) < 0)
+		g->out->len = mark; /* a record JSON cannot show: no stray comma */
+	else
+		g->n++;
 	return 0;
 }
 
@@ -498,6 +503,7 @@ static int
 recent_one(void *ctx, const tt_rec *r)
 {
 	struct recent_ctx *c = ctx;
+	size_t mark;
 
 	if (c->source) {
 		tt_rec_info ri;
@@ -506,9 +512,13 @@ recent_one(void *ctx, const tt_rec *r)
 		    memcmp(ri.service.p, c->source, ri.service.n) != 0)
 			return 0;
 	}
-	if (c->n++)
+	mark = c->out->len;
+	if (c->n)
 		jw_raw(c->out, ",");
-	(void)tt_rec_to_json(r->data, r->len, TT_JSON_TIME, c->out);
+	if (tt_rec_to_json(r->data, r->len, TT_JSON_TIME, c->out) < 0)
+		c->out->len = mark; /* a record JSON cannot show: no stray comma */
+	else
+		c->n++;
 	return c->n >= c->max ? 1 : 0;
 }
 

@@ -100,7 +100,7 @@ ttd_mpscan_run(ttd_mpscan *s, const uint8_t *p, size_t n)
 		if ((uint64_t)(n - i) < (uint64_t)hdr + skip)
 			return 0;
 		if (count && s->depth + 1 > TT_DEPTH_MAX + 1)
-			return -1;
+			return -2;
 		s->stack[s->depth]--;
 		s->i = i + (size_t)hdr + (size_t)skip;
 		if (count)

@@ -235,7 +235,8 @@ process(struct sconn *c)
 		int r;
 
 		if (len < 0) {
-			send_fatal(c, "malformed msgpack", c->stream_off);
+			send_fatal(c, len == -2 ? "message nested too deeply" :
+			    "malformed msgpack", c->stream_off);
 			return;
 		}
 		if (len == 0) {

@@ -189,7 +189,7 @@ size_t ttd_sock_clients(void);
 /* ---- msgpack (mp.c) */
 /* Framing of back-to-back msgpack objects. Init before each object, then
  * run with the bytes from the object's start (more each call): >0 the
- * object's length, 0 incomplete (call again with more), -1 malformed or
+ * object's length, 0 incomplete (call again with more), -1 malformed, -2
  * nested deeper than TT_DEPTH_MAX + 1. */
 typedef struct ttd_mpscan {
 	uint64_t stack[TT_DEPTH_MAX + 3]; /* objects left per nesting level */

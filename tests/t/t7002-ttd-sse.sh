@@ -125,4 +125,12 @@ test_expect_success 'other streams and ingest are unaffected' '
 	c=$(req GET /health) && expect_code 200 "$c" && expect_json ".status == \"ok\""
 '
 ttd_stop
+
+ttd_start --sse-max-clients 1 || exit 1
+test_expect_success 'streams over --sse-max-clients get 503' '
+	curl -sN --max-time 5 "$URL/stream?timeout=1.5" >/dev/null & sp=$!
+	wait_sse 1 && c=$(req GET "/stream?timeout=1") && expect_code 503 "$c" &&
+	wait $sp && c=$(req GET "/stream?timeout=0.2") && expect_code 200 "$c"
+'
+ttd_stop
 test_done

@@ -144,6 +144,32 @@ test_expect_success 'a leftover socket file (no listener) is replaced' '
 '
 ttd_stop
 
+ttd_start --max-body 1K --max-socket-clients 2 || exit 1
+test_expect_success 'a message over --max-body ends the connection with {fatal}' '
+	python3 mpc.py "$SOCK" raw "81a174db00000800$(head -c 2048 /dev/zero | od -An -tx1 -v | tr -d " \n")" >out && cat out &&
+	tail -n 1 out | jq -e ".fatal == \"message over the size cap\" and .offset == 0"
+'
+test_expect_success 'a message nested deeper than the cap ends the connection with {fatal}' '
+	python3 mpc.py "$SOCK" raw "$(printf "91%.0s" $(seq 1 40))01" >out && cat out &&
+	tail -n 1 out | jq -e ".fatal == \"message nested too deeply\""
+'
+test_expect_success 'a header declaring 2^32 elements does not make ttd allocate' '
+	python3 mpc.py "$SOCK" raw "ddffffffff" >out; cat out &&
+	c=$(req GET /health) && expect_code 200 "$c"
+'
+test_expect_success 'clients over --max-socket-clients are closed at once' '
+	python3 -c "
+import socket, time
+h = [socket.socket(socket.AF_UNIX) for _ in range(3)]
+for s in h: s.connect(\"$SOCK\"); time.sleep(0.05)
+h[2].settimeout(2); assert h[2].recv(10) == b\"\"
+h[0].settimeout(0.3)
+try: h[0].recv(10); raise SystemExit(\"first client was closed\")
+except socket.timeout: pass
+"
+'
+ttd_stop
+
 ttd_start --socket "$TEST_DIR/other.sock" || exit 1
 test_expect_success '--socket PATH' '
 	[ -S "$TEST_DIR/other.sock" ] && [ ! -e "$SOCK" ] &&
