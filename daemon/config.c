@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ttd.h"
 
@@ -362,6 +363,7 @@ read_token(ttd_config *c)
 	FILE *f;
 	char buf[4096];
 	size_t n;
+	struct stat st;
 
 	free(c->token);
 	c->token = NULL;
@@ -372,6 +374,9 @@ read_token(ttd_config *c)
 		log_err("could not open token file '%s': %s", c->token_file, strerror(errno));
 		return -1;
 	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		log_warn("token file '%s' is readable by others (mode %03o); chmod 600 it",
+		    c->token_file, (unsigned)(st.st_mode & 0777));
 	n = fread(buf, 1, sizeof buf - 1, f);
 	(void)fclose(f);
 	buf[n] = '\0';
