@@ -197,10 +197,6 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 		r = ttd_batch_json(&batch, (const char *)body, len, &err);
 	if (r < 0) {
 		g_metrics.rejected_http++;
-		if (r == -ENOTSUP) {
-			fail(req, otlp, proto, 415, "%s", err.reason);
-			return;
-		}
 		if (r == TT_ETOOBIG) {
 			fail(req, otlp, proto, 413, "%s%s%s", err.reason[0] ? err.reason : "too large",
 			    err.field[0] ? " at " : "", err.field);

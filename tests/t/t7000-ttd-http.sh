@@ -123,6 +123,34 @@ test_expect_success 'POST /v1/logs (OTLP JSON)' '
 	expect_json ".count == 1 and .traces[0].msg == \"disk full\" and .traces[0].service == \"worker\""
 '
 
+test_expect_success 'POST /v1/traces (OTLP protobuf): 200 application/x-protobuf, span stored' '
+	python3 -c "
+import struct, sys
+def v(n):
+    out = b\"\"
+    while True:
+        b = n & 0x7f; n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n: return out
+def f(num, data): return v(num << 3 | 2) + v(len(data)) + data
+def fx(num, x): return v(num << 3 | 1) + struct.pack(\"<Q\", x)
+attr = f(1, b\"service.name\") + f(2, f(1, b\"pb-svc\"))
+span = f(1, bytes.fromhex(\"0102030405060708090a0b0c0d0e0f10\")) + f(2, bytes.fromhex(\"1112131415161718\")) + \
+       f(5, b\"pb-op\") + fx(7, 1700000007000000000) + fx(8, 1700000007500000000)
+sys.stdout.buffer.write(f(1, f(1, f(1, attr)) + f(2, f(2, span))))
+" >req.pb &&
+	c=$(req POST /v1/traces -H "Content-Type: application/x-protobuf" --data-binary @req.pb -D hdr) &&
+	expect_code 200 "$c" && grep -qi "^content-type: application/x-protobuf" hdr &&
+	c=$(req GET /traces/0102030405060708090a0b0c0d0e0f10) &&
+	expect_json ".count == 1 and .traces[0].service == \"pb-svc\" and .traces[0].name == \"pb-op\" and
+		.traces[0].span == \"1112131415161718\" and .traces[0].dur == 500000000"
+'
+
+test_expect_success 'OTLP protobuf that is not protobuf is 400 with a protobuf Status' '
+	c=$(req POST /v1/traces -H "Content-Type: application/x-protobuf" --data-binary "not protobuf at all" -D hdr) &&
+	expect_code 400 "$c" && grep -qi "^content-type: application/x-protobuf" hdr
+'
+
 test_expect_success 'OTLP wrong content type is 415' '
 	c=$(req POST /v1/traces -H "Content-Type: application/xml" --data-binary "<x/>") &&
 	expect_code 415 "$c"
