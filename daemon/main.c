@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,11 @@ main(int argc, char **argv)
 	int r, rc = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Record bytes are allocated on this thread and freed on the writer's;
+	 * with glibc's default arena count that churn leaves 30-60 MiB of heap
+	 * behind under socket load, with two arenas it stays at 14 MiB (1 M
+	 * records, bench/ttd.sh) at the same speed. */
+	(void)mallopt(M_ARENA_MAX, 2);
 	if (ttd_config_defaults(c) < 0)
 		return 3;
 	saved_argc = argc;
