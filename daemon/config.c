@@ -98,8 +98,12 @@ ttd_usage(FILE *f)
 			snprintf(left, sizeof left, "    --%s %s", opts[i].name, opts[i].arg);
 		fprintf(f, "  %-32s %s\n", left, opts[i].help);
 	}
-	fprintf(f, "  %-32s %s\n  %-32s %s\n", "-h, --help", "show this help",
-	    "-V, --version", "show the version");
+	fprintf(f, "  %-32s %s\n  %-32s %s\n", "-h, --help", "this text",
+	    "-V, --version", "the version");
+	fprintf(f, "\nSignals: TERM/INT stop (flush, seal, exit 0); HUP reloads the "
+	    "configuration.\nExit status: 0 stopped cleanly; 2 usage or configuration; "
+	    "3 final flush failed;\n4 store or address unavailable; 1 other start-up "
+	    "failures.\n");
 }
 
 static int
@@ -243,7 +247,7 @@ ttd_config_args(ttd_config *c, int argc, char **argv)
 			return 1;
 		}
 		if (ch == 'V') {
-			printf("ttd %s\n", TT_VERSION_STRING);
+			printf("ttd (TeraTrace) %s\n", TT_VERSION_STRING);
 			return 1;
 		}
 		if (ch >= 1000)

@@ -11,10 +11,27 @@ test_expect_success '--help lists every option; -V prints the version' '
 	for o in store http socket token-file config commit-interval sync retention max-size \
 		max-body max-batch max-connections max-pending header-timeout request-timeout \
 		sse-keepalive sse-max-buffer log-level; do grep -q -- "--$o" out || { echo "no --$o"; exit 1; }; done &&
-	"$TTD" -V | grep -q "^ttd [0-9]"
+	"$TTD" -V | grep -q "^ttd (TeraTrace) [0-9]" && grep -q "^Exit status" out
 '
 
-test_expect_code 2 'an unknown option is a usage error (exit 2)' '"$TTD" --frobnicate'
+test_expect_success '--help matches the SYNOPSIS of ttd.8' '
+	"$TTD" --help | sed -n "/^usage:/,/^\$/p" | sed "/^\$/d; s/^usage: //; s/^ *//; s/  */ /g" >help.out &&
+	sed -n "/^\.SH SYNOPSIS/,/^\.SH /p" "$TT_TOP/man/ttd.8" |
+		sed "/^\.SH/d; /^\.nf/d; /^\.fi/d; s/\\\\-/-/g; s/\\\\f[BIRP]//g; s/^ *//; s/  */ /g" >man.out &&
+	test_cmp man.out help.out
+'
+
+if command -v man >/dev/null 2>&1; then
+	test_expect_success 'ttd.8 renders without warnings' '
+		man -l "$TT_TOP/man/ttd.8" >/dev/null 2>err || true; test ! -s err
+	'
+else
+	test_skip 'ttd.8 renders without warnings' 'no man(1) here'
+fi
+
+
+test_expect_code 2 'an unknown option: usage on stderr, exit 2' '
+	"$TTD" --frobnicate >out 2>err; rc=$?; grep -q "^usage: ttd" err && test ! -s out; exit $rc'
 test_expect_code 2 'a bad value is a usage error naming the option' '
 	"$TTD" --sync sometimes 2>err; rc=$?; cat err; grep -q "invalid --sync" err; exit $rc'
 test_expect_code 2 'a config file with an unknown key is refused with file:line' '
