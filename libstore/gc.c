@@ -18,47 +18,6 @@
 
 #include "store.h"
 
-struct segrow { uint64_t id; segrec r; };
-
-static int seg_rows(tt_store *s, struct segrow **out, size_t *n)
-{
-	struct segrow *v = NULL;
-	size_t cnt = 0, cap = 0;
-	MDB_txn *t;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc;
-
-	*out = NULL, *n = 0;
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
-		store_rtxn_done(s, t);
-		return mdb_rc(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 8)
-			continue;
-		if (cnt == cap) {
-			struct segrow *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
-			if (!nv) { rc = -ENOMEM; break; }
-			v = nv;
-		}
-		v[cnt].id = getbe64(k.mv_data);
-		if (segrec_decode(d.mv_data, d.mv_size, &v[cnt].r) == 0)
-			cnt++;
-	}
-	mdb_cursor_close(c);
-	store_rtxn_done(s, t);
-	if (rc != MDB_NOTFOUND) {
-		free(v);
-		return mdb_rc(rc);
-	}
-	*out = v, *n = cnt;
-	return 0;
-}
-
 /* Is a live writer holding this (active) segment? */
 static int seg_held(tt_store *s, uint64_t seg)
 {
@@ -92,7 +51,7 @@ int tt_store_segments(tt_store *s, tt_seg_fn fn, void *ctx)
 {
 	struct segrow *rows;
 	size_t n;
-	int rc = seg_rows(s, &rows, &n);
+	int rc = index_seg_list(s, 0, &rows, &n);
 
 	if (rc < 0)
 		return rc;
@@ -115,7 +74,7 @@ int tt_store_stats(tt_store *s, tt_stats *st)
 	struct stat fs;
 	char path[4200];
 	MDB_txn *t;
-	int rc = seg_rows(s, &rows, &n);
+	int rc = index_seg_list(s, 0, &rows, &n);
 
 	if (rc < 0)
 		return rc;
@@ -307,13 +266,13 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 		return TT_EREADONLY;
 	if (o->max_age_ns < 0)
 		return TT_EBADARG;
-	if ((rc = seg_rows(s, &rows, &n)) < 0)
+	if ((rc = index_seg_list(s, 0, &rows, &n)) < 0)
 		return rc;
 	if (o->rotate) {
 		if ((rc = seal_orphans(s, rows, n, o->dry_run)) < 0)
 			goto out;
 		free(rows);
-		if ((rc = seg_rows(s, &rows, &n)) < 0)
+		if ((rc = index_seg_list(s, 0, &rows, &n)) < 0)
 			return rc;
 	}
 	if (!o->dry_run) {

@@ -118,6 +118,46 @@ int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r)
 	return segrec_decode(d.mv_data, d.mv_size, r);
 }
 
+int index_seg_list(tt_store *s, int active_only, struct segrow **out, size_t *n)
+{
+	struct segrow *v = NULL;
+	size_t cnt = 0, cap = 0;
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	*out = NULL, *n = 0;
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
+		store_rtxn_done(s, t);
+		return mdb_rc(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 8)
+			continue;
+		if (cnt == cap) {
+			struct segrow *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
+			if (!nv) { rc = -ENOMEM; break; }
+			v = nv;
+		}
+		v[cnt].id = getbe64(k.mv_data);
+		if (segrec_decode(d.mv_data, d.mv_size, &v[cnt].r) == 0 &&
+		    (!active_only || v[cnt].r.state == TT_SEG_ACTIVE))
+			cnt++;
+	}
+	mdb_cursor_close(c);
+	store_rtxn_done(s, t);
+	if (rc != MDB_NOTFOUND) {
+		free(v);
+		return mdb_rc(rc);
+	}
+	*out = v, *n = cnt;
+	return 0;
+}
+
 int index_seg_put(MDB_txn *t, tt_store *s, uint64_t seg, const segrec *r)
 {
 	uint8_t kb[8], vb[SEGREC_SIZE];

@@ -27,39 +27,21 @@ struct segent {
 /* All segments with their corr database handles opened. */
 static int load_segs(tt_store *s, struct segent **out, size_t *n)
 {
-	struct segent *v = NULL;
-	size_t cnt = 0, cap = 0;
-	MDB_txn *t;
-	MDB_cursor *c;
-	MDB_val k, d;
+	struct segrow *rows;
+	struct segent *v;
+	size_t cnt;
 	int rc;
 
 	*out = NULL, *n = 0;
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
-		store_rtxn_done(s, t);
-		return mdb_rc(rc);
+	if ((rc = index_seg_list(s, 0, &rows, &cnt)) < 0)
+		return rc;
+	if (!(v = malloc((cnt ? cnt : 1) * sizeof *v))) {
+		free(rows);
+		return -ENOMEM;
 	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 8)
-			continue;
-		if (cnt == cap) {
-			struct segent *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
-			if (!nv) { rc = -ENOMEM; break; }
-			v = nv;
-		}
-		v[cnt].id = getbe64(k.mv_data);
-		if (segrec_decode(d.mv_data, d.mv_size, &v[cnt].r) == 0)
-			cnt++;
-	}
-	mdb_cursor_close(c);
-	store_rtxn_done(s, t);
-	if (rc != MDB_NOTFOUND) {
-		free(v);
-		return mdb_rc(rc);
-	}
+	for (size_t i = 0; i < cnt; i++)
+		v[i].id = rows[i].id, v[i].r = rows[i].r;
+	free(rows);
 	for (size_t i = 0; i < cnt; i++) {
 		rc = store_seg_dbi(s, v[i].id, 0, NULL, &v[i].dbi);
 		if (rc == TT_ENOTFOUND) { /* dropped by a concurrent gc */

@@ -22,23 +22,6 @@
 
 #define RECOVER_BATCH 128
 
-static int pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (n > 0) {
-		ssize_t k = pread(fd, p, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return TT_ECORRUPT;
-		p += k, n -= (size_t)k, off += (uint64_t)k;
-	}
-	return 0;
-}
-
 static int seg_put_row(tt_store *s, uint64_t seg, const segrec *r)
 {
 	MDB_txn *t;
@@ -96,7 +79,7 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 	size = (uint64_t)st.st_size;
 	if (r.end == 0) {
 		/* the creator died before its first commit: header may be missing */
-		if (size < SEG_HDR_SIZE || pread_full(fd, hdr, SEG_HDR_SIZE, 0) < 0 ||
+		if (size < SEG_HDR_SIZE || seg_pread_full(fd, hdr, SEG_HDR_SIZE, 0) < 0 ||
 		    seg_header_check(hdr, seg) < 0) {
 			seg_header_encode(seg, r.created_ns, s->uuid, hdr);
 			if (ftruncate(fd, 0) < 0 || pwrite(fd, hdr, SEG_HDR_SIZE, 0) != SEG_HDR_SIZE)
@@ -129,7 +112,7 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 		int codec;
 		blkinfo *b;
 
-		if (size - pos < BLK_HDR_SIZE || pread_full(fd, bh, sizeof bh, pos) < 0 ||
+		if (size - pos < BLK_HDR_SIZE || seg_pread_full(fd, bh, sizeof bh, pos) < 0 ||
 		    blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec) < 0 ||
 		    size - pos - BLK_HDR_SIZE < clen)
 			break; /* torn or garbage: cut here */
@@ -185,47 +168,33 @@ fail:
  * write (EACCES) is left as it is: its readers see what is indexed. */
 int recover_orphans(tt_store *s)
 {
-	MDB_txn *t;
-	MDB_cursor *c;
-	MDB_val k, d;
-	uint64_t ids[256];
-	size_t n = 0;
+	struct segrow *rows;
+	size_t n;
 	int rc;
 
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
-		store_rtxn_done(s, t);
-		return mdb_rc(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && n < 256;
-	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		segrec r;
-		if (k.mv_size == 8 && segrec_decode(d.mv_data, d.mv_size, &r) == 0 &&
-		    r.state == TT_SEG_ACTIVE)
-			ids[n++] = getbe64(k.mv_data);
-	}
-	mdb_cursor_close(c);
-	store_rtxn_done(s, t);
+	if ((rc = index_seg_list(s, 1, &rows, &n)) < 0)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		segrec r;
 		int fd;
 
-		store_seg_path(s, ids[i], path, sizeof path);
+		store_seg_path(s, rows[i].id, path, sizeof path);
 		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 			if (errno == EACCES || errno == EROFS)
-				return 0;
+				break;
 			continue;
 		}
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			rc = recover_segment(s, ids[i], fd, &r);
+			rc = recover_segment(s, rows[i].id, fd, &r);
 			if (rc < 0 && rc != TT_ENOTFOUND) {
 				close(fd);
+				free(rows);
 				return rc;
 			}
 		}
 		close(fd);
 	}
+	free(rows);
 	return 0;
 }

@@ -110,7 +110,7 @@ int blk_verify(const uint8_t *hdr, const uint8_t *payload, uint32_t comp_len)
 	return get64(hdr + 40) == blk_sum(hdr, payload, comp_len) ? 0 : TT_ECORRUPT;
 }
 
-static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+int seg_pread_full(int fd, void *buf, size_t n, uint64_t off)
 {
 	uint8_t *p = buf;
 
@@ -139,7 +139,7 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
 	if (tt_buf_reserve(io, total) < 0)
 		return -ENOMEM;
 	/* one pread for header + payload when the index told us the length */
-	if ((rc = pread_full(fd, io->data, comp_len_expect ? total : BLK_HDR_SIZE, off)) < 0)
+	if ((rc = seg_pread_full(fd, io->data, comp_len_expect ? total : BLK_HDR_SIZE, off)) < 0)
 		return rc;
 	if ((rc = blk_header_parse(io->data, &clen, &rlen, &n, NULL, NULL, &flags, &codec)) < 0)
 		return rc;
@@ -148,7 +148,7 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
 	if (!comp_len_expect) {
 		if (tt_buf_reserve(io, BLK_HDR_SIZE + (size_t)clen) < 0)
 			return -ENOMEM;
-		if ((rc = pread_full(fd, io->data + BLK_HDR_SIZE, clen, off + BLK_HDR_SIZE)) < 0)
+		if ((rc = seg_pread_full(fd, io->data + BLK_HDR_SIZE, clen, off + BLK_HDR_SIZE)) < 0)
 			return rc;
 	}
 	if (blk_verify(io->data, io->data + BLK_HDR_SIZE, clen) < 0)

@@ -94,22 +94,10 @@ int store_put_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t v)
 
 /* ---- transactions */
 
-static int map_adopt(tt_store *s)
-{
-	int rc;
-	pthread_rwlock_wrlock(&s->txn_lock);
-	pthread_mutex_lock(&s->mu);
-	if (s->rtxn_cache) {
-		mdb_txn_abort(s->rtxn_cache);
-		s->rtxn_cache = NULL;
-	}
-	pthread_mutex_unlock(&s->mu);
-	rc = mdb_env_set_mapsize(s->env, 0);
-	pthread_rwlock_unlock(&s->txn_lock);
-	return rc;
-}
-
-int store_map_grow(tt_store *s)
+/* Set the map size (0: adopt the size another process grew it to). No txn of
+ * this process may be live: the cached read txn is dropped under the
+ * exclusive lock. */
+static int map_resize(tt_store *s, int grow)
 {
 	MDB_envinfo ei;
 	int rc;
@@ -121,9 +109,14 @@ int store_map_grow(tt_store *s)
 	}
 	pthread_mutex_unlock(&s->mu);
 	mdb_env_info(s->env, &ei);
-	rc = mdb_env_set_mapsize(s->env, ei.me_mapsize * 2);
+	rc = mdb_env_set_mapsize(s->env, grow ? ei.me_mapsize * 2 : 0);
 	pthread_rwlock_unlock(&s->txn_lock);
 	return rc;
+}
+
+int store_map_grow(tt_store *s)
+{
+	return map_resize(s, 1);
 }
 
 int store_rtxn(tt_store *s, MDB_txn **txn)
@@ -146,7 +139,7 @@ int store_rtxn(tt_store *s, MDB_txn **txn)
 		pthread_rwlock_unlock(&s->txn_lock);
 		if (rc != MDB_MAP_RESIZED)
 			return rc;
-		if ((rc = map_adopt(s)) != 0)
+		if ((rc = map_resize(s, 0)) != 0)
 			return rc;
 	}
 	return MDB_MAP_RESIZED;
@@ -181,7 +174,7 @@ int store_wtxn(tt_store *s, MDB_txn **txn)
 		pthread_rwlock_unlock(&s->txn_lock);
 		if (rc != MDB_MAP_RESIZED)
 			return rc;
-		if ((rc = map_adopt(s)) != 0)
+		if ((rc = map_resize(s, 0)) != 0)
 			return rc;
 	}
 	return MDB_MAP_RESIZED;

@@ -175,6 +175,8 @@ int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_t
 int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
     uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec);
 int blk_verify(const uint8_t *hdr, const uint8_t *payload, uint32_t comp_len);
+/* pread exactly n bytes; TT_ECORRUPT when the file ends first. */
+int seg_pread_full(int fd, void *buf, size_t n, uint64_t off);
 /* Read block at off of fd, verify, decompress up to raw_need bytes (0 = all)
  * into raw (resized). */
 int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
@@ -191,6 +193,9 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
     segrec *seg_after, uint64_t *first_seq_out);
 int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r);
 int index_seg_put(MDB_txn *t, tt_store *s, uint64_t seg, const segrec *r);
+/* Every segment row (or only the active ones), in id order; free(*out). */
+struct segrow { uint64_t id; segrec r; };
+int index_seg_list(tt_store *s, int active_only, struct segrow **out, size_t *n);
 int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off);
 
 /* recover.c */

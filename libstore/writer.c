@@ -201,63 +201,37 @@ static int seg_too_old_or_big(const tt_store *s, const segrec *r)
 static int seg_acquire(tt_writer *w)
 {
 	tt_store *s = w->s;
-	uint64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	MDB_txn *t;
-	MDB_cursor *c;
-	MDB_val k, d;
+	struct segrow *rows;
+	size_t n;
 	int rc;
 
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
-		store_rtxn_done(s, t);
-		return mdb_rc(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		segrec r;
-		if (k.mv_size != 8 || segrec_decode(d.mv_data, d.mv_size, &r) < 0 ||
-		    r.state != TT_SEG_ACTIVE)
-			continue;
-		if (n == cap) {
-			uint64_t *ni = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof *ni);
-			if (!ni) { rc = -ENOMEM; break; }
-			ids = ni;
-		}
-		ids[n++] = getbe64(k.mv_data);
-	}
-	mdb_cursor_close(c);
-	store_rtxn_done(s, t);
-	if (rc != MDB_NOTFOUND) {
-		free(ids);
-		return mdb_rc(rc);
-	}
+	if ((rc = index_seg_list(s, 1, &rows, &n)) < 0)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		segrec r;
 		int fd;
 
-		store_seg_path(s, ids[i], path, sizeof path);
+		store_seg_path(s, rows[i].id, path, sizeof path);
 		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
 			continue;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			close(fd);
 			continue;
 		}
-		rc = recover_segment(s, ids[i], fd, &r);
+		rc = recover_segment(s, rows[i].id, fd, &r);
 		if (rc == 0 && r.state == TT_SEG_ACTIVE && r.end > 0 && seg_too_old_or_big(s, &r))
-			rc = seg_seal(s, ids[i], fd, &r);
+			rc = seg_seal(s, rows[i].id, fd, &r);
 		if (rc == 0 && r.state == TT_SEG_ACTIVE && r.end > 0) {
-			w->seg = ids[i];
+			w->seg = rows[i].id;
 			w->fd = fd;
 			w->r = r;
-			free(ids);
+			free(rows);
 			return 0;
 		}
 		close(fd);
 	}
-	free(ids);
+	free(rows);
 	return seg_create(s, &w->seg, &w->fd, &w->r);
 }
 
