@@ -234,19 +234,13 @@ static int remove_orphans(tt_store *s, const struct segrow *rows, size_t n)
 static int seal_orphans(tt_store *s, const struct segrow *rows, size_t n, int dry_run)
 {
 	for (size_t i = 0; i < n; i++) {
-		char path[4096];
 		segrec r;
-		int fd, rc = 0;
-		if (rows[i].r.state != TT_SEG_ACTIVE)
+		int fd, rc;
+		if (rows[i].r.state != TT_SEG_ACTIVE || dry_run || seg_own(s, rows[i].id, &fd) < 0)
 			continue;
-		store_seg_path(s, rows[i].id, path, sizeof path);
-		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
-			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && !dry_run) {
-			rc = recover_segment(s, rows[i].id, fd, &r);
-			if (rc == 0 && r.state == TT_SEG_ACTIVE)
-				rc = seg_seal(s, rows[i].id, fd, &r);
-		}
+		rc = recover_segment(s, rows[i].id, fd, &r);
+		if (rc == 0 && r.state == TT_SEG_ACTIVE)
+			rc = seg_seal(s, rows[i].id, fd, &r);
 		close(fd);
 		if (rc < 0)
 			return rc;

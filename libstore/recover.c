@@ -164,6 +164,22 @@ fail:
 	return rc;
 }
 
+int seg_own(tt_store *s, uint64_t seg, int *fdp)
+{
+	char path[4096];
+	int fd;
+
+	store_seg_path(s, seg, path, sizeof path);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return TT_ELOCKED;
+	}
+	*fdp = fd;
+	return 0;
+}
+
 /* Recover every unsealed segment whose writer is gone. A store we may not
  * write (EACCES) is left as it is: its readers see what is indexed. */
 int recover_orphans(tt_store *s)
@@ -175,25 +191,20 @@ int recover_orphans(tt_store *s)
 	if ((rc = index_seg_list(s, 1, &rows, &n)) < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		char path[4096];
 		segrec r;
 		int fd;
 
-		store_seg_path(s, rows[i].id, path, sizeof path);
-		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
-			if (errno == EACCES || errno == EROFS)
-				break;
+		rc = seg_own(s, rows[i].id, &fd);
+		if (rc == -EACCES || rc == -EROFS)
+			break;
+		if (rc < 0)
 			continue;
-		}
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			rc = recover_segment(s, rows[i].id, fd, &r);
-			if (rc < 0 && rc != TT_ENOTFOUND) {
-				close(fd);
-				free(rows);
-				return rc;
-			}
-		}
+		rc = recover_segment(s, rows[i].id, fd, &r);
 		close(fd);
+		if (rc < 0 && rc != TT_ENOTFOUND) {
+			free(rows);
+			return rc;
+		}
 	}
 	free(rows);
 	return 0;

@@ -203,6 +203,9 @@ int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off);
  * cut a torn tail. *sealed set when the file ends in a seal trailer. */
 int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *r);
 int recover_orphans(tt_store *s);
+/* Open seg's file read-write and take its writer lock without waiting:
+ * 0 (caller closes *fd), TT_ELOCKED when a live process holds it, -errno. */
+int seg_own(tt_store *s, uint64_t seg, int *fd);
 
 /* segment ownership (writer.c) */
 int seg_create(tt_store *s, uint64_t *seg, int *fd, segrec *r);

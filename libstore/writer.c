@@ -208,17 +208,11 @@ static int seg_acquire(tt_writer *w)
 	if ((rc = index_seg_list(s, 1, &rows, &n)) < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		char path[4096];
 		segrec r;
 		int fd;
 
-		store_seg_path(s, rows[i].id, path, sizeof path);
-		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		if (seg_own(s, rows[i].id, &fd) < 0)
 			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			close(fd);
-			continue;
-		}
 		rc = recover_segment(s, rows[i].id, fd, &r);
 		if (rc == 0 && r.state == TT_SEG_ACTIVE && r.end > 0 && seg_too_old_or_big(s, &r))
 			rc = seg_seal(s, rows[i].id, fd, &r);
