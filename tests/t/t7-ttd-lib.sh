@@ -92,3 +92,5 @@ wait_pending() {
 }
 
 trap 'ttd_stop >/dev/null 2>&1; test_cleanup' EXIT
+# interrupted (^C, a closed pipe): still stop ttd, then exit through the EXIT trap
+trap 'exit 130' INT TERM HUP PIPE
