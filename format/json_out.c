@@ -221,7 +221,13 @@ typedef struct jw {
 	const uint8_t *end;
 	int pretty;
 	int time;   /* add "time" after a top-level integer "ts" */
+	int keys;   /* non-string keys whose JSON text is being written */
 } jw;
+
+/* A non-string key is written as the string of its JSON text, so the escapes
+ * of a key nested in such a key double with each level: ~40 bytes of maps
+ * keyed by maps would print gigabytes. Deeper nesting is TT_ETOOBIG. */
+#define JSON_KEY_NEST_MAX 3
 
 static int j_value(jw *w, const uint8_t **pp, int depth);
 
@@ -240,9 +246,12 @@ static int j_key(jw *w, const uint8_t **pp, int depth)
 		*pp += h;
 		return put_str(w->out, k.v.s.p, k.v.s.n) ? -1 : 0;
 	}
+	if (w->keys >= JSON_KEY_NEST_MAX)
+		return TT_ETOOBIG;
 	w2 = *w;
 	w2.out = &tmp;
 	w2.pretty = 0;
+	w2.keys++;
 	rc = j_value(&w2, pp, depth);
 	if (rc == 0 && put_str(w->out, (const char *)tmp.data, tmp.len))
 		rc = -1;
@@ -303,7 +312,7 @@ static int j_value(jw *w, const uint8_t **pp, int depth)
 
 static int rec_to_json(const uint8_t *rec, size_t len, unsigned flags, tt_buf *out)
 {
-	jw w = {out, rec + len, !!(flags & TT_JSON_PRETTY), !!(flags & TT_JSON_TIME)};
+	jw w = {out, rec + len, !!(flags & TT_JSON_PRETTY), !!(flags & TT_JSON_TIME), 0};
 	const uint8_t *p = rec;
 	tt_value m;
 	size_t h;
@@ -363,7 +372,7 @@ int tt_rec_to_json(const uint8_t *rec, size_t len, unsigned flags, tt_buf *out)
 
 int tt_value_to_json(const uint8_t *p, size_t len, tt_buf *out)
 {
-	jw w = {out, p + len, 0, 0};
+	jw w = {out, p + len, 0, 0, 0};
 	size_t start;
 	int rc;
 

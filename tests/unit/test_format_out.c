@@ -154,6 +154,36 @@ static void test_rec_to_json_corrupt(void **state)
 	}
 }
 
+/* Maps keyed by maps: each level doubles the escapes of the key inside, so 30
+ * levels (a 65-byte record) would print gigabytes. Three levels print; deeper
+ * is TT_ETOOBIG with `out` as it was. */
+static void test_rec_to_json_nested_keys(void **state)
+{
+	uint8_t rec[80] = "\x81\xa2ts";
+	size_t n = 4;
+	tt_buf b = {0};
+	(void)state;
+
+	for (int i = 0; i < 3; i++) /* {"ts": {{{1:2}:2}:2}} */
+		rec[n++] = 0x81;
+	rec[n++] = 1;
+	for (int i = 0; i < 3; i++)
+		rec[n++] = 2;
+	assert_int_equal(tt_rec_to_json(rec, n, 0, &b), 0);
+	assert_int_equal(tt_buf_append(&b, "", 1), 0);
+	assert_string_equal((const char *)b.data, "{\"ts\":{\"{\\\"{\\\\\\\"1\\\\\\\":2}\\\":2}\":2}}");
+	b.len = 0;
+	n = 4;
+	for (int i = 0; i < 30; i++)
+		rec[n++] = 0x81;
+	rec[n++] = 1;
+	for (int i = 0; i < 30; i++)
+		rec[n++] = 2;
+	assert_int_equal(tt_rec_to_json(rec, n, 0, &b), TT_ETOOBIG);
+	assert_int_equal(b.len, 0);
+	tt_buf_free(&b);
+}
+
 /* decode -> msgpack -> JSON -> decode -> msgpack gives the same bytes */
 typedef struct keep {
 	tt_buf rec;
@@ -484,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_rec_to_json_types),
 		cmocka_unit_test(test_rec_to_json_time_pretty),
 		cmocka_unit_test(test_rec_to_json_corrupt),
+		cmocka_unit_test(test_rec_to_json_nested_keys),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_rec_info),
 		cmocka_unit_test(test_rec_ts_corr),
