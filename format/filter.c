@@ -22,6 +22,20 @@
 /* Caps on user-controlled sizes (a filter can come from an HTTP query). */
 #define FILTER_MAX_TERMS 256 /* FIELD=VALUE and --service terms together */
 #define FILTER_PATH_MAX 128  /* bytes of a field path */
+/* glibc's regcomp expands each repetition into copies of its operand and its
+ * memory grows with the square of the copies: "a{1,32767}" (10 bytes) takes
+ * 8 GiB, every '+' in "s+++..." doubles the cost; and a repetition of a
+ * repetition of something that may be empty takes seconds to minutes
+ * ("r?*{1,1000}" 4 s, "r?????????????????????++++" longer). A pattern can come
+ * from an HTTP query (ttd's /stream?grep=) and ttd compiles it on its event
+ * loop, so grep_cost bounds both before regcomp sees the pattern. At the caps
+ * the worst patterns measured ("r*{1,1000}", "r?{1,1000}") compile in
+ * ~0.02 s and ~32 MiB. */
+#define FILTER_GREP_MAX 512    /* bytes of a grep pattern */
+#define FILTER_GREP_COST 1000  /* atoms once repetitions are expanded */
+#define FILTER_GREP_DEPTH 64   /* nesting of parentheses */
+#define FILTER_GREP_REPEAT 2   /* repetitions applied on top of each other:
+                                * "(ab?)+" and "a+?" are 2, "((ab?)+)?" 3 */
 
 typedef struct fvalue {
 	char *s;    /* the value as typed, NUL-terminated */
@@ -199,6 +213,109 @@ int tt_filter_set_level(tt_filter *f, int min_level)
 	return 0;
 }
 
+/* Upper bound on the atoms regcomp builds for an ERE, counting each
+ * repetition as the copies glibc makes of its operand ('+' two, {m,n} max(m,n),
+ * {m,} m+1). Alternatives add up. FILTER_GREP_COST + 1 once over that cost or
+ * over FILTER_GREP_REPEAT repetitions deep; a malformed pattern gets some cost
+ * and is left for regcomp to reject. */
+static size_t grep_cost(const char *p)
+{
+	size_t sum[FILTER_GREP_DEPTH + 1] = { 0 }, last = 0, k, total = 0;
+	int rep[FILTER_GREP_DEPTH + 1] = { 0 }; /* deepest repetition in each group */
+	int d = 0, last_rep = 0;
+
+	for (; *p; p++) {
+		switch (*p) {
+		case '(':
+			if (d == FILTER_GREP_DEPTH)
+				return FILTER_GREP_COST + 1;
+			sum[++d] = 0;
+			rep[d] = 0;
+			last = 0;
+			continue;
+		case ')':
+			if (d == 0)
+				goto atom;
+			last = sum[d] ? sum[d] : 1;
+			last_rep = rep[d];
+			sum[--d] += last;
+			break;
+		case '|':
+			last = 0;
+			last_rep = 0;
+			continue;
+		case '*':
+		case '?':
+			last_rep++;
+			break;
+		case '+':
+			sum[d] += last;
+			last *= 2;
+			last_rep++;
+			break;
+		case '{': {
+			const char *q = p + 1;
+			size_t m = 0, n = 0;
+			int comma = 0, digits = 0;
+
+			for (; isdigit((unsigned char)*q); q++, digits = 1)
+				m = m < 100000 ? m * 10 + (size_t)(*q - '0') : m;
+			if (*q == ',') {
+				comma = 1;
+				for (q++; isdigit((unsigned char)*q); q++)
+					n = n < 100000 ? n * 10 + (size_t)(*q - '0') : n;
+			}
+			if (!digits || *q != '}')
+				goto atom; /* not an interval: a literal '{' */
+			k = !comma ? m : n ? n : m + 1;
+			k = k > m ? k : m;
+			if (k == 0)
+				k = 1;
+			sum[d] += last * (k - 1);
+			last *= k;
+			last_rep++;
+			p = q;
+			break;
+		}
+		case '[': /* a bracket expression is one atom */
+			if (p[1] == '^')
+				p++;
+			if (p[1] == ']')
+				p++;
+			for (p++; *p && *p != ']'; p++)
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					const char *e = strchr(p + 2, p[1]);
+					while (e && e[1] != ']')
+						e = strchr(e + 1, p[1]);
+					if (!e)
+						return FILTER_GREP_COST + 1;
+					p = e + 1;
+				}
+			if (!*p)
+				return FILTER_GREP_COST + 1;
+			goto atom;
+		case '\\':
+			if (p[1])
+				p++;
+			/* fall through */
+		default:
+		atom:
+			sum[d] += 1;
+			last = 1;
+			last_rep = 0;
+			break;
+		}
+		if (last_rep > rep[d])
+			rep[d] = last_rep;
+		if (sum[d] > FILTER_GREP_COST || last > FILTER_GREP_COST ||
+		    last_rep > FILTER_GREP_REPEAT)
+			return FILTER_GREP_COST + 1;
+	}
+	for (int i = 0; i <= d; i++)
+		total += sum[i];
+	return total;
+}
+
 int tt_filter_set_grep(tt_filter *f, const char *regex, tt_rec_err *err)
 {
 	int flags = REG_EXTENDED | REG_NOSUB | REG_ICASE;
@@ -206,6 +323,17 @@ int tt_filter_set_grep(tt_filter *f, const char *regex, tt_rec_err *err)
 
 	if (!f || !regex)
 		return TT_EBADARG;
+	if (strlen(regex) > FILTER_GREP_MAX || grep_cost(regex) > FILTER_GREP_COST) {
+		if (err) {
+			memset(err, 0, sizeof(*err));
+			snprintf(err->field, sizeof(err->field), "grep");
+			snprintf(err->reason, sizeof(err->reason),
+			    "pattern too costly to compile (over %d bytes, %d atoms once repetitions "
+			    "are expanded, or %d repetitions nested)", FILTER_GREP_MAX,
+			    FILTER_GREP_COST, FILTER_GREP_REPEAT);
+		}
+		return TT_ETOOBIG;
+	}
 	/* smart case: an upper-case letter in the pattern makes it case-sensitive */
 	for (const char *p = regex; *p; p++) {
 		if (*p == '\\' && p[1]) { /* "\S", "\W": escapes are not letters typed */

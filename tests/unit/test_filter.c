@@ -341,6 +341,47 @@ static void test_duration_range(void **state)
 	msgpack_sbuffer_destroy(&none.sb);
 }
 
+/* regcomp's memory grows with the copies a repetition makes, its time with
+ * repetitions nested: a short pattern from an HTTP query must not take
+ * gigabytes or minutes */
+static void test_grep_cost_cap(void **state)
+{
+	static const char *const big[] = {
+		"a{1,32767}", "(a{1,1000}){1,1000}", "a{1,1001}", "(a*){1,1001}", "s+++++++++++++++++++++++++",
+		"((((a{1,100}){1,100}){1,100}){1,100})",
+		/* repetitions of repetitions: seconds to minutes of regcomp */
+		"r?*{1,1000}", "r?????????????????????????++++", "((ab?)+)?", "a+?*",
+	};
+	static const char *const fine[] = {
+		"a{1,255}", "(abc|def){1,99}x{1,255}", "[[:alpha:]]{1,100}[]x{}]+",
+		"a{", "x{,3}", "\\{1,99999}", "(err|fail)(ed|ure)?: .*timeout",
+		"(ab?)+", "(GET|POST) /api/(v[0-9]+/)?users", "r?{1,1000}",
+	};
+	tt_filter *f;
+	tt_rec_err err;
+	char *longpat;
+	(void)state;
+	assert_int_equal(tt_filter_new(&f), 0);
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		if (tt_filter_set_grep(f, big[i], &err) != TT_ETOOBIG)
+			fail_msg("expected TT_ETOOBIG for '%s'", big[i]);
+		assert_string_equal(err.field, "grep");
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		if (tt_filter_set_grep(f, fine[i], &err) == TT_ETOOBIG)
+			fail_msg("'%s' rejected as too large", fine[i]);
+	longpat = malloc(514);
+	assert_non_null(longpat);
+	memset(longpat, 'x', 513);
+	longpat[513] = 0;
+	assert_int_equal(tt_filter_set_grep(f, longpat, &err), TT_ETOOBIG);
+	longpat[512] = 0;
+	assert_int_equal(tt_filter_set_grep(f, longpat, &err), 0);
+	free(longpat);
+	tt_filter_free(f);
+}
+
 static void test_garbage_record_never_matches(void **state)
 {
 	tt_filter *f;
@@ -365,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_match_malformed),
 		cmocka_unit_test(test_term_cap),
 		cmocka_unit_test(test_grep_smart_case),
+		cmocka_unit_test(test_grep_cost_cap),
 		cmocka_unit_test(test_duration_range),
 		cmocka_unit_test(test_garbage_record_never_matches),
 	};
