@@ -239,7 +239,8 @@ static int pack_raw(tt_buf *b, const char *p, uint32_t n)
 
 	if (!w)
 		return -ENOMEM;
-	memcpy(w, p, n);
+	if (n) /* an empty str may come with p == NULL */
+		memcpy(w, p, n);
 	b->len += n;
 	return 0;
 }
