@@ -109,7 +109,9 @@ int tt_writer_wait(tt_writer *w, uint64_t ticket, int timeout_ms);
  * tt_writer_notify_drain); for event loops. */
 int tt_writer_notify_fd(const tt_writer *w);
 void tt_writer_notify_drain(tt_writer *w);
-/* Bytes appended but not yet durable (for back-pressure decisions). */
+/* Record bytes appended but not yet written to the segment file (the block
+ * being filled plus the compression queue; at most about 4 MiB): a measure of
+ * how far the writer thread is behind, for back-pressure decisions. */
 size_t tt_writer_pending(const tt_writer *w);
 /* First background error, or 0. */
 int tt_writer_error(const tt_writer *w);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # ttd: every HTTP endpoint answers with the documented shape, field by field.
 . ./lib.sh
-. ./t7-ttd-lib.sh
+. ./ttd-lib.sh
 
 ttd_start || { echo "Bail out! ttd did not start"; exit 1; }
 

@@ -2,7 +2,7 @@
 # ttd: body caps (raw, gzip, chunked), Host/cross-site/auth guards, batch
 # caps, connection cap, slow clients, back-pressure (503 + Retry-After).
 . ./lib.sh
-. ./t7-ttd-lib.sh
+. ./ttd-lib.sh
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed"; exit 0; }
 
 one='{"traces":[{"source_id":"a","correlation_id":"lim-1","timestamp":1700000000000,"direction":"->"}]}'

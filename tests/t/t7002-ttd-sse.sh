@@ -3,7 +3,7 @@
 # Last-Event-ID resume without gaps or duplicates, keepalives, timeouts,
 # slow clients dropped with a final event.
 . ./lib.sh
-. ./t7-ttd-lib.sh
+. ./ttd-lib.sh
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed"; exit 0; }
 
 # ingest N records for corr $2 from service $3 with level $4, seq from $5

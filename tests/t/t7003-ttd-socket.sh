@@ -2,7 +2,7 @@
 # ttd: the unix-socket msgpack ingest (format/FORMAT.md section 11): mode
 # 0600, acks after group commit, per-element errors, fatal framing errors.
 . ./lib.sh
-. ./t7-ttd-lib.sh
+. ./ttd-lib.sh
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed"; exit 0; }
 
 cat >"$TEST_DIR/mpc.py" <<'PY'

@@ -3,7 +3,7 @@
 # SIGTERM with requests in flight (every 2xx'd record present after restart),
 # SIGHUP reload, non-loopback warning.
 . ./lib.sh
-. ./t7-ttd-lib.sh
+. ./ttd-lib.sh
 TT_TOP=${TT_TOP:-$(cd ../.. && pwd)}
 
 test_expect_success '--help lists every option; -V prints the version' '

@@ -3,7 +3,7 @@
 # writes; records tt-ingest writes reach ttd's streams; SSE ids are tt-tail
 # cursors.
 . ./lib.sh
-. ./t7-ttd-lib.sh
+. ./ttd-lib.sh
 for t in tt-tail tt-query tt-ingest; do
 	[ -x "$TT_BUILD/bin/$t" ] || { echo "1..0 # SKIP $t is not built"; exit 0; }
 done

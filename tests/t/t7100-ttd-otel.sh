@@ -5,7 +5,7 @@
 # store must hold them with the right trace/span/parent ids, service name,
 # status and attributes. No npm registry: the tests SKIP, they do not fail.
 . ./lib.sh
-. ./t7-ttd-lib.sh
+. ./ttd-lib.sh
 
 TOP=$(cd ../.. && pwd)
 CACHE=${TT_OTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/teratrace/otel-test}

@@ -1,4 +1,4 @@
-# t7-ttd-lib.sh -- helpers for ttd's black-box tests (t7NNN-ttd-*.sh), sourced
+# ttd-lib.sh -- helpers for ttd's black-box tests (t7NNN-ttd-*.sh), sourced
 # after lib.sh. Run on its own (tests/run.sh runs every t[0-9]*.sh) it only
 # prints an empty TAP plan.
 #
@@ -10,7 +10,7 @@
 #                         status code printed on stdout
 #   post PATH JSON [CURL-ARGS...]   POST application/json
 #   expect_json FILTER    jq -e FILTER on $TEST_DIR/body, shows the body if false
-if [ "${0##*/}" = "t7-ttd-lib.sh" ]; then echo "1..0"; exit 0; fi
+if [ "${0##*/}" = "ttd-lib.sh" ]; then echo "1..0"; exit 0; fi
 
 command -v curl >/dev/null && command -v jq >/dev/null || {
 	echo "1..0 # SKIP curl and jq are needed"; exit 0; }
