@@ -417,11 +417,8 @@ out:
 int tt_store_check(tt_store *s, int rebuild_index, problem_fn fn, void *ctx)
 {
 	struct checker ck = { fn, ctx, 0 };
-	MDB_txn *t;
-	MDB_cursor *c;
-	MDB_val k, d;
-	struct { uint64_t id; segrec r; } *rows = NULL;
-	size_t n = 0, cap = 0;
+	struct segrow *rows;
+	size_t n;
 	int rc;
 
 	if (rebuild_index) {
@@ -432,35 +429,16 @@ int tt_store_check(tt_store *s, int rebuild_index, problem_fn fn, void *ctx)
 		if ((rc = rebuild(s, &quiet)) < 0)
 			return rc;
 	}
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	if ((rc = mdb_cursor_open(t, s->db_segs, &c)) != 0) {
-		store_rtxn_done(s, t);
-		return mdb_rc(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (n == cap) {
-			void *nv = realloc(rows, (cap = cap ? cap * 2 : 16) * sizeof *rows);
-			if (!nv) { rc = -ENOMEM; break; }
-			rows = nv;
-		}
-		rows[n].id = k.mv_size == 8 ? getbe64(k.mv_data) : 0;
-		if (k.mv_size != 8 || segrec_decode(d.mv_data, d.mv_size, &rows[n].r) < 0) {
-			report(&ck, rows[n].id, 0, TT_ECORRUPT, "malformed segment row");
+	if ((rc = index_seg_list(s, SEGS_WITH_BAD, &rows, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].r.state == 0) {
+			report(&ck, rows[i].id, 0, TT_ECORRUPT, "malformed segment row");
 			continue;
 		}
-		n++;
-	}
-	mdb_cursor_close(c);
-	store_rtxn_done(s, t);
-	if (rc != MDB_NOTFOUND) {
-		free(rows);
-		return mdb_rc(rc);
-	}
-	for (size_t i = 0; i < n; i++)
 		if ((rc = check_segment(s, rows[i].id, &rows[i].r, &ck)) < 0)
 			break;
+	}
 	free(rows);
 	return rc < 0 ? rc : ck.count;
 }

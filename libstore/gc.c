@@ -51,7 +51,7 @@ int tt_store_segments(tt_store *s, tt_seg_fn fn, void *ctx)
 {
 	struct segrow *rows;
 	size_t n;
-	int rc = index_seg_list(s, 0, &rows, &n);
+	int rc = index_seg_list(s, SEGS_ALL, &rows, &n);
 
 	if (rc < 0)
 		return rc;
@@ -74,7 +74,7 @@ int tt_store_stats(tt_store *s, tt_stats *st)
 	struct stat fs;
 	char path[4200];
 	MDB_txn *t;
-	int rc = index_seg_list(s, 0, &rows, &n);
+	int rc = index_seg_list(s, SEGS_ALL, &rows, &n);
 
 	if (rc < 0)
 		return rc;
@@ -260,13 +260,13 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 		return TT_EREADONLY;
 	if (o->max_age_ns < 0)
 		return TT_EBADARG;
-	if ((rc = index_seg_list(s, 0, &rows, &n)) < 0)
+	if ((rc = index_seg_list(s, SEGS_ALL, &rows, &n)) < 0)
 		return rc;
 	if (o->rotate) {
 		if ((rc = seal_orphans(s, rows, n, o->dry_run)) < 0)
 			goto out;
 		free(rows);
-		if ((rc = index_seg_list(s, 0, &rows, &n)) < 0)
+		if ((rc = index_seg_list(s, SEGS_ALL, &rows, &n)) < 0)
 			return rc;
 	}
 	if (!o->dry_run) {

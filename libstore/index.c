@@ -118,7 +118,7 @@ int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r)
 	return segrec_decode(d.mv_data, d.mv_size, r);
 }
 
-int index_seg_list(tt_store *s, int active_only, struct segrow **out, size_t *n)
+int index_seg_list(tt_store *s, int which, struct segrow **out, size_t *n)
 {
 	struct segrow *v = NULL;
 	size_t cnt = 0, cap = 0;
@@ -136,17 +136,20 @@ int index_seg_list(tt_store *s, int active_only, struct segrow **out, size_t *n)
 	}
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 8)
-			continue;
+		int ok;
 		if (cnt == cap) {
 			struct segrow *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
 			if (!nv) { rc = -ENOMEM; break; }
 			v = nv;
 		}
-		v[cnt].id = getbe64(k.mv_data);
-		if (segrec_decode(d.mv_data, d.mv_size, &v[cnt].r) == 0 &&
-		    (!active_only || v[cnt].r.state == TT_SEG_ACTIVE))
+		v[cnt].id = k.mv_size == 8 ? getbe64(k.mv_data) : 0;
+		ok = k.mv_size == 8 && segrec_decode(d.mv_data, d.mv_size, &v[cnt].r) == 0;
+		if (!ok && which == SEGS_WITH_BAD) {
+			memset(&v[cnt].r, 0, sizeof v[cnt].r);
 			cnt++;
+		} else if (ok && (which != SEGS_ACTIVE || v[cnt].r.state == TT_SEG_ACTIVE)) {
+			cnt++;
+		}
 	}
 	mdb_cursor_close(c);
 	store_rtxn_done(s, t);

@@ -33,7 +33,7 @@ static int load_segs(tt_store *s, struct segent **out, size_t *n)
 	int rc;
 
 	*out = NULL, *n = 0;
-	if ((rc = index_seg_list(s, 0, &rows, &cnt)) < 0)
+	if ((rc = index_seg_list(s, SEGS_ALL, &rows, &cnt)) < 0)
 		return rc;
 	if (!(v = malloc((cnt ? cnt : 1) * sizeof *v))) {
 		free(rows);

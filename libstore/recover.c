@@ -188,7 +188,7 @@ int recover_orphans(tt_store *s)
 	size_t n;
 	int rc;
 
-	if ((rc = index_seg_list(s, 1, &rows, &n)) < 0)
+	if ((rc = index_seg_list(s, SEGS_ACTIVE, &rows, &n)) < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		segrec r;

@@ -193,9 +193,11 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
     segrec *seg_after, uint64_t *first_seq_out);
 int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r);
 int index_seg_put(MDB_txn *t, tt_store *s, uint64_t seg, const segrec *r);
-/* Every segment row (or only the active ones), in id order; free(*out). */
+/* Segment rows in id order; free(*out). which: SEGS_ALL, SEGS_ACTIVE, or
+ * SEGS_WITH_BAD (all, plus rows that do not decode, given with r.state 0). */
 struct segrow { uint64_t id; segrec r; };
-int index_seg_list(tt_store *s, int active_only, struct segrow **out, size_t *n);
+enum { SEGS_ALL = 0, SEGS_ACTIVE = 1, SEGS_WITH_BAD = 2 };
+int index_seg_list(tt_store *s, int which, struct segrow **out, size_t *n);
 int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off);
 
 /* recover.c */
