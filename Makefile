@@ -57,7 +57,7 @@ UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 
 # Per-folder fragments (format/rules.mk, bench/rules.mk, daemon/rules.mk, ...)
 # may add to LIB_OBJ, DAEMON_OBJ, BINS, CPPFLAGS and define their own targets.
--include $(wildcard */rules.mk)
+-include $(wildcard */rules.mk tests/*/rules.mk)
 
 .SECONDARY:
 .PHONY: all lib tools test test-long bench install uninstall clean deps run fuzz
