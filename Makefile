@@ -57,6 +57,7 @@ UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 
 # Per-folder fragments (format/rules.mk, bench/rules.mk, daemon/rules.mk, ...)
 # may add to LIB_OBJ, DAEMON_OBJ, BINS, CPPFLAGS and define their own targets.
+.DEFAULT_GOAL := all
 -include $(wildcard */rules.mk tests/*/rules.mk)
 
 .SECONDARY:

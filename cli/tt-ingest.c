@@ -27,7 +27,8 @@
 #define MP_REFILL (2u << 20)      /* refill the window below this many bytes */
 
 static const char usage_str[] =
-"usage: tt-ingest [-D DIR] [-F FORMAT] [--strict] [--no-sync] [-q] [FILE...]\n"
+"usage: tt-ingest [-D DIR] [-F FORMAT] [--strict] [--no-sync] [--segment-size SIZE]\n"
+"                 [-q] [FILE...]\n"
 "\n"
 "Append trace records from each FILE (or standard input, also '-') to the store.\n"
 "\n"
@@ -36,6 +37,7 @@ CLI_HELP_STORE
 "      --strict           the first bad record aborts: nothing of that input is stored\n"
 "      --no-sync          do not fsync (records survive a crash of tt-ingest, not of\n"
 "                         the machine)\n"
+"      --segment-size SIZE seal a segment file at SIZE (64K..4G; default 256M)\n"
 "      --progress         progress on stderr even when it is not a terminal\n"
 "      --no-progress      no progress\n"
 "  -q, --quiet            no messages about rejected records, no summary\n"
@@ -46,13 +48,14 @@ CLI_HELP_STORE
 
 enum fmt { F_AUTO, F_JSONL, F_JSON, F_MSGPACK, F_OTLP };
 
-enum { OPT_STRICT = OPT_TOOL, OPT_NO_SYNC, OPT_PROGRESS, OPT_NO_PROGRESS };
+enum { OPT_STRICT = OPT_TOOL, OPT_NO_SYNC, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SEGSIZE };
 
 static const struct option longopts[] = {
 	CLI_OPTS_COMMON,
 	{ "format", required_argument, NULL, 'F' },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
+	{ "segment-size", required_argument, NULL, OPT_SEGSIZE },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ NULL, 0, NULL, 0 }
@@ -630,6 +633,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_SYNC:
 			so.sync = TT_SYNC_NONE;
+			break;
+		case OPT_SEGSIZE:
+			if (tt_parse_size(optarg, &so.segment_size) < 0 ||
+			    so.segment_size < (64u << 10) || so.segment_size > (4ull << 30))
+				cli_die(CLI_EXIT_USAGE, "--segment-size: '%s' is not a size from 64K to 4G", optarg);
 			break;
 		case OPT_PROGRESS:
 			want_progress = 1;

@@ -37,6 +37,7 @@ static const struct opt opts[] = {
 	{ "port-file", 0, O_STR, F(port_file), "FILE", "write the bound HTTP port to FILE" },
 	{ "commit-interval", 'i', O_MS, F(commit_ms), "MS", "group commit interval (10)" },
 	{ "sync", 0, O_SYNC, F(sync), "MODE", "full (fsync, default) or none" },
+	{ "segment-size", 0, O_SIZE, F(segment_size), "SIZE", "seal segment files at SIZE (256M)" },
 	{ "retention", 'r', O_DUR, F(retention_ns), "DUR", "delete sealed segments older than DUR" },
 	{ "max-size", 'm', O_SIZE, F(max_size), "SIZE", "keep the store under SIZE" },
 	{ "gc-interval", 0, O_DUR, F(gc_interval_ns), "DUR", "how often retention runs (1m)" },
@@ -65,6 +66,7 @@ ttd_config_defaults(ttd_config *c)
 	c->log_level = TTD_LOG_INFO;
 	c->commit_ms = 10;
 	c->sync = TT_SYNC_FULL;
+	c->segment_size = 256u << 20;
 	c->gc_interval_ns = 60LL * 1000000000;
 	c->max_body = 20u << 20;
 	c->max_record = TT_REC_MAX_DEFAULT;
@@ -401,6 +403,11 @@ ttd_config_finish(ttd_config *c)
 {
 	if (c->store == NULL && (c->store = default_store()) == NULL) {
 		log_err("no store: give --store DIR or set TERATRACE_STORE");
+		return -1;
+	}
+	if (c->segment_size < (64u << 10) || c->segment_size > (4ull << 30)) {
+		log_err("segment-size: %llu bytes is not from 64K to 4G",
+		    (unsigned long long)c->segment_size);
 		return -1;
 	}
 	if (c->max_record > c->max_body)

@@ -199,9 +199,9 @@ reload(void)
 	if (strcmp(n.store, g_ttd.cfg.store) != 0 ||
 	    (n.http && g_ttd.cfg.http && strcmp(n.http, g_ttd.cfg.http) != 0) ||
 	    n.commit_ms != g_ttd.cfg.commit_ms || n.sync != g_ttd.cfg.sync ||
-	    n.max_conns != g_ttd.cfg.max_conns)
-		log_warn("reload: store, http, socket, commit-interval, sync and "
-		    "max-connections apply after a restart");
+	    n.segment_size != g_ttd.cfg.segment_size || n.max_conns != g_ttd.cfg.max_conns)
+		log_warn("reload: store, http, socket, commit-interval, sync, "
+		    "segment-size and max-connections apply after a restart");
 	/* keep what needs a restart */
 	old = g_ttd.cfg;
 #define KEEP_STR(f) do { free(n.f); n.f = old.f ? strdup(old.f) : NULL; } while (0)
@@ -212,6 +212,7 @@ reload(void)
 #undef KEEP_STR
 	n.commit_ms = old.commit_ms;
 	n.sync = old.sync;
+	n.segment_size = old.segment_size;
 	n.max_conns = old.max_conns;
 	g_ttd.cfg = n;
 	ttd_config_free(&old);
@@ -288,6 +289,7 @@ main(int argc, char **argv)
 	so.flags = TT_OPEN_CREATE;
 	so.commit_ms = c->commit_ms;
 	so.sync = c->sync;
+	so.segment_size = c->segment_size;
 	so.rec_max = (size_t)c->max_record;
 	so.on_problem = on_problem;
 	if ((r = tt_store_open(&g_ttd.store, c->store, &so)) < 0) {

@@ -45,6 +45,7 @@ typedef struct ttd_config {
 	int log_level;          /* --log-level: 0 error 1 warn 2 info 3 debug */
 	uint32_t commit_ms;     /* --commit-interval MS (group commit) */
 	int sync;               /* --sync full|none (enum tt_sync) */
+	uint64_t segment_size;  /* --segment-size SIZE: seal segment files at SIZE */
 	int64_t retention_ns;   /* --retention DUR: gc by age, 0 = off */
 	uint64_t max_size;      /* --max-size SIZE: gc by total size, 0 = off */
 	int64_t gc_interval_ns; /* --gc-interval DUR */
