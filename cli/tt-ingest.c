@@ -84,6 +84,7 @@ typedef struct ingest {
 	int strict;
 	int checking;       /* --strict first pass: count, do not store */
 	int fatal;          /* a write error: stop everything */
+	int in_msgpack;     /* at_line counts msgpack objects, not lines */
 	uint64_t accepted, rejected;
 	uint64_t pass_rejected; /* rejected in the current pass */
 	int64_t now;        /* receive time for records without ts */
@@ -269,6 +270,72 @@ static void progress(int final)
 	    (unsigned long long)g.accepted, rate, mbs, eta);
 }
 
+/* ---- where records came from, while they may not be durable yet
+ *
+ * A mark is pushed for each line (msgpack: object) that yields records: the
+ * ticket of its first record. Marks whose records are all durable are pruned,
+ * so memory follows the writer's backlog, not the input. When the writer
+ * fails, the first record that was not stored is named by its line. */
+
+struct mark { uint64_t ticket, line; const char *name; int msgpack; };
+static struct { struct mark *v; size_t head, len, cap; uint64_t pushes; int lost; } marks;
+
+static struct mark *mark_at(size_t i) { return &marks.v[(marks.head + i) % marks.cap]; }
+
+static void marks_prune(uint64_t durable)
+{
+	while (marks.len >= 2 && mark_at(1)->ticket <= durable + 1) {
+		marks.head = (marks.head + 1) % marks.cap;
+		marks.len--;
+	}
+}
+
+static void mark_push(uint64_t ticket)
+{
+	struct mark *last = marks.len ? mark_at(marks.len - 1) : NULL;
+
+	if (last && last->line == g.at_line && last->name == g.in->name)
+		return;
+	if (++marks.pushes % 4096 == 0)
+		marks_prune(tt_writer_durable(g.w));
+	if (marks.len == marks.cap) {
+		size_t nc = marks.cap ? 2 * marks.cap : 1024;
+		struct mark *nv = malloc(nc * sizeof *nv);
+		if (!nv) {
+			marks.lost = 1; /* the failure report gets vaguer, nothing else */
+			return;
+		}
+		for (size_t i = 0; i < marks.len; i++)
+			nv[i] = *mark_at(i);
+		free(marks.v);
+		marks.v = nv, marks.cap = nc, marks.head = 0;
+	}
+	*mark_at(marks.len++) = (struct mark){ ticket, g.at_line, g.in->name, g.in_msgpack };
+}
+
+/* After a write failure: say exactly what is stored and where to resume. */
+static void report_stored(uint64_t durable)
+{
+	marks_prune(durable);
+	if (durable >= g.accepted || marks.len == 0 || marks.lost ||
+	    mark_at(0)->ticket > durable + 1) {
+		cli_err("%llu records of this run are stored", (unsigned long long)durable);
+		return;
+	}
+	{
+		const struct mark *m = mark_at(0);
+		uint64_t before = durable + 1 - m->ticket;
+		if (m->msgpack)
+			cli_err("%llu records are stored: everything before %s object %llu%s; "
+			    "nothing from there on", (unsigned long long)durable, m->name,
+			    (unsigned long long)m->line, before ? " and part of it" : "");
+		else
+			cli_err("%llu records are stored: everything before %s:%llu%s; "
+			    "nothing from there on", (unsigned long long)durable, m->name,
+			    (unsigned long long)m->line, before ? " and part of that line" : "");
+	}
+}
+
 /* ---- the sink: decoded records go to the writer */
 
 static int on_record(void *ctx, const uint8_t *rec, size_t len)
@@ -282,6 +349,7 @@ static int on_record(void *ctx, const uint8_t *rec, size_t len)
 	rc = tt_writer_append_decoded(g.w, rec, len); /* straight from tt_decode_* */
 	if (rc > 0) {
 		g.accepted++;
+		mark_push((uint64_t)rc);
 		return 0;
 	}
 	if (rc == TT_EBADREC || rc == TT_ETOOBIG) {
@@ -539,6 +607,7 @@ static void run_input(input *in, int fmt)
 
 	if (f == F_AUTO || f == F_OTLP)
 		f = detect(in, fmt);
+	g.in_msgpack = f == F_MSGPACK;
 	switch (f) {
 	case F_JSON:
 		run_json(in);
@@ -703,15 +772,26 @@ int main(int argc, char **argv)
 	tt_decoder_free(g.dec);
 	if (g.progress)
 		progress(1);
+	rc = tt_writer_flush(g.w);
+	if (rc < 0 && !g.fatal)
+		cli_err("could not write to store '%s': %s", store, tt_strerror(rc));
+	if (rc < 0 || g.fatal) {
+		g.fatal = 1;
+		uint64_t durable = tt_writer_durable(g.w);
+		report_stored(durable);
+		g.accepted = durable;
+	}
 	rc = tt_writer_close(g.w, 0);
 	if (rc < 0 && !g.fatal) {
 		cli_err("could not write to store '%s': %s", store, tt_strerror(rc));
 		g.fatal = 1;
+		g.accepted = 0;
 	}
+	free(marks.v);
 	tt_store_close(g.store);
 	if (!cli_quiet)
 		fprintf(stderr, "%s: accepted %llu, rejected %llu\n", cli_prog,
-		    (unsigned long long)(g.fatal ? 0 : g.accepted), (unsigned long long)g.rejected);
+		    (unsigned long long)g.accepted, (unsigned long long)g.rejected);
 	cli_opts_free(&o);
 	if (g.fatal)
 		code = CLI_EXIT_STORE;

@@ -113,7 +113,12 @@ void tt_writer_notify_drain(tt_writer *w);
  * being filled plus the compression queue; at most about 4 MiB): a measure of
  * how far the writer thread is behind, for back-pressure decisions. */
 size_t tt_writer_pending(const tt_writer *w);
-/* First background error, or 0. */
+/* First background error, or 0. A failed write, sync or index commit (ENOSPC,
+ * EIO, ...) stops the writer for good: the records that were not durable yet
+ * are discarded (their blocks are cut off the segment, so they never appear
+ * later), every wait on them returns the error, and later appends return
+ * TT_ECLOSED. Everything up to tt_writer_durable() stays stored. To go on
+ * (say after tt_store_gc freed space), close this writer and open another. */
 int tt_writer_error(const tt_writer *w);
 /* Seal the current segment now and continue in a new one. */
 int tt_writer_rotate(tt_writer *w);

@@ -343,6 +343,24 @@ static int commit_cycle(tt_writer *w)
 	return 0;
 }
 
+/* After a failure nothing that is not durable may stay behind: cut the segment
+ * back to its last commit, so that blocks written for records nobody was told
+ * are stored do not come back when the segment is adopted (a retry of exactly
+ * the unacknowledged records then stores each once), and so that their space
+ * is free again (ENOSPC). Called on the thread, mu not held. */
+static void discard_undurable(tt_writer *w)
+{
+	uint64_t end;
+
+	if (w->fd < 0)
+		return;
+	end = w->npend ? w->pend[0].off : w->r.end;
+	if (ftruncate(w->fd, (off_t)end) == 0)
+		(void)datasync(w->s, w->fd);
+	w->r.end = end;
+	w->npend = 0;
+}
+
 static void *writer_thread(void *arg)
 {
 	tt_writer *w = arg;
@@ -419,8 +437,13 @@ static void *writer_thread(void *arg)
 		if (w->stop && w->qlen == 0 && w->cur.nrec == 0)
 			break;
 	}
-	if (rc < 0 && !w->err)
-		w->err = rc;
+	if (rc < 0) {
+		pthread_mutex_unlock(&w->mu);
+		discard_undurable(w);
+		pthread_mutex_lock(&w->mu);
+		if (!w->err)
+			w->err = rc;
+	}
 	w->stop = 1;
 	pthread_cond_broadcast(&w->cv_done);
 	pthread_cond_broadcast(&w->cv_space);
