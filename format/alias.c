@@ -380,9 +380,7 @@ static int merge_attrs(tt_decoder *d, const msgpack_object *m)
 {
 	int rc = tt_recb_add_attrs(d);
 
-	for (uint32_t i = 0; i < m->via.map.size && rc == 0; i++)
-		rc = tt_attrs_add(d, &m->via.map.ptr[i]);
-	return rc;
+	return rc ? rc : tt_attrs_add_n(d, m->via.map.ptr, m->via.map.size);
 }
 
 /* level: a known name or a pino number -> canonical name; else as given */

@@ -141,18 +141,32 @@ int tt_recb_set_corr(tt_decoder *d, const msgpack_object *v, tt_rec_err *err)
 	return 0;
 }
 
-int tt_attrs_add(tt_decoder *d, const msgpack_object_kv *kv)
+/* Grows once to what n more entries need (at least doubling): merging a map
+ * of a million entries costs one array of that size, not a chain of
+ * doublings whose last realloc holds 1.5 copies at once. */
+int tt_attrs_add_n(tt_decoder *d, const msgpack_object_kv *kv, uint32_t n)
 {
-	if (d->nattrs == d->attrs_cap) {
-		uint32_t cap = d->attrs_cap ? d->attrs_cap * 2 : 32;
-		msgpack_object_kv *a = realloc(d->attrs, cap * sizeof *a);
-		if (!a)
+	if (n > d->attrs_cap - d->nattrs) {
+		uint64_t need = (uint64_t)d->nattrs + n;
+		uint64_t cap = d->attrs_cap ? 2 * (uint64_t)d->attrs_cap : 32;
+		msgpack_object_kv *a;
+
+		if (cap < need)
+			cap = need;
+		if (cap > UINT32_MAX || !(a = realloc(d->attrs, cap * sizeof *a)))
 			return -ENOMEM;
 		d->attrs = a;
-		d->attrs_cap = cap;
+		d->attrs_cap = (uint32_t)cap;
 	}
-	d->attrs[d->nattrs++] = *kv;
+	if (n)
+		memcpy(d->attrs + d->nattrs, kv, n * sizeof *kv);
+	d->nattrs += n;
 	return 0;
+}
+
+int tt_attrs_add(tt_decoder *d, const msgpack_object_kv *kv)
+{
+	return tt_attrs_add_n(d, kv, 1);
 }
 
 int tt_recb_add_attrs(tt_decoder *d)
@@ -396,12 +410,11 @@ static int recb_finish_attrs(tt_decoder *d)
 	}
 	if (d->attrs_slot < 0 && tt_recb_add_attrs(d))
 		return -ENOMEM;
+	/* the entries stay in d->attrs: the record is packed before anything
+	 * is added to them again (no copy: they may be millions) */
 	m.type = MSGPACK_OBJECT_MAP;
 	m.via.map.size = d->nattrs;
-	m.via.map.ptr = msgpack_zone_malloc(&d->zone, d->nattrs * sizeof *d->attrs);
-	if (!m.via.map.ptr)
-		return -ENOMEM;
-	memcpy(m.via.map.ptr, d->attrs, d->nattrs * sizeof *d->attrs);
+	m.via.map.ptr = d->attrs;
 	d->rb.kv[d->attrs_slot].val = m;
 	return 0;
 }

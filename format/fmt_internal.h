@@ -78,6 +78,7 @@ void tt_recb_reset(tt_decoder *d);
 void tt_recb_set_ts(tt_decoder *d, int64_t ns);
 int tt_recb_set_corr(tt_decoder *d, const msgpack_object *v, tt_rec_err *err);
 int tt_attrs_add(tt_decoder *d, const msgpack_object_kv *kv);
+int tt_attrs_add_n(tt_decoder *d, const msgpack_object_kv *kv, uint32_t n);
 /* Adds "attrs" (the merged entries) at the current position if any. */
 int tt_recb_add_attrs(tt_decoder *d);
 /* Encode rb (ts filled with now_ns if missing) and hand it to the sink. */

@@ -234,9 +234,7 @@ static int add_attrs(otlp_ctx *c, const msgpack_object *el, tt_rec_err *e)
 		rc = tt_recb_add_attrs(c->d); /* the attrs go here, before events */
 	if (rc == TT_EBADREC)
 		return bad(c, e, "attributes", "malformed attribute list");
-	for (uint32_t i = 0; i < m.via.map.size && rc == 0; i++)
-		rc = tt_attrs_add(c->d, &m.via.map.ptr[i]);
-	return rc;
+	return rc ? rc : tt_attrs_add_n(c->d, m.via.map.ptr, m.via.map.size);
 }
 
 /* fields every record of a resource/scope shares, and its ids */
