@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -180,6 +181,18 @@ int store_wtxn(tt_store *s, MDB_txn **txn)
 	return MDB_MAP_RESIZED;
 }
 
+/* LMDB turns a short write into EIO (mdb_page_flush), and a short write is
+ * how a full file system shows itself: say ENOSPC when there is no room. */
+static int commit_errno(tt_store *s, int rc)
+{
+	struct statvfs v;
+
+	if (rc == EIO && statvfs(s->dir, &v) == 0 &&
+	    (uint64_t)v.f_bavail * v.f_frsize < (1u << 20))
+		return ENOSPC;
+	return rc;
+}
+
 int store_wtxn_commit(tt_store *s, MDB_txn *txn)
 {
 	int rc = mdb_txn_commit(txn);
@@ -188,7 +201,7 @@ int store_wtxn_commit(tt_store *s, MDB_txn *txn)
 		int g = store_map_grow(s);
 		return g ? g : MDB_MAP_FULL;
 	}
-	return rc;
+	return commit_errno(s, rc);
 }
 
 void store_wtxn_abort(tt_store *s, MDB_txn *txn)
@@ -307,23 +320,49 @@ int store_seg_fd(tt_store *s, uint64_t seg, int *fd)
 
 /* ---- open / close */
 
+/* fsync a directory by name: makes the entries created in it durable. */
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* mkdir -p; the parent of each directory it creates is fsynced, so the new
+ * path survives a power cut (FORMAT.md 8.0). */
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];
 	size_t n = strlen(path);
+	int rc;
 	if (n >= sizeof buf)
 		return -ENAMETOOLONG;
 	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
+	for (char *p = buf + 1;; p++)
+		if (*p == '/' || !*p) {
+			char c = *p, *slash;
 			*p = 0;
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			if (mkdir(buf, c ? 0755 : mode) == 0) {
+				if ((slash = strrchr(buf, '/')) != NULL) {
+					*slash = 0;
+					rc = fsync_path(slash == buf ? "/" : buf);
+					*slash = '/';
+				} else {
+					rc = fsync_path(".");
+				}
+				if (rc < 0)
+					return rc;
+			} else if (errno != EEXIST) {
 				return -errno;
+			}
+			if (!c)
+				return 0;
 			*p = '/';
 		}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static int meta_init(tt_store *s)
@@ -394,6 +433,72 @@ static int open_main_dbs(tt_store *s)
 	return mdb_txn_commit(t);
 }
 
+/* A new LMDB environment handle in s->env, opened at path (s->env NULL on
+ * failure). The map size of an existing env wins if larger (LMDB keeps the
+ * max). */
+static int env_open(tt_store *s, const char *path, unsigned envf)
+{
+	int rc;
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(s->env, MAX_DBS);
+	mdb_env_set_maxreaders(s->env, 1024);
+	mdb_env_set_mapsize(s->env, s->o.map_size);
+	if ((rc = mdb_env_open(s->env, path, envf, 0600)) != 0) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	return rc;
+}
+
+static void rm_index_dir(const char *dir)
+{
+	char p[4224];
+	snprintf(p, sizeof p, "%s/data.mdb", dir);
+	(void)unlink(p);
+	snprintf(p, sizeof p, "%s/lock.mdb", dir);
+	(void)unlink(p);
+	(void)rmdir(dir);
+}
+
+/* Create seg/ and index/ of a new store (FORMAT.md 8.0). LMDB writes a new
+ * environment's first pages without syncing them, so a power cut while it is
+ * created can leave a data.mdb it refuses to open (MDB_INVALID) for ever: the
+ * environment is therefore initialised in index.new.<pid>, synced, and only
+ * then renamed to index/, and every directory that gains an entry is fsynced.
+ * After a power cut there is either no index/ (the next open creates it) or
+ * one LMDB opens. A concurrent creator that renamed first wins; ours goes. */
+static int store_create(tt_store *s, const char *index)
+{
+	char tmp[4200];
+	int rc;
+
+	if (mkdir(s->segdir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(tmp, sizeof tmp, "%s/index.new.%ld", s->dir, (long)getpid());
+	rm_index_dir(tmp); /* left by a creator with our pid that crashed */
+	if (mkdir(tmp, 0700) < 0)
+		return -errno;
+	if ((rc = env_open(s, tmp, MDB_NOTLS | MDB_NORDAHEAD)) == 0) {
+		if ((rc = open_main_dbs(s)) == 0)
+			rc = meta_init(s); /* a synced commit */
+		if (s->rtxn_cache) {
+			mdb_txn_abort(s->rtxn_cache);
+			s->rtxn_cache = NULL;
+		}
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	if (rc == 0)
+		rc = fsync_path(tmp);
+	if (rc == 0 && rename(tmp, index) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+		rc = -errno;
+	rm_index_dir(tmp); /* gone when renamed; else a loser's or a failure's */
+	if (rc == 0)
+		rc = fsync_path(s->dir);
+	return rc > 0 ? -rc : rc;
+}
+
 int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 {
 	tt_store *s;
@@ -438,32 +543,21 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 			rc = errno == ENOENT ? TT_ENOTFOUND : -errno;
 			goto fail;
 		}
-		if (mkdir(s->segdir, 0700) < 0 && errno != EEXIST) { rc = -errno; goto fail; }
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) { rc = -errno; goto fail; }
+		if ((rc = store_create(s, path)) < 0) goto fail;
 	}
 	if ((s->segdir_fd = open(s->segdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = mdb_env_create(&s->env)) != 0) goto fail;
-	mdb_env_set_maxdbs(s->env, MAX_DBS);
-	mdb_env_set_maxreaders(s->env, 1024);
 	if (s->o.sync == TT_SYNC_NONE)
 		envf |= MDB_NOSYNC;
 	if (s->o.flags & TT_OPEN_RDONLY)
 		envf |= MDB_RDONLY;
-	/* the map size of an existing env wins if larger (LMDB keeps the max) */
-	mdb_env_set_mapsize(s->env, s->o.map_size);
-	if ((rc = mdb_env_open(s->env, path, envf, 0600)) != 0) {
+	if ((rc = env_open(s, path, envf)) != 0) {
 		if (rc == EACCES && !(s->o.flags & TT_OPEN_RDONLY)) {
 			/* no write permission: fall back to a read-only open */
 			s->o.flags |= TT_OPEN_RDONLY;
-			mdb_env_close(s->env);
-			s->env = NULL;
-			if ((rc = mdb_env_create(&s->env)) != 0) goto fail;
-			mdb_env_set_maxdbs(s->env, MAX_DBS);
-			mdb_env_set_maxreaders(s->env, 1024);
-			rc = mdb_env_open(s->env, path, envf | MDB_RDONLY, 0600);
+			rc = env_open(s, path, envf | MDB_RDONLY);
 		}
 		if (rc) {
 			rc = rc > 0 ? -rc : rc;
