@@ -7,9 +7,11 @@
  * both encodings with one function and they give identical records.
  *
  * Hostile bodies: protobuf-c recurses once per nested message without a
- * limit and allocates a struct per submessage, so a bounded walk of the wire
- * format first refuses bodies nested deeper than PB_DEPTH_MAX or holding more
- * than PB_MSGS_MAX submessages.
+ * limit and allocates a struct per submessage (a Span is 200 bytes, from a
+ * 2-byte empty submessage), so a walk of the wire format along the schema
+ * (protobuf-c's descriptors) first refuses bodies nested deeper than
+ * PB_DEPTH_MAX or whose decoding would take more than PB_COST_MULT times
+ * their size in memory (PB_COST_BASE more for small ones).
  */
 #include <errno.h>
 #include <string.h>
@@ -31,12 +33,15 @@ typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
 /* OTLP nests 4 messages above a span's attributes and 2 per AnyValue level:
  * this admits every record depth the JSON path admits (TT_DEPTH_MAX). */
 #define PB_DEPTH_MAX (2 * TT_DEPTH_MAX + 8)
-/* protobuf-c allocates ~100-200 bytes per submessage (from as little as two
- * body bytes); a full batch of TT_BATCH_MAX spans with a dozen attributes
- * each stays below this. */
-#define PB_MSGS_MAX (32u * TT_BATCH_MAX)
+/* The memory a body may take to decode: protobuf-c's structs and copies plus
+ * the tree below, estimated by pb_walk. Real exports need 2-10 times their
+ * size; the densest legitimate content (arrays of bools, one-letter keys
+ * with small ints) about 30 times; bodies of empty submessages 100-350
+ * times, which is what this refuses. */
+#define PB_COST_MULT 40
+#define PB_COST_BASE (256u << 10)
 
-/* ---- bounded pre-walk of the wire format */
+/* ---- bounded pre-walk of the wire format, along the schema */
 
 static int varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
 {
@@ -53,19 +58,49 @@ static int varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
 	return -1;
 }
 
-/* 0: p parses as a message within the limits; 1: it does not parse (opaque
- * bytes: a string or bytes field); TT_ETOOBIG: too deep or too many messages.
- * Every length-delimited payload that parses is counted as a submessage; that
- * over-counts strings that happen to parse, never under-counts. */
-static int pb_walk(const uint8_t *p, size_t n, int depth, size_t *msgs)
+/* Bytes the tree (built below) spends on one message of type d: 48 per map
+ * entry it may hold, the resource / scope maps with their parents. */
+static size_t tree_cost(const ProtobufCMessageDescriptor *d)
 {
-	/* depth < 0: a flat scan, only "does this parse as a message" */
+	if (d == &opentelemetry__proto__trace__v1__span__descriptor)
+		return 10 * 48;
+	if (d == &opentelemetry__proto__logs__v1__log_record__descriptor)
+		return 9 * 48;
+	if (d == &opentelemetry__proto__trace__v1__span__event__descriptor)
+		return 3 * 48;
+	if (d == &opentelemetry__proto__trace__v1__resource_spans__descriptor ||
+	    d == &opentelemetry__proto__trace__v1__scope_spans__descriptor ||
+	    d == &opentelemetry__proto__logs__v1__resource_logs__descriptor ||
+	    d == &opentelemetry__proto__logs__v1__scope_logs__descriptor)
+		return 3 * 48;
+	if (d == &opentelemetry__proto__common__v1__key_value__descriptor ||
+	    d == &opentelemetry__proto__trace__v1__status__descriptor)
+		return 2 * 48;
+	if (d == &opentelemetry__proto__common__v1__any_value__descriptor ||
+	    d == &opentelemetry__proto__common__v1__array_value__descriptor ||
+	    d == &opentelemetry__proto__common__v1__key_value_list__descriptor)
+		return 48;
+	return 0;
+}
+
+/* 0: p parses as a message of type d within PB_DEPTH_MAX, *cost (bytes)
+ * grown by what decoding it takes; 1: it does not parse (protobuf-c would
+ * refuse it too); TT_ETOOBIG: nested too deeply. Strings and bytes cost a
+ * copy (and hex for ids), packed scalars up to 8 bytes per byte, fields the
+ * schema does not know a copy kept by protobuf-c. */
+static int pb_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
+    int depth, uint64_t *cost)
+{
 	size_t i = 0;
 
 	while (i < n) {
 		uint64_t key, len, v;
-		if (varint(p, n, &i, &key) || (key >> 3) == 0)
+		size_t start = i;
+		const ProtobufCFieldDescriptor *f;
+
+		if (varint(p, n, &i, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
 			return 1;
+		f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
 		switch (key & 7) {
 		case 0:
 			if (varint(p, n, &i, &v))
@@ -84,28 +119,29 @@ static int pb_walk(const uint8_t *p, size_t n, int depth, size_t *msgs)
 		case 2:
 			if (varint(p, n, &i, &len) || len > n - i)
 				return 1;
-			if (depth < 0) {
-				/* flat: do not look inside */
-			} else if (len == 0) {
-				/* an empty submessage still costs protobuf-c a struct */
-				if (++*msgs > PB_MSGS_MAX)
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				const ProtobufCMessageDescriptor *sub = f->descriptor;
+				int r;
+				if (depth + 1 > PB_DEPTH_MAX)
 					return TT_ETOOBIG;
-			} else if (depth < PB_DEPTH_MAX) {
-				int r = pb_walk(p + i, (size_t)len, depth + 1, msgs);
-				if (r < 0)
+				/* the struct, its slot in a repeated field (pointer +
+				 * tree array element), its tree */
+				*cost += sub->sizeof_message + 32 + tree_cost(sub);
+				if ((r = pb_walk(sub, p + i, (size_t)len, depth + 1, cost)) != 0)
 					return r;
-				if (r == 0 && ++*msgs > PB_MSGS_MAX)
-					return TT_ETOOBIG;
+			} else if (f && (f->type == PROTOBUF_C_TYPE_STRING ||
+			    f->type == PROTOBUF_C_TYPE_BYTES)) {
+				*cost += 3 * len + 1;
 			} else {
-				/* a message one level deeper than allowed */
-				if (pb_walk(p + i, (size_t)len, -1, msgs) == 0)
-					return TT_ETOOBIG;
+				*cost += 8 * len;
 			}
 			i += (size_t)len;
 			break;
 		default: /* groups (3, 4) are not used by OTLP */
 			return 1;
 		}
+		if (!f)
+			*cost += sizeof(ProtobufCMessageUnknownField) + (i - start);
 	}
 	return 0;
 }
@@ -408,7 +444,7 @@ int tt_decode_otlp_proto(tt_decoder *d, const uint8_t *p, size_t n, int logs,
 {
 	mb b = {d, 0};
 	msgpack_object root;
-	size_t msgs = 0;
+	uint64_t cost = 0;
 	TraceReq *tr = NULL;
 	LogsReq *lr = NULL;
 	int rc;
@@ -416,11 +452,17 @@ int tt_decode_otlp_proto(tt_decoder *d, const uint8_t *p, size_t n, int logs,
 	if (!d || (!p && n) || !sink || !sink->record)
 		return TT_EBADARG;
 	tt_decode_begin(d, now_ns, sink);
-	rc = pb_walk(p, n, 0, &msgs);
+	rc = pb_walk(logs ? &opentelemetry__proto__logs__v1__export_logs_service_request__descriptor :
+	    &opentelemetry__proto__trace__v1__export_trace_service_request__descriptor, p, n, 0, &cost);
 	if (rc == TT_ETOOBIG) {
-		tt_err_set(err, 0, "", "protobuf nested deeper than %d or holding more than %u "
-		    "messages", PB_DEPTH_MAX, PB_MSGS_MAX);
+		tt_err_set(err, 0, "", "protobuf nested deeper than %d messages", PB_DEPTH_MAX);
 		return rc;
+	}
+	if (rc == 0 && cost > (uint64_t)PB_COST_MULT * n + PB_COST_BASE) {
+		tt_err_set(err, 0, "", "protobuf body of %zu bytes would take %llu bytes to "
+		    "decode (the limit is %d times its size): too many empty messages", n,
+		    (unsigned long long)cost, PB_COST_MULT);
+		return TT_ETOOBIG;
 	}
 	if (rc) {
 		tt_err_set(err, 0, "", "malformed protobuf");
