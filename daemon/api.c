@@ -123,8 +123,8 @@ pending_done(void *ctx, int err)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(p->req);
 
 	if (err) {
-		fail(p->req, p->otlp, p->proto, 503, "records could not be stored: %s",
-		    tt_strerror(err));
+		fail(p->req, p->otlp, p->proto, ttd_store_status(err),
+		    "records could not be stored: %s", tt_strerror(err));
 	} else if (p->proto) {
 		evhttp_add_header(h, "Content-Type", "application/x-protobuf");
 		evbuffer_add(evhttp_request_get_output_buffer(p->req), p->body.data, p->body.len);
@@ -180,8 +180,9 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 		fail(req, 0, 0, 415, "content type must be application/json");
 		return;
 	}
-	if ((r = tt_writer_error(g_ttd.writer)) != 0) {
-		fail(req, otlp, proto, 503, "store writer failed: %s", tt_strerror(r));
+	if (ttd_writer_error() && (r = ttd_writer_reopen()) != 0) {
+		fail(req, otlp, proto, ttd_store_status(r), "store writer failed: %s",
+		    tt_strerror(r));
 		return;
 	}
 	if (ttd_backpressure()) {
@@ -240,7 +241,8 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 		return;
 	}
 	if ((r = ttd_batch_commit(&batch, &ticket)) < 0) {
-		fail(req, otlp, proto, r == TT_ECLOSED ? 503 : 500, "append failed: %s", tt_strerror(r));
+		fail(req, otlp, proto, r == TT_ECLOSED || r == -ENOMEM ? 503 : ttd_store_status(r),
+		    "append failed: %s", tt_strerror(r));
 		return;
 	}
 	g_metrics.records_http += batch.n;
@@ -554,7 +556,7 @@ health(struct evhttp_request *req)
 {
 	tt_buf b = { 0 };
 	tt_stats st;
-	int werr = tt_writer_error(g_ttd.writer);
+	int werr = ttd_writer_error();
 
 	memset(&st, 0, sizeof st);
 	(void)tt_store_stats(g_ttd.store, &st);
@@ -564,7 +566,7 @@ health(struct evhttp_request *req)
 	jw_str(&b, tt_store_dir(g_ttd.store));
 	jw_fmt(&b, ",\"records\":%llu,\"segments\":%llu,\"pending_bytes\":%zu,"
 	    "\"backpressure\":%s", (unsigned long long)st.records,
-	    (unsigned long long)st.segments, tt_writer_pending(g_ttd.writer),
+	    (unsigned long long)st.segments, ttd_writer_pending(),
 	    ttd_backpressure() ? "true" : "false");
 	if (werr) {
 		jw_raw(&b, ",\"error\":");

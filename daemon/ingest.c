@@ -8,6 +8,15 @@
  * <= tt_writer_durable() is answered then. Tickets grow in append order and
  * acks are queued in append order, so the FIFO is sorted by ticket.
  *
+ * A writer that fails (ENOSPC, EIO: libstore then discards what was not
+ * durable) is retired at the next notify: acks up to its durable point are
+ * sent, every other waiter gets the error (HTTP 507 for a full disk, else
+ * 503), socket clients with unacknowledged messages get a fatal. The next
+ * append opens a new writer (at most every REOPEN_MS while that fails), so
+ * ingest resumes without a restart once the cause is gone, e.g. after tt-gc.
+ * ttd's tickets are the writer's plus a base that grows past every ticket
+ * handed out by retired writers, so they keep increasing across writers.
+ *
  * Back-pressure: tt_writer_pending() above --max-pending makes new HTTP
  * ingest answer 503 + Retry-After; socket producers are slowed by the
  * writer's bounded queue (sock.c). A slow disk bounds memory instead of
@@ -22,6 +31,8 @@
 
 #include "ttd.h"
 
+#define REOPEN_MS 250
+
 struct waiter {
 	uint64_t ticket;
 	ttd_ack_fn fn; /* NULL once cancelled */
@@ -31,6 +42,12 @@ struct waiter {
 static struct waiter *wq;       /* ring buffer of waiting acks */
 static size_t wq_head, wq_len, wq_cap;
 static struct event *notify_ev;
+static uint64_t ticket_base;    /* added to the current writer's tickets */
+static uint64_t last_ticket;    /* highest ticket handed out */
+static int down_err;            /* why there is no writer (g_ttd.writer NULL) */
+static int64_t reopen_at;       /* monotonic ns of the next reopen attempt */
+
+static void notify_cb(evutil_socket_t fd, short what, void *arg);
 
 #define MAX_HOOKS 4
 static struct { void (*fn)(void *); void *ctx; } hooks[MAX_HOOKS];
@@ -113,7 +130,91 @@ ttd_batch_otlp_proto(ttd_batch *b, const uint8_t *p, size_t n, int logs,
 int64_t
 ttd_append(const uint8_t *rec, size_t len)
 {
-	return tt_writer_append_decoded(g_ttd.writer, rec, len);
+	int64_t t;
+
+	if (g_ttd.writer == NULL && ttd_writer_reopen() < 0)
+		return down_err;
+	t = tt_writer_append_decoded(g_ttd.writer, rec, len);
+	if (t == TT_ECLOSED && tt_writer_error(g_ttd.writer))
+		return tt_writer_error(g_ttd.writer); /* retired at the next notify */
+	if (t < 0)
+		return t;
+	last_ticket = ticket_base + (uint64_t)t;
+	return (int64_t)last_ticket;
+}
+
+/* ---- the writer: state, retiring a failed one, opening the next */
+
+int
+ttd_writer_error(void)
+{
+	return g_ttd.writer ? tt_writer_error(g_ttd.writer) : down_err;
+}
+
+uint64_t
+ttd_durable(void)
+{
+	return ticket_base + (g_ttd.writer ? tt_writer_durable(g_ttd.writer) : 0);
+}
+
+size_t
+ttd_writer_pending(void)
+{
+	return g_ttd.writer ? tt_writer_pending(g_ttd.writer) : 0;
+}
+
+int
+ttd_store_status(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT ? 507 : 503;
+}
+
+int
+ttd_writer_reopen(void)
+{
+	int64_t now = ttd_mono_ns();
+	tt_writer *w;
+	int r;
+
+	if (g_ttd.writer)
+		return 0;
+	if (g_ttd.stopping)
+		return down_err = TT_ECLOSED;
+	if (now < reopen_at)
+		return down_err;
+	reopen_at = now + (int64_t)REOPEN_MS * 1000000;
+	if ((r = tt_writer_open(g_ttd.store, &w)) < 0) {
+		log_warn("could not open a new writer: %s", tt_strerror(r));
+		return down_err = r;
+	}
+	notify_ev = event_new(g_ttd.base, tt_writer_notify_fd(w), EV_READ | EV_PERSIST,
+	    notify_cb, NULL);
+	if (notify_ev == NULL || event_add(notify_ev, NULL) < 0) {
+		if (notify_ev)
+			event_free(notify_ev);
+		notify_ev = NULL;
+		(void)tt_writer_close(w, 0);
+		return down_err = -ENOMEM;
+	}
+	g_ttd.writer = w;
+	down_err = 0;
+	log_info("writer reopened; ingest resumes");
+	return 0;
+}
+
+/* Every waiter was answered: close the failed writer; the next append
+ * opens another. */
+static void
+writer_retire(int err)
+{
+	if (notify_ev)
+		event_free(notify_ev);
+	notify_ev = NULL;
+	(void)tt_writer_close(g_ttd.writer, 0);
+	g_ttd.writer = NULL;
+	ticket_base = last_ticket;
+	down_err = err;
+	reopen_at = 0;
 }
 
 int
@@ -156,14 +257,14 @@ wq_push(uint64_t ticket, ttd_ack_fn fn, void *ctx)
 void
 ttd_ack_when_durable(uint64_t ticket, ttd_ack_fn fn, void *ctx)
 {
-	int err = tt_writer_error(g_ttd.writer);
+	int err = ttd_writer_error();
 
-	if (err) {
-		fn(ctx, err);
+	if (ticket == 0 || ticket <= ttd_durable()) {
+		fn(ctx, 0);
 		return;
 	}
-	if (ticket == 0 || ticket <= tt_writer_durable(g_ttd.writer)) {
-		fn(ctx, 0);
+	if (err) {
+		fn(ctx, err);
 		return;
 	}
 	wq_push(ticket, fn, ctx);
@@ -204,20 +305,25 @@ ttd_on_commit(void (*fn)(void *), void *ctx)
 	}
 }
 
+/* Acks for what is durable; hooks (sse, sock) see the same ttd_durable()
+ * and ttd_writer_error(). A failed writer is answered for, then retired. */
 static void
 after_commit(void)
 {
-	int err = tt_writer_error(g_ttd.writer);
+	int err = g_ttd.writer ? tt_writer_error(g_ttd.writer) : 0;
 
+	wq_release(ttd_durable(), 0);
 	if (err) {
-		static int told;
-		if (!told++)
-			log_err("writer failed: %s; ingest refused from now on",
-			    tt_strerror(err));
+		log_err("writer failed: %s; records not yet durable were not stored "
+		    "and their senders told so; the next ingest opens a new writer",
+		    tt_strerror(err));
+		g_metrics.writer_failures++;
+		wq_release(UINT64_MAX, err);
 	}
-	wq_release(tt_writer_durable(g_ttd.writer), err);
 	for (int i = 0; i < n_hooks; i++)
 		hooks[i].fn(hooks[i].ctx);
+	if (err && !g_ttd.stopping)
+		writer_retire(err);
 }
 
 static void
@@ -231,7 +337,7 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 int
 ttd_backpressure(void)
 {
-	return tt_writer_pending(g_ttd.writer) > g_ttd.cfg.max_pending;
+	return ttd_writer_pending() > g_ttd.cfg.max_pending;
 }
 
 int
@@ -250,7 +356,7 @@ ttd_ingest_init(void)
 void
 ttd_ingest_shutdown(void)
 {
-	int r = tt_writer_flush(g_ttd.writer);
+	int r = g_ttd.writer ? tt_writer_flush(g_ttd.writer) : 0;
 
 	if (r < 0)
 		log_err("flush at shutdown failed: %s", tt_strerror(r));

@@ -49,6 +49,8 @@ static const struct {
 	const uint64_t *v;
 } counters[] = {
 	{ "ttd_commits_total", "group commits observed", &g_metrics.commits },
+	{ "ttd_writer_failures_total", "writers that failed (disk full, I/O error) "
+	    "and were replaced", &g_metrics.writer_failures },
 	{ "ttd_backpressure_total", "requests refused (503) or socket reads paused "
 	    "because the writer was behind", &g_metrics.backpressure },
 	{ "ttd_body_too_large_total", "requests refused with 413", &g_metrics.too_large },
@@ -87,8 +89,7 @@ ttd_metrics_render(tt_buf *b)
 	jw_fmt(b, "ttd_clients{kind=\"sse\"} %zu\n", ttd_sse_clients());
 	jw_fmt(b, "ttd_clients{kind=\"socket\"} %zu\n", ttd_sock_clients());
 	metric(b, "ttd_writer_pending_bytes", "gauge", "bytes appended but not yet durable");
-	jw_fmt(b, "ttd_writer_pending_bytes %zu\n",
-	    g_ttd.writer ? tt_writer_pending(g_ttd.writer) : (size_t)0);
+	jw_fmt(b, "ttd_writer_pending_bytes %zu\n", ttd_writer_pending());
 
 	metric(b, "ttd_ack_latency_seconds", "histogram", "time from request received to records durable");
 	for (size_t i = 0; i < N_LAT; i++) {

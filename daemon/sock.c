@@ -274,7 +274,7 @@ process(struct sconn *c)
 		c->head = 0;
 	}
 	checkpoint(c);
-	try_ack(c, tt_writer_durable(g_ttd.writer));
+	try_ack(c, ttd_durable());
 }
 
 static void
@@ -330,12 +330,21 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 commit_hook(void *arg)
 {
-	uint64_t durable = tt_writer_durable(g_ttd.writer);
+	uint64_t durable = ttd_durable();
+	int err = ttd_writer_error();
 	struct sconn *c, *next;
 
 	for (c = conns; c; c = next) {
 		next = c->next;
 		try_ack(c, durable);
+		if (err && !c->dead && c->last_ticket > durable) {
+			/* the writer failed: what was not acked is not stored */
+			char why[160];
+			snprintf(why, sizeof why, "records could not be stored: %s; the "
+			    "last ack tells what is", tt_strerror(err));
+			send_fatal(c, why, c->stream_off);
+			continue;
+		}
 		if (c->eof && c->acked_msgs == c->msgs &&
 		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			sconn_free(c);

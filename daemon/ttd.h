@@ -138,8 +138,18 @@ int ttd_batch_otlp_proto(ttd_batch *b, const uint8_t *p, size_t n, int logs,
 /* Append every staged record; *ticket = last ticket (0 if none). <0 error. */
 int ttd_batch_commit(ttd_batch *b, uint64_t *ticket);
 
-/* Append one canonical record through the writer (counts metrics). */
+/* Append one canonical record through the writer (counts metrics): its
+ * ticket, or <0. Opens a new writer if the last one failed (ingest.c). */
 int64_t ttd_append(const uint8_t *rec, size_t len);
+/* The writer as ttd sees it: the error that stopped the last one (0: fine),
+ * the durable ticket, the writer's backlog in bytes. */
+int ttd_writer_error(void);
+uint64_t ttd_durable(void);
+size_t ttd_writer_pending(void);
+/* Open a writer if there is none (rate-limited): 0 or the error. */
+int ttd_writer_reopen(void);
+/* HTTP status for a store error: 507 when the disk or quota is full, else 503. */
+int ttd_store_status(int err);
 
 /* Called when tickets <= durable are durable. */
 typedef void (*ttd_ack_fn)(void *ctx, int err);
@@ -211,6 +221,7 @@ typedef struct ttd_metrics {
 	uint64_t rejected_http, rejected_socket;
 	uint64_t bytes_http, bytes_socket;  /* request bytes after gunzip */
 	uint64_t commits;
+	uint64_t writer_failures;            /* writers retired after an error */
 	uint64_t backpressure;              /* 503 / socket read pauses */
 	uint64_t sse_events, sse_dropped;
 	uint64_t too_large;                 /* 413 */

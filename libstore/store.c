@@ -574,7 +574,7 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 	return 0;
 fail:
 	tt_store_close(s);
-	return rc;
+	return mdb_rc(rc); /* LMDB and mdb_env_create give positive errno values */
 }
 
 void tt_store_close(tt_store *s)
