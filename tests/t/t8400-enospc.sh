@@ -50,7 +50,7 @@ test_expect_success 'tt-ingest on a full disk: exit 4, ENOSPC, the line to resum
 	line=$(sed -n "s/.*everything before in.jsonl:\([0-9]*\);.*/\1/p" err) &&
 	stored=$(sed -n "s/.*: \([0-9]*\) records are stored.*/\1/p" err) &&
 	[ "$stored" -eq $((line - 1)) ] && [ "$stored" -gt 1000 ] &&
-	echo "$line" >resume-line && echo "# filled after $stored records"
+	echo "$line" >resume-line && echo "tt-ingest: disk full after $stored records" >>counts
 '
 
 test_expect_success 'what tt-ingest said is stored is there, exactly, and nothing else' '
@@ -90,7 +90,7 @@ test_expect_success 'ttd: ingest until the disk is full: 507 naming ENOSPC, then
 		[ "$code" = 200 ] || break
 		echo $n >>acked; n=$((n + 1))
 	done
-	echo "# $(wc -l <acked) batches acknowledged before HTTP $code" &&
+	echo "ttd: $(wc -l <acked) batches of 1000 acknowledged, then HTTP $code" >>counts &&
 	expect_code 507 "$code" && expect_json "(.error|test(\"No space left\"))" &&
 	echo $n >failed-batch &&
 	code=$(post_batch $((n + 1))) && expect_code 507 "$code" &&
@@ -144,4 +144,5 @@ test_expect_success 'ttd: stops cleanly; the store checks; acknowledged data all
 	cat stop.out; [ $stop_rc -eq 0 ] && tt-check -D "$STORE" && check_acked
 '
 
+[ -f "$TEST_DIR/counts" ] && sed "s/^/# /" "$TEST_DIR/counts"
 test_done
