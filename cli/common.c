@@ -164,8 +164,12 @@ void cli_problem_print(void *ctx, const tt_problem *p)
 {
 	(void)ctx;
 	cli_problems++;
-	cli_err("segment %016llx offset %llu: %s", (unsigned long long)p->segment,
-	    (unsigned long long)p->offset, p->what ? p->what : tt_strerror(p->code));
+	if (p->what && p->code != TT_ECORRUPT) /* name the cause: "cannot read block: Input/output error" */
+		cli_err("segment %016llx offset %llu: %s: %s", (unsigned long long)p->segment,
+		    (unsigned long long)p->offset, p->what, tt_strerror(p->code));
+	else
+		cli_err("segment %016llx offset %llu: %s", (unsigned long long)p->segment,
+		    (unsigned long long)p->offset, p->what ? p->what : tt_strerror(p->code));
 }
 
 tt_store *cli_store_open(const char *dir, unsigned flags, const tt_store_opts *base)

@@ -75,6 +75,18 @@ static void oom(void)
 	cli_die(CLI_EXIT_STORE, "out of memory");
 }
 
+/* tt_json_str appends nothing when it runs out of memory (and a later,
+ * smaller append may well succeed): die rather than print a record with a
+ * field missing. A JSON string is at least its two quotes. */
+static void jstr(tt_buf *b, const char *s, size_t n)
+{
+	size_t before = b->len;
+
+	tt_json_str(b, s, n);
+	if (b->len == before)
+		oom();
+}
+
 static void put(cli_out *out, const void *p, size_t n)
 {
 	if (tt_buf_append(&out->b, p, n) < 0)
@@ -200,26 +212,26 @@ static void field_put(tt_buf *b, const uint8_t *rec, size_t len, const char *pat
 			return;
 		tt_time_rfc3339(info.ts, t, sizeof(t));
 		if (json)
-			tt_json_str(b, t, strlen(t));
-		else
-			(void)tt_buf_append(b, t, strlen(t));
+			jstr(b, t, strlen(t));
+		else if (tt_buf_append(b, t, strlen(t)) < 0)
+			oom();
 		return;
 	}
 	rc = tt_rec_field(rec, len, path, &v);
 	if (rc <= 0) {
 		if (json)
-			(void)tt_buf_append(b, "null", 4);
-		return;
-	}
-	if (json) {
-		(void)tt_value_to_json(v.raw, v.raw_len, b);
+			rc = tt_buf_append(b, "null", 4);
+	} else if (json) {
+		rc = tt_value_to_json(v.raw, v.raw_len, b);
 	} else if (v.type == TT_V_STR) {
-		(void)tt_buf_append(b, v.v.s.p, v.v.s.n);
+		rc = tt_buf_append(b, v.v.s.p, v.v.s.n);
 	} else if (v.type == TT_V_BIN) {
 		cli_hex(b, v.v.s.p, v.v.s.n);
 	} else {
-		(void)tt_value_to_json(v.raw, v.raw_len, b);
+		rc = tt_value_to_json(v.raw, v.raw_len, b);
 	}
+	if (rc == -ENOMEM) /* a field left out of the output would pass for absent */
+		oom();
 }
 
 /* ---- jsonl / json */
@@ -227,18 +239,21 @@ static void field_put(tt_buf *b, const uint8_t *rec, size_t len, const char *pat
 static void json_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
 {
 	size_t start = out->b.len;
+	int rc;
 
 	if (out->nfields) {
 		put(out, "{", 1);
 		for (size_t i = 0; i < out->nfields; i++) {
 			if (i)
 				put(out, ",", 1);
-			tt_json_str(&out->b, out->fields[i], strlen(out->fields[i]));
+			jstr(&out->b, out->fields[i], strlen(out->fields[i]));
 			put(out, ":", 1);
 			field_put(&out->b, rec, len, out->fields[i], 1);
 		}
 		put(out, "}", 1);
-	} else if (tt_rec_to_json(rec, len, TT_JSON_TIME, &out->b) < 0) {
+	} else if ((rc = tt_rec_to_json(rec, len, TT_JSON_TIME, &out->b)) < 0) {
+		if (rc == -ENOMEM)
+			oom();
 		out->b.len = start;
 		cli_warn("skipped a record that could not be formatted");
 		return;
@@ -247,7 +262,7 @@ static void json_rec(cli_out *out, const uint8_t *rec, size_t len, const char *c
 	    out->b.data[out->b.len - 1] == '}') {
 		out->b.len--;
 		puts_(out, out->b.len - start > 1 ? ",\"cursor\":" : "\"cursor\":");
-		tt_json_str(&out->b, cursor, strlen(cursor));
+		jstr(&out->b, cursor, strlen(cursor));
 		put(out, "}", 1);
 	}
 }
@@ -745,9 +760,9 @@ static void otlp_kv_str(cli_out *out, int *first, const char *k, const char *v, 
 	puts_(out, *first ? "" : ",");
 	*first = 0;
 	puts_(out, "{\"key\":");
-	tt_json_str(&out->b, k, strlen(k));
+	jstr(&out->b, k, strlen(k));
 	puts_(out, ",\"value\":{\"stringValue\":");
-	tt_json_str(&out->b, v, vn);
+	jstr(&out->b, v, vn);
 	puts_(out, "}}");
 }
 
@@ -764,12 +779,12 @@ static int otlp_attr(void *ctx, const char *k, size_t kn, const tt_value *v)
 	puts_(out, *c->first ? "" : ",");
 	*c->first = 0;
 	puts_(out, "{\"key\":");
-	tt_json_str(&out->b, k, kn);
+	jstr(&out->b, k, kn);
 	puts_(out, ",\"value\":{");
 	switch (v->type) {
 	case TT_V_STR:
 		puts_(out, "\"stringValue\":");
-		tt_json_str(&out->b, v->v.s.p, v->v.s.n);
+		jstr(&out->b, v->v.s.p, v->v.s.n);
 		break;
 	case TT_V_BOOL:
 		printf_(out, "\"boolValue\":%s", v->v.b ? "true" : "false");
@@ -788,7 +803,7 @@ static int otlp_attr(void *ctx, const char *k, size_t kn, const tt_value *v)
 		tt_buf j = { 0 };
 		(void)tt_value_to_json(v->raw, v->raw_len, &j);
 		puts_(out, "\"stringValue\":");
-		tt_json_str(&out->b, (const char *)j.data, j.len);
+		jstr(&out->b, (const char *)j.data, j.len);
 		tt_buf_free(&j);
 		break;
 	}
@@ -823,11 +838,11 @@ static void otlp_span(cli_out *out, const brec *r, size_t idx)
 	}
 	puts_(out, ",\"name\":");
 	if (in.name.p)
-		tt_json_str(&out->b, in.name.p, in.name.n);
+		jstr(&out->b, in.name.p, in.name.n);
 	else if (in.msg.p)
-		tt_json_str(&out->b, in.msg.p, in.msg.n);
+		jstr(&out->b, in.msg.p, in.msg.n);
 	else if (in.kind.p)
-		tt_json_str(&out->b, in.kind.p, in.kind.n);
+		jstr(&out->b, in.kind.p, in.kind.n);
 	else
 		puts_(out, "\"record\"");
 	{
@@ -877,7 +892,7 @@ static void otlp_span(cli_out *out, const brec *r, size_t idx)
 	printf_(out, ",\"status\":{\"code\":%d", code);
 	if (in.status.p && code != 1) {
 		puts_(out, ",\"message\":");
-		tt_json_str(&out->b, in.status.p, in.status.n);
+		jstr(&out->b, in.status.p, in.status.n);
 	}
 	puts_(out, "}}");
 }
@@ -980,7 +995,7 @@ void cli_out_group_begin(cli_out *out, const void *id, size_t id_len,
 		if (nid > 1)
 			puts_(out, out->gi ? ",\n" : "[\n");
 		puts_(out, "{\"corr\":");
-		tt_json_str(&out->b, id, id_len);
+		jstr(&out->b, id, id_len);
 		if (sum) {
 			printf_(out, ",\"complete\":%s,\"n_req\":%u,\"n_resp\":%u",
 			    sum->complete ? "true" : "false", sum->n_req, sum->n_resp);
@@ -1086,7 +1101,7 @@ void cli_out_idsum(cli_out *out, const tt_idsum *s)
 		puts_(out, "{\"corr\":");
 		out->tmp.len = 0;
 		cli_id_text(&out->tmp, s->id, s->id_len, bin);
-		tt_json_str(&out->b, (const char *)out->tmp.data, out->tmp.len);
+		jstr(&out->b, (const char *)out->tmp.data, out->tmp.len);
 		printf_(out, ",\"count\":%llu,\"first_ts\":%lld,\"first\":\"%s\","
 		    "\"last_ts\":%lld,\"last\":\"%s\",\"dur\":%lld,\"complete\":%s,"
 		    "\"n_req\":%u,\"n_resp\":%u,\"services\":[",
@@ -1103,7 +1118,7 @@ void cli_out_idsum(cli_out *out, const tt_idsum *s)
 					if (!f)
 						put(out, ",", 1);
 					f = 0;
-					tt_json_str(&out->b, p, k);
+					jstr(&out->b, p, k);
 				}
 				p += k + (c != NULL);
 			}

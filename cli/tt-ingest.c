@@ -397,6 +397,17 @@ static int stop_now(void)
 
 /* ---- formats */
 
+/* Out of memory while decoding is not a bad record: stop, as on a write
+ * error (what was appended before is stored; the exit status says it all). */
+static int decode_oom(int rc)
+{
+	if (rc != -ENOMEM || g.fatal)
+		return g.fatal;
+	cli_err("out of memory decoding '%s'", g.in->name);
+	g.fatal = 1;
+	return 1;
+}
+
 static void decode_text(const uint8_t *p, size_t n, uint64_t line)
 {
 	tt_rec_err err;
@@ -407,7 +418,7 @@ static void decode_text(const uint8_t *p, size_t n, uint64_t line)
 	doc_base = p;
 	doc_len = n;
 	rc = tt_decode_json(g.dec, (const char *)p, n, 1, g.now, &sink, &err);
-	if (rc < 0 && !g.fatal) {
+	if (rc < 0 && !decode_oom(rc)) {
 		uint64_t l = line;
 		if (err.offset && err.offset < n)
 			for (size_t i = 0; i < err.offset; i++)
@@ -530,6 +541,8 @@ static void run_msgpack(input *in)
 		/* the decoder proves the object whole and bounded before it emits
 		 * anything, so a failure on a cut object is retried with more bytes */
 		rc = tt_decode_msgpack(g.dec, in->buf + in->off, avail, &used, g.now, &sink, &err);
+		if (decode_oom(rc))
+			return;
 		if (rc == TT_EBADREC && used == 0 && !in->eof && !g.fatal) {
 			if (in->off == 0 && in->len == in->cap && grow(in, LINE_MAX_BYTES) < 0) {
 				mp_reject(in, index, in->pos, "object too large or malformed", NULL,

@@ -339,6 +339,14 @@ extern "C" size_t tt_json_elem_offset(const tt_json_parser *p, const msgpack_obj
 
 extern "C" tt_json_parser *tt_json_parser_new(void)
 {
+	/* simdjson picks its implementation on first use, in a static initialiser
+	 * that allocates; reached from its noexcept parser functions, a bad_alloc
+	 * there is std::terminate. Make the first use here, where it can fail. */
+	try {
+		(void)simdjson::get_active_implementation()->name();
+	} catch (...) {
+		return nullptr;
+	}
 	return new (std::nothrow) tt_json_parser();
 }
 
