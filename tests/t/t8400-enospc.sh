@@ -144,5 +144,90 @@ test_expect_success 'ttd: stops cleanly; the store checks; acknowledged data all
 	cat stop.out; [ $stop_rc -eq 0 ] && tt-check -D "$STORE" && check_acked
 '
 
+# ---- the unix socket on a full disk
+
+cat >"$TEST_DIR/sockfill.py" <<'PY'
+# sockfill.py SOCKET FIRST [COUNT]: send records seq FIRST.. one message each
+# until ttd answers with a fatal (or COUNT are sent and acknowledged); print
+# the last ack's record count and the fatal (None).
+import os, socket, struct, sys, threading
+def s8(b): return bytes([0xd9, len(b)]) + b if len(b) > 31 else bytes([0xa0 | len(b)]) + b
+def rec(i):
+    return (b"\x85" + s8(b"corr") + s8(b"c-%d" % (i % 5000)) + s8(b"ts") + b"\xcf" +
+            struct.pack(">Q", 1700000000000000000 + i) + s8(b"seq") + b"\xcf" +
+            struct.pack(">Q", i) + s8(b"service") + s8(b"fill") + s8(b"pad") +
+            s8(os.urandom(48).hex().encode()))
+def dec(b, i):
+    c = b[i]
+    if c < 0x80: return c, i + 1
+    if c & 0xf0 == 0x80:
+        d, i = {}, i + 1
+        for _ in range(c & 15):
+            k, i = dec(b, i); v, i = dec(b, i); d[k] = v
+        return d, i
+    if c & 0xe0 == 0xa0: n = c & 31; return b[i+1:i+1+n].decode(), i + 1 + n
+    if c == 0xd9: n = b[i+1]; return b[i+2:i+2+n].decode(), i + 2 + n
+    if c == 0xcc: return b[i+1], i + 2
+    if c == 0xcd: return struct.unpack(">H", b[i+1:i+3])[0], i + 3
+    if c == 0xce: return struct.unpack(">I", b[i+1:i+5])[0], i + 5
+    if c == 0xcf: return struct.unpack(">Q", b[i+1:i+9])[0], i + 9
+    raise ValueError("unexpected byte %x" % c)
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
+first, state = int(sys.argv[2]), {"acked": 0, "fatal": None}
+count = int(sys.argv[3]) if len(sys.argv) > 3 else 400000
+def reader():
+    buf = b""
+    while True:
+        try: d = s.recv(65536)
+        except OSError: d = b""
+        if not d: return
+        buf += d
+        while buf:
+            try: m, n = dec(buf, 0)
+            except (IndexError, ValueError): break
+            buf = buf[n:]
+            if "ack" in m: state["acked"] = m["records"]
+            if "fatal" in m: state["fatal"] = m["fatal"]
+t = threading.Thread(target=reader); t.start()
+i = first
+try:
+    while state["fatal"] is None and i < first + count:
+        n = min(200, first + count - i)
+        s.sendall(b"".join(rec(j) for j in range(i, i + n))); i += n
+    s.shutdown(socket.SHUT_WR)   # ttd closes once all is acknowledged
+except OSError:
+    pass
+t.join(20)
+print(state["acked"], state["fatal"])
+PY
+
+umount "$MNT" && mount -t tmpfs -o size=8m tmpfs "$MNT" &&
+ttd_start --segment-size 1M || { echo "Bail out! ttd did not start"; exit 1; }
+
+# Acks are cumulative per read, so the records after the last ack may be
+# stored too (durable, not yet acknowledged): the store must hold exactly a
+# prefix 1..N of what was sent with N >= the last ack, nothing after it.
+test_expect_success 'socket: a full disk ends the stream with a fatal after the last ack' '
+	python3 "$TEST_DIR/sockfill.py" "$STORE/ttd.sock" 1 >sock.out && cat sock.out &&
+	grep -q "No space left on device" sock.out &&
+	acked=$(cut -d" " -f1 sock.out) && [ "$acked" -gt 1000 ] &&
+	last=$(seqs | tail -n 1) && [ "$last" -ge "$acked" ] && check_exact 1 "$last" &&
+	echo "$last" >sock-last &&
+	echo "socket: $acked records acknowledged, $((last - acked)) more stored, then a fatal" >>"$TEST_DIR/counts"
+'
+
+test_expect_success 'socket: after tt-gc a new connection stores again (no restart)' '
+	tt-gc -D "$STORE" --max-size 1M >gc.out && grep -q "^freed" gc.out &&
+	seqs >kept && last=$(cat sock-last) &&
+	python3 "$TEST_DIR/sockfill.py" "$STORE/ttd.sock" $((last + 1)) 2000 >sock.out &&
+	cat sock.out && [ "$(cat sock.out)" = "2000 None" ] &&
+	{ cat kept; seq $((last + 1)) $((last + 2000)); } >want && seqs >got && test_cmp want got
+'
+
+ttd_stop >"$TEST_DIR/stop.out" 2>&1; stop_rc=$?
+test_expect_success 'socket: ttd stops cleanly, the store checks' '
+	cat stop.out; [ $stop_rc -eq 0 ] && tt-check -D "$STORE"
+'
+
 [ -f "$TEST_DIR/counts" ] && sed "s/^/# /" "$TEST_DIR/counts"
 test_done
