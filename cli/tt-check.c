@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "cli.h"
 
 static const char usage_str[] =
@@ -91,7 +93,27 @@ int main(int argc, char **argv)
 		cli_die(CLI_EXIT_USAGE, "tt-check prints table or json");
 
 	dir = cli_store_dir(o.store);
-	s = cli_store_open(dir, TT_OPEN_NORECOVER | (rebuild ? 0 : TT_OPEN_RDONLY), NULL);
+	if (!rebuild) {
+		/* an index LMDB cannot open (damaged, cut short, not LMDB) is
+		 * corruption found, not an unavailable store */
+		tt_store_opts so;
+		int orc;
+		memset(&so, 0, sizeof(so));
+		so.flags = TT_OPEN_NORECOVER | TT_OPEN_RDONLY;
+		so.on_problem = cli_problem_print;
+		orc = tt_store_open(&s, dir, &so);
+		if (orc == TT_ECORRUPT || orc == MDB_INVALID || orc == MDB_CORRUPTED ||
+		    orc == MDB_PAGE_NOTFOUND || orc == MDB_VERSION_MISMATCH || orc == MDB_BAD_TXN) {
+			printf("index: %s: %s\n", tt_strerror(orc),
+			    "the index is damaged; tt-check --rebuild-index rebuilds it from the segments");
+			cli_check_stdout();
+			return CLI_EXIT_CORRUPT;
+		}
+		if (orc < 0) /* the usual messages and exit status */
+			s = cli_store_open(dir, TT_OPEN_NORECOVER | TT_OPEN_RDONLY, NULL);
+	} else {
+		s = cli_store_open(dir, TT_OPEN_NORECOVER | TT_OPEN_REBUILD, NULL);
+	}
 	rc = tt_store_check(s, rebuild, on_problem, &ck);
 	if (rc < 0) {
 		tt_store_close(s);

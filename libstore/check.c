@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -37,10 +38,21 @@ static void report(struct checker *c, uint64_t seg, uint64_t off, int code, cons
 /* One valid block found in a file. */
 struct found { uint64_t off; uint32_t comp_len; };
 
+/* Is this a failure to read (out of memory, I/O error) rather than bad data?
+ * Then the check stops with it instead of reporting corruption. */
+static int read_failed(int rc)
+{
+	return rc < 0 && rc != TT_ECORRUPT;
+}
+
 /* Walk a segment file from its header; on a bad block, look for the next
  * block magic whose header and checksum verify (resync) so one bad block does
- * not hide the rest. good() is called for each valid block with its raw bytes. */
-static int walk_file(int fd, uint64_t seg, struct checker *ck,
+ * not hide the rest. good() is called for each valid block with its raw bytes.
+ * A damaged header is reported and the blocks are read all the same (each
+ * verifies on its own); a well-formed header of another format version, or
+ * of another store than uuid (when not NULL), is reported and the file is
+ * left alone: returns 1 (refused). */
+static int walk_file(int fd, uint64_t seg, const uint8_t *uuid, struct checker *ck,
     int (*good)(void *arg, uint64_t off, uint32_t clen, uint32_t rlen, uint32_t flags,
     const uint8_t *raw, uint32_t got), void *arg, uint64_t *valid_end)
 {
@@ -54,26 +66,39 @@ static int walk_file(int fd, uint64_t seg, struct checker *ck,
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	size = (uint64_t)st.st_size;
-	if (size < SEG_HDR_SIZE || pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
-	    (rc = seg_header_check(hdr, seg)) < 0) {
-		report(ck, seg, 0, rc ? rc : TT_ECORRUPT, "bad segment header");
-		return 0;
+	if (size >= SEG_HDR_SIZE && (rc = seg_pread_full(fd, hdr, sizeof hdr, 0)) < 0)
+		return rc;
+	rc = size < SEG_HDR_SIZE ? TT_ECORRUPT : seg_header_check(hdr, seg);
+	if (rc == TT_EVERSION) {
+		report(ck, seg, 0, rc, "segment of an unknown format version (left alone)");
+		return 1;
 	}
+	if (rc == 0 && uuid && memcmp(hdr + 32, uuid, 16) != 0) {
+		report(ck, seg, 0, TT_ECORRUPT, "segment of another store (uuid differs; left alone)");
+		return 1;
+	}
+	if (rc < 0)
+		report(ck, seg, 0, rc, "bad segment header");
+	rc = 0;
 	*valid_end = SEG_HDR_SIZE;
 	while (pos < size) {
 		uint8_t bh[BLK_HDR_SIZE];
 		uint32_t clen, rlen, nrec, flags, got;
-		int codec;
+		int codec, r = TT_ECORRUPT;
 
-		if (size - pos >= BLK_HDR_SIZE && pread(fd, bh, sizeof bh, (off_t)pos) == (ssize_t)sizeof bh &&
-		    blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec) == 0 &&
-		    size - pos - BLK_HDR_SIZE >= clen &&
-		    blk_read(fd, pos, clen, 0, &io, &raw, &got, NULL) == 0) {
+		if (size - pos >= BLK_HDR_SIZE && (r = seg_pread_full(fd, bh, sizeof bh, pos)) == 0 &&
+		    (r = blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec)) == 0 &&
+		    (r = size - pos - BLK_HDR_SIZE >= clen ? 0 : TT_ECORRUPT) == 0 &&
+		    (r = blk_read(fd, pos, clen, 0, &io, &raw, &got, NULL)) == 0) {
 			if ((rc = good(arg, pos, clen, rlen, flags, raw.data, got)) < 0)
 				break;
 			pos += BLK_HDR_SIZE + clen;
 			*valid_end = pos;
 			continue;
+		}
+		if (read_failed(r)) {
+			rc = r;
+			break;
 		}
 		/* bad block: report, then resync on the next verifiable block */
 		{
@@ -88,16 +113,24 @@ static int walk_file(int fd, uint64_t seg, struct checker *ck,
 					if (get32(buf + i) != BLK_MAGIC)
 						continue;
 					uint64_t at = q + (uint64_t)i;
-					if (size - at >= BLK_HDR_SIZE && pread(fd, bh, sizeof bh, (off_t)at) == (ssize_t)sizeof bh &&
-					    blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec) == 0 &&
+					if (size - at >= BLK_HDR_SIZE && (r = seg_pread_full(fd, bh, sizeof bh, at)) == 0 &&
+					    (r = blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec)) == 0 &&
 					    size - at - BLK_HDR_SIZE >= clen &&
-					    blk_read(fd, at, clen, 0, &io, &raw, &got, NULL) == 0) {
+					    (r = blk_read(fd, at, clen, 0, &io, &raw, &got, NULL)) == 0) {
 						pos = at;
 						found = 1;
 						break;
 					}
+					if (read_failed(r))
+						break;
 				}
+				if (read_failed(r))
+					break;
 				q += (uint64_t)(k - 3);
+			}
+			if (read_failed(r)) {
+				rc = r;
+				break;
 			}
 			report(ck, seg, bad, TT_ECORRUPT, found ? "bad block (skipped to the next valid one)"
 			    : "bad or torn data to end of file");
@@ -166,17 +199,26 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 		 * FORMAT.md 8.1 steps 1 and 2 (or one creating it right now) */
 		if (errno == ENOENT && r->end == 0 && r->blocks == 0)
 			return 0;
+		if (errno != ENOENT && errno != EACCES)
+			return -errno; /* EIO, ENOMEM, EMFILE: the check fails, naming it */
 		report(ck, seg, 0, -errno, "segment file missing or unreadable");
 		return 0;
 	}
-	rc = walk_file(fd, seg, ck, chk_good, &f, &valid_end);
+	rc = walk_file(fd, seg, s->uuid, ck, chk_good, &f, &valid_end);
 	close(fd);
 	if (rc < 0)
 		goto out;
+	if (rc == 1) { /* refused: foreign version or store */
+		rc = 0;
+		goto out;
+	}
 	if (valid_end < r->end)
 		report(ck, seg, valid_end, TT_ECORRUPT, "index covers bytes past the last valid block");
 	/* every block log row of this segment must name a valid block */
-	if (store_seg_dbi(s, seg, 0, NULL, &dbi) < 0) {
+	if ((rc = store_seg_dbi(s, seg, 0, NULL, &dbi)) < 0) {
+		if (rc != TT_ENOTFOUND)
+			goto out;
+		rc = 0;
 		report(ck, seg, 0, TT_ECORRUPT, "segment has no correlation index");
 		goto out;
 	}
@@ -184,7 +226,12 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 		rc = mdb_rc(rc);
 		goto out;
 	}
-	if (r->first_seq && mdb_cursor_open(t, s->db_blocks, &c) == 0) {
+	if (r->first_seq && (rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
+		store_rtxn_done(s, t);
+		rc = mdb_rc(rc);
+		goto out;
+	}
+	if (r->first_seq) {
 		putbe64(kb, r->first_seq);
 		for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0 &&
 		    getbe64(k.mv_data) <= r->last_seq; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
@@ -200,6 +247,11 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 				report(ck, seg, b.off, TT_ECORRUPT, "index entry points at no valid block");
 		}
 		mdb_cursor_close(c);
+		if (rc != 0 && rc != MDB_NOTFOUND) { /* could not read the index: no verdict */
+			store_rtxn_done(s, t);
+			rc = mdb_rc(rc);
+			goto out;
+		}
 	}
 	store_rtxn_done(s, t);
 	rc = 0;
@@ -243,14 +295,15 @@ static int rb_good(void *arg, uint64_t off, uint32_t clen, uint32_t rlen, uint32
 {
 	struct rbfile *f = arg;
 	blkinfo *b;
+	int rc;
 	if (flags & BLK_FLAG_SEAL) {
 		f->sealed = 1;
 		f->r.end = off + BLK_HDR_SIZE + clen;
 		return 0;
 	}
 	b = &f->batch[f->nb];
-	if (blkinfo_scan(b, raw, got) < 0)
-		return 0; /* checksum ok but not records: skip it */
+	if ((rc = blkinfo_scan(b, raw, got)) < 0) /* checksum ok but not records: skip it */
+		return rc == TT_ECORRUPT ? 0 : rc;  /* out of memory: the rebuild fails */
 	b->off = off;
 	b->comp_len = clen;
 	b->raw_len = rlen;
@@ -279,13 +332,11 @@ static int rebuild(tt_store *s, struct checker *ck)
 {
 	DIR *dir;
 	struct dirent *e;
-	uint64_t *ids = NULL, maxid = 0, gen = 1;
+	uint64_t *ids = NULL, maxid = 0;
 	int *fds = NULL;
 	size_t n = 0, cap = 0;
 	MDB_txn *t;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = 0;
+	int rc = 0, rc2;
 
 	if (!(dir = opendir(s->segdir)))
 		return -errno;
@@ -325,49 +376,56 @@ static int rebuild(tt_store *s, struct checker *ck)
 		if (ids[i] > maxid)
 			maxid = ids[i];
 	}
-	/* 2. empty the index (drop every per-segment database) */
-	if ((rc = store_wtxn(s, &t)) != 0)
-		goto out;
-	MDB_dbi main_db;
-	if ((rc = mdb_dbi_open(t, NULL, 0, &main_db)) == 0 &&
-	    (rc = mdb_cursor_open(t, main_db, &c)) == 0) {
-		char names[MAX_DBS][20];
-		size_t nn = 0;
-		for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && nn < MAX_DBS;
-		    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
-			if (k.mv_size == 18 && memcmp(k.mv_data, "c/", 2) == 0) {
-				memcpy(names[nn], k.mv_data, 18);
-				names[nn++][18] = 0;
-			}
-		mdb_cursor_close(c);
-		rc = 0;
-		for (size_t i = 0; i < nn && rc == 0; i++) {
-			MDB_dbi dbi;
-			unsigned long long sid;
-			sscanf(names[i] + 2, "%16llx", &sid);
-			store_forget_seg(s, sid);
-			if ((rc = mdb_dbi_open(t, names[i], MDB_DUPSORT | MDB_DUPFIXED, &dbi)) == 0)
-				rc = mdb_drop(t, dbi, 1);
-		}
-	}
-	(void)store_get_u64(t, s->db_meta, "gen", &gen);
-	if (rc || (rc = mdb_drop(t, s->db_blocks, 0)) || (rc = mdb_drop(t, s->db_segs, 0)) ||
-	    (rc = mdb_drop(t, s->db_svc, 0)) ||
-	    (rc = store_put_u64(t, s->db_meta, "gen", gen + 1))) {
-		store_wtxn_abort(s, t);
-		goto out;
-	}
+	/* 2. a fresh, empty index beside the old one (never read: it may be
+	 * what is damaged), keeping the store's identity: its uuid -- the one
+	 * most segment headers carry (the segments are the data; the index
+	 * may be new or damaged), on a tie or with no valid header the old
+	 * index's -- and a generation that no cursor of the old index carries */
 	{
-		uint64_t next;
-		if (store_get_u64(t, s->db_meta, "next_seg", &next) != 0 || next <= maxid)
-			if ((rc = store_put_u64(t, s->db_meta, "next_seg", maxid + 1)) != 0) {
+		uint8_t uuid[16], (*hu)[16] = n ? calloc(n, 16) : NULL;
+		int have_uuid = s->env != NULL;
+		size_t nh = 0, best = 0;
+		uint64_t gen = s->env ? (uint64_t)s->gen + 1 : (uint64_t)(uint32_t)time(NULL);
+		memcpy(uuid, s->uuid, 16);
+		if (n && !hu) {
+			rc = -ENOMEM;
+			goto out_fds;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint8_t hdr[SEG_HDR_SIZE];
+			if (seg_pread_full(fds[i], hdr, sizeof hdr, 0) == 0 && seg_header_check(hdr, ids[i]) == 0)
+				memcpy(hu[nh++], hdr + 32, 16);
+		}
+		for (size_t i = 0; i < nh; i++) {
+			size_t votes = 0;
+			for (size_t j = 0; j < nh; j++)
+				votes += memcmp(hu[i], hu[j], 16) == 0;
+			if (votes > best || (votes == best && have_uuid && memcmp(hu[i], s->uuid, 16) == 0)) {
+				best = votes;
+				memcpy(uuid, hu[i], 16);
+			}
+		}
+		have_uuid |= nh > 0;
+		free(hu);
+		if ((rc = store_index_fresh(s)) != 0)
+			goto out;
+		if ((rc = store_wtxn(s, &t)) != 0)
+			goto out;
+		{
+			MDB_val k = { 4, "uuid" }, d = { 16, uuid };
+			if ((have_uuid && (rc = mdb_put(t, s->db_meta, &k, &d, 0))) ||
+			    (rc = store_put_u64(t, s->db_meta, "gen", gen)) ||
+			    (rc = store_put_u64(t, s->db_meta, "next_seg", maxid + 1))) {
 				store_wtxn_abort(s, t);
 				goto out;
 			}
+		}
+		if ((rc = store_wtxn_commit(s, t)) != 0)
+			goto out;
+		if (have_uuid)
+			memcpy(s->uuid, uuid, 16);
+		s->gen = (uint32_t)gen;
 	}
-	if ((rc = store_wtxn_commit(s, t)) != 0)
-		goto out;
-	s->gen = (uint32_t)(gen + 1);
 	/* 3. index every file from its blocks */
 	for (size_t i = 0; i < n; i++) {
 		struct rbfile *f = calloc(1, sizeof *f);
@@ -388,7 +446,16 @@ static int rebuild(tt_store *s, struct checker *ck)
 			goto out;
 		}
 		if ((rc = store_wtxn_commit(s, t)) != 0) { free(f); goto out; }
-		rc = walk_file(fds[i], ids[i], ck, rb_good, f, &valid_end);
+		rc = walk_file(fds[i], ids[i], s->uuid, ck, rb_good, f, &valid_end);
+		if (rc == 1) {
+			/* refused (another version or store): a sealed row with nothing
+			 * indexed keeps it from gc's orphan removal, from recovery and
+			 * from readers; tt-check reports it each time */
+			memset(&f->r, 0, sizeof f->r);
+			f->r.state = TT_SEG_SEALED;
+			f->sealed = 1;
+			rc = 0;
+		}
 		if (rc == 0)
 			rc = rb_flush(f);
 		if (rc == 0 && f->sealed) {
@@ -407,6 +474,11 @@ static int rebuild(tt_store *s, struct checker *ck)
 			goto out;
 	}
 out:
+	/* 4. the new index replaces the old one, or (on failure) goes */
+	rc2 = store_index_swap(s, rc == 0);
+	if (rc == 0)
+		rc = rc2;
+out_fds:
 	for (size_t i = 0; i < n; i++)
 		close(fds[i]);
 	free(fds);
@@ -414,31 +486,47 @@ out:
 	return mdb_rc(rc);
 }
 
-int tt_store_check(tt_store *s, int rebuild_index, problem_fn fn, void *ctx)
+static int check_all(tt_store *s, struct checker *ck)
 {
-	struct checker ck = { fn, ctx, 0 };
 	struct segrow *rows;
 	size_t n;
 	int rc;
 
-	if (rebuild_index) {
-		/* bad blocks the rebuild skips are reported by the check that follows */
-		struct checker quiet = { NULL, NULL, 0 };
-		if (s->o.flags & TT_OPEN_RDONLY)
-			return TT_EREADONLY;
-		if ((rc = rebuild(s, &quiet)) < 0)
-			return rc;
-	}
 	if ((rc = index_seg_list(s, SEGS_WITH_BAD, &rows, &n)) < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		if (rows[i].r.state == 0) {
-			report(&ck, rows[i].id, 0, TT_ECORRUPT, "malformed segment row");
+			report(ck, rows[i].id, 0, TT_ECORRUPT, "malformed segment row");
 			continue;
 		}
-		if ((rc = check_segment(s, rows[i].id, &rows[i].r, &ck)) < 0)
+		if ((rc = check_segment(s, rows[i].id, &rows[i].r, ck)) < 0)
 			break;
 	}
 	free(rows);
-	return rc < 0 ? rc : ck.count;
+	return rc < 0 ? rc : ck->count;
+}
+
+/* With rebuild_index: the store as found is checked first (so that what the
+ * rebuild cannot see -- a segment file gone, an index entry pointing at no
+ * block -- is reported too), then the index is rebuilt, quietly (its bad
+ * blocks were reported by the check). An index that does not open at all
+ * (TT_OPEN_REBUILD) is one problem, and then the rebuild reports what it
+ * skips. */
+int tt_store_check(tt_store *s, int rebuild_index, problem_fn fn, void *ctx)
+{
+	struct checker ck = { fn, ctx, 0 }, quiet = { NULL, NULL, 0 };
+	int rc;
+
+	if (!rebuild_index)
+		return s->env ? check_all(s, &ck) : s->index_err;
+	if (s->o.flags & TT_OPEN_RDONLY)
+		return TT_EREADONLY;
+	if (!s->env)
+		report(&ck, 0, 0, s->index_err, "index cannot be opened; rebuilt from the segments");
+	else if ((rc = check_all(s, &ck)) < 0)
+		return rc;
+	if ((rc = rebuild(s, s->env ? &quiet : &ck)) < 0)
+		return rc;
+	s->index_err = 0;
+	return ck.count;
 }

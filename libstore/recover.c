@@ -112,19 +112,28 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 		int codec;
 		blkinfo *b;
 
-		if (size - pos < BLK_HDR_SIZE || seg_pread_full(fd, bh, sizeof bh, pos) < 0 ||
+		rc = 0;
+		if (size - pos < BLK_HDR_SIZE || (rc = seg_pread_full(fd, bh, sizeof bh, pos)) < 0 ||
 		    blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec) < 0 ||
-		    size - pos - BLK_HDR_SIZE < clen)
+		    size - pos - BLK_HDR_SIZE < clen) {
+			if (rc < 0 && rc != TT_ECORRUPT)
+				goto fail; /* could not read (EIO, ENOMEM): cut nothing */
 			break; /* torn or garbage: cut here */
-		if (blk_read(fd, pos, clen, 0, &io, &raw, &got, NULL) < 0)
+		}
+		if ((rc = blk_read(fd, pos, clen, 0, &io, &raw, &got, NULL)) < 0) {
+			if (rc != TT_ECORRUPT)
+				goto fail;
 			break;
+		}
 		if (flags & BLK_FLAG_SEAL) {
 			sealed = 1;
 			pos += BLK_HDR_SIZE + clen;
 			break;
 		}
 		b = &batch[nb];
-		if (blkinfo_scan(b, raw.data, got) < 0 || b->nrec != nrec)
+		if ((rc = blkinfo_scan(b, raw.data, got)) < 0 && rc != TT_ECORRUPT)
+			goto fail;
+		if (rc < 0 || b->nrec != nrec)
 			break;
 		b->off = pos;
 		b->comp_len = clen;

@@ -499,13 +499,121 @@ static int store_create(tt_store *s, const char *index)
 	return rc > 0 ? -rc : rc;
 }
 
+/* Open the environment at path as s->env with its main databases and meta.
+ * A data.mdb shorter than the pages its meta page says are in use (cut
+ * outside LMDB) is TT_ECORRUPT: mapping it would make the first read past
+ * its end a SIGBUS. */
+int store_env_open(tt_store *s, const char *path)
+{
+	unsigned envf = MDB_NOTLS | MDB_NORDAHEAD;
+	char data[4224];
+	struct stat st;
+	MDB_envinfo ei;
+	MDB_stat ms;
+	int rc, dead;
+
+	if (s->o.sync == TT_SYNC_NONE)
+		envf |= MDB_NOSYNC;
+	if (s->o.flags & TT_OPEN_RDONLY)
+		envf |= MDB_RDONLY;
+	if ((rc = env_open(s, path, envf)) != 0) {
+		if (rc == EACCES && !(s->o.flags & TT_OPEN_RDONLY)) {
+			/* no write permission: fall back to a read-only open */
+			s->o.flags |= TT_OPEN_RDONLY;
+			rc = env_open(s, path, envf | MDB_RDONLY);
+		}
+		if (rc)
+			return mdb_rc(rc);
+	}
+	snprintf(data, sizeof data, "%s/data.mdb", path);
+	if (mdb_env_info(s->env, &ei) == 0 && mdb_env_stat(s->env, &ms) == 0 &&
+	    stat(data, &st) == 0 &&
+	    (uint64_t)st.st_size < ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize) {
+		rc = TT_ECORRUPT;
+		goto fail;
+	}
+	(void)mdb_reader_check(s->env, &dead); /* clear slots of killed readers */
+	if ((rc = open_main_dbs(s)) != 0 || (rc = meta_init(s)) != 0)
+		goto fail;
+	return 0;
+fail:
+	store_env_close(s);
+	return mdb_rc(rc);
+}
+
+void store_env_close(tt_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->rtxn_cache) {
+		mdb_txn_abort(s->rtxn_cache);
+		s->rtxn_cache = NULL;
+	}
+	s->ndbis = 0; /* database handles belong to the environment */
+	pthread_mutex_unlock(&s->mu);
+	if (s->env)
+		mdb_env_close(s->env);
+	s->env = NULL;
+}
+
+/* Replacing the index (tt-check --rebuild-index, FORMAT.md 8.6): a fresh
+ * environment in index.rebuild.<pid> becomes s->env; the caller fills it;
+ * _commit syncs it, swaps it with index/ (one atomic rename) and reopens;
+ * _abort throws it away and reopens the old one. The old index is never
+ * read or written meanwhile, so a damaged one cannot stop the rebuild, and a
+ * rebuild that fails leaves the old index as it was. */
+static void rebuild_dir(const tt_store *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/index.rebuild.%ld", s->dir, (long)getpid());
+}
+
+int store_index_fresh(tt_store *s)
+{
+	char tmp[4200];
+	int rc;
+
+	store_env_close(s);
+	rebuild_dir(s, tmp, sizeof tmp);
+	rm_index_dir(tmp);
+	if (mkdir(tmp, 0700) < 0)
+		return -errno;
+	if ((rc = env_open(s, tmp, MDB_NOTLS | MDB_NORDAHEAD | MDB_NOSYNC)) != 0)
+		return mdb_rc(rc);
+	if ((rc = open_main_dbs(s)) != 0 || (rc = meta_init(s)) != 0)
+		store_env_close(s);
+	return mdb_rc(rc);
+}
+
+int store_index_swap(tt_store *s, int keep)
+{
+	char tmp[4200], index[4200];
+	int rc = 0;
+
+	rebuild_dir(s, tmp, sizeof tmp);
+	snprintf(index, sizeof index, "%s/index", s->dir);
+	if (keep && s->env && (rc = mdb_env_sync(s->env, 1)) != 0)
+		keep = 0;
+	store_env_close(s);
+	if (keep && (rc = fsync_path(tmp)) == 0) {
+		/* atomic: index/ is the old or the new environment, never neither */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, index, RENAME_EXCHANGE) < 0 &&
+		    (errno != ENOENT || rename(tmp, index) < 0))
+			rc = -errno;
+		else
+			rc = fsync_path(s->dir);
+	}
+	rm_index_dir(tmp); /* the old index after a swap, else the new one */
+	{
+		int rc2 = store_env_open(s, index);
+		return mdb_rc(rc ? rc : rc2);
+	}
+}
+
 int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 {
 	tt_store *s;
 	char path[4096];
 	struct stat st;
-	int rc, dead;
-	unsigned envf = MDB_NOTLS | MDB_NORDAHEAD;
+	int rc;
 
 	*out = NULL;
 	if (!dir || !*dir)
@@ -549,24 +657,16 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 		rc = -errno;
 		goto fail;
 	}
-	if (s->o.sync == TT_SYNC_NONE)
-		envf |= MDB_NOSYNC;
-	if (s->o.flags & TT_OPEN_RDONLY)
-		envf |= MDB_RDONLY;
-	if ((rc = env_open(s, path, envf)) != 0) {
-		if (rc == EACCES && !(s->o.flags & TT_OPEN_RDONLY)) {
-			/* no write permission: fall back to a read-only open */
-			s->o.flags |= TT_OPEN_RDONLY;
-			rc = env_open(s, path, envf | MDB_RDONLY);
-		}
-		if (rc) {
-			rc = rc > 0 ? -rc : rc;
+	if ((rc = store_env_open(s, path)) != 0) {
+		/* an index that does not open (damaged, truncated, not LMDB) can
+		 * still be replaced by tt_store_check(s, 1, ...) */
+		if (!(s->o.flags & TT_OPEN_REBUILD) || rc == -ENOENT || rc == -EACCES ||
+		    rc == -ENOMEM || rc == -EIO)
 			goto fail;
-		}
+		s->index_err = rc;
+		*out = s;
+		return 0;
 	}
-	(void)mdb_reader_check(s->env, &dead); /* clear slots of killed readers */
-	if ((rc = open_main_dbs(s)) != 0) goto fail;
-	if ((rc = meta_init(s)) != 0) goto fail;
 	if (!(s->o.flags & (TT_OPEN_RDONLY | TT_OPEN_NORECOVER)) &&
 	    (rc = recover_orphans(s)) < 0)
 		goto fail;
@@ -583,10 +683,7 @@ void tt_store_close(tt_store *s)
 		return;
 	for (size_t i = 0; i < s->nfds; i++)
 		close(s->fds[i].fd);
-	if (s->rtxn_cache)
-		mdb_txn_abort(s->rtxn_cache);
-	if (s->env)
-		mdb_env_close(s->env);
+	store_env_close(s);
 	if (s->segdir_fd >= 0)
 		close(s->segdir_fd);
 	if (s->inotify_fd >= 0)

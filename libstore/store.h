@@ -142,12 +142,17 @@ struct tt_store {
 	MDB_txn *rtxn_cache;
 	int inotify_fd, inotify_wd;
 	uint8_t uuid[16];
+	int index_err;              /* TT_OPEN_REBUILD: why the index did not open (env NULL) */
 };
 
 /* LMDB returns positive errno values for system errors; the API promises -errno. */
 static inline int mdb_rc(int rc) { return rc > 0 ? -rc : rc; }
 
 /* store.c */
+int store_env_open(tt_store *s, const char *path); /* s->env, main dbs, meta */
+void store_env_close(tt_store *s);
+int store_index_fresh(tt_store *s); /* s->env = a new, empty index beside index/ */
+int store_index_swap(tt_store *s, int keep); /* keep: it replaces index/; then reopen */
 int store_rtxn(tt_store *s, MDB_txn **txn);   /* begin (renew) a read txn */
 void store_rtxn_done(tt_store *s, MDB_txn *txn);
 int store_wtxn(tt_store *s, MDB_txn **txn);   /* begin a write txn */

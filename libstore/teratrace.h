@@ -56,6 +56,8 @@ enum tt_sync {
 #define TT_OPEN_CREATE     0x1u /* create the store if missing */
 #define TT_OPEN_RDONLY     0x2u /* never write (no recovery, no writer) */
 #define TT_OPEN_NORECOVER  0x4u /* skip the open-time recovery pass (tt-check) */
+#define TT_OPEN_REBUILD    0x8u /* open even when the index does not (damaged): then
+                                 * only tt_store_check(s, 1, ...) works, replacing it */
 
 typedef struct tt_store_opts {
 	unsigned flags;          /* TT_OPEN_* */
