@@ -265,7 +265,8 @@ static size_t grep_cost(const char *p)
 				for (q++; isdigit((unsigned char)*q); q++)
 					n = n < 100000 ? n * 10 + (size_t)(*q - '0') : n;
 			}
-			if (!digits || *q != '}')
+			/* glibc takes "{,n}" as "{0,n}" (and "{,}" as "*") */
+			if ((!digits && !comma) || *q != '}')
 				goto atom; /* not an interval: a literal '{' */
 			k = !comma ? m : n ? n : m + 1;
 			k = k > m ? k : m;
