@@ -4,8 +4,12 @@
  * must enforce before a handler sees a request:
  *
  *   - a connection cap: connections are counted from evhttp's bufferevent
- *     callback; at the cap the listener stops accepting (new connections
- *     wait in the kernel backlog) until one closes;
+ *     callback; at the cap a new connection takes the place of the oldest
+ *     one that has not delivered a complete request (idle keep-alive, slow
+ *     or stalled headers or body), so slow clients cannot lock the others
+ *     out; only when every connection is being answered or streams does
+ *     the listener stop accepting (new connections wait in the kernel
+ *     backlog) until one is done;
  *   - a whole-request deadline (--request-timeout) on top of evhttp's idle
  *     timeout (--header-timeout): a client trickling bytes is closed, which
  *     is the minimum data rate (max body / request timeout);
@@ -85,19 +89,46 @@ conn_of_req(struct evhttp_request *req)
 	return evcon ? conn_of_bev(evhttp_connection_get_bufferevent(evcon)) : NULL;
 }
 
+/* The evhttp connection of a tracked connection evhttp still holds, or NULL. */
+static struct evhttp_connection *
+conn_evcon(const struct conn *c)
+{
+	bufferevent_data_cb rd, wr;
+	bufferevent_event_cb ev;
+	void *cbarg;
+
+	bufferevent_getcb(c->bev, &rd, &wr, &ev, &cbarg);
+	return rd || wr || ev ? cbarg : NULL;
+}
+
+/* The connection a new one may replace at the cap: the one waiting longest
+ * for a complete request. NULL when all are busy or streams. */
+static struct conn *
+evictable(void)
+{
+	struct conn *old = NULL;
+
+	for (size_t i = 0; i < n_conns; i++)
+		if (conns[i].state == C_READING && conn_evcon(&conns[i]) &&
+		    (old == NULL || conns[i].t0 < old->t0))
+			old = &conns[i];
+	return old;
+}
+
 static void
 listener_update(void)
 {
 	struct evconnlistener *l;
+	int full = n_conns >= g_ttd.cfg.max_conns && evictable() == NULL;
 
 	if (bound == NULL || (l = evhttp_bound_socket_get_listener(bound)) == NULL)
 		return;
-	if (!listening_paused && n_conns >= g_ttd.cfg.max_conns) {
+	if (!listening_paused && full) {
 		(void)evconnlistener_disable(l);
 		listening_paused = 1;
 		log_warn("connection cap %u reached; not accepting until one closes",
 		    g_ttd.cfg.max_conns);
-	} else if (listening_paused && n_conns < g_ttd.cfg.max_conns && !g_ttd.stopping) {
+	} else if (listening_paused && !full && !g_ttd.stopping) {
 		(void)evconnlistener_enable(l);
 		listening_paused = 0;
 	}
@@ -110,6 +141,17 @@ bev_cb(struct event_base *base, void *arg)
 
 	if (bev == NULL)
 		return NULL;
+	if (n_conns >= g_ttd.cfg.max_conns) {
+		struct conn *old = evictable();
+		if (old) {
+			log_debug("connection cap %u reached: closing the connection idle longest",
+			    g_ttd.cfg.max_conns);
+			g_metrics.conns_refused++;
+			evhttp_connection_free(conn_evcon(old));
+			(void)bufferevent_decref(old->bev);
+			*old = conns[--n_conns];
+		}
+	}
 	if (n_conns == cap_conns) {
 		size_t nc = cap_conns ? 2 * cap_conns : 64;
 		struct conn *n = realloc(conns, nc * sizeof *n);

@@ -58,6 +58,8 @@ static const struct {
 	{ "ttd_sse_dropped_total", "stream clients dropped for falling behind",
 	    &g_metrics.sse_dropped },
 	{ "ttd_connections_total", "HTTP connections accepted", &g_metrics.conns_total },
+	{ "ttd_connections_replaced_total", "idle or slow HTTP connections closed to make "
+	    "room for a new one at --max-connections", &g_metrics.conns_refused },
 	{ "ttd_gc_segments_deleted_total", "segments deleted by retention",
 	    &g_metrics.gc_segments },
 };

@@ -225,7 +225,7 @@ typedef struct ttd_metrics {
 	uint64_t backpressure;              /* 503 / socket read pauses */
 	uint64_t sse_events, sse_dropped;
 	uint64_t too_large;                 /* 413 */
-	uint64_t conns_total, conns_refused;
+	uint64_t conns_total, conns_refused; /* refused: replaced at the cap */
 	uint64_t gc_runs, gc_segments;
 } ttd_metrics;
 extern ttd_metrics g_metrics;

@@ -122,8 +122,12 @@ ttd_stop
 # --- connection cap, slow and idle clients
 cat >"$TEST_DIR/hold.py" <<'PY'
 import socket, sys, time
-# hold.py PORT N SECONDS READY: open N idle connections, touch READY, keep them SECONDS
+# hold.py PORT N SECONDS READY: open N connections busy with a stream (idle
+# ones would be replaced at the cap), touch READY, keep them SECONDS
 s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(int(sys.argv[2]))]
+for c in s:
+    c.sendall(b"GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert c.recv(100).startswith(b"HTTP/1.1 200")
 open(sys.argv[4], "w").close()
 time.sleep(float(sys.argv[3]))
 PY
@@ -145,7 +149,7 @@ except (BrokenPipeError, ConnectionResetError): pass
 print("%.1f" % (time.time() - t))
 PY
 ttd_start --max-connections 2 --request-timeout 1 --header-timeout 5 || exit 1
-test_expect_success 'connection cap: the third connection waits until one closes' '
+test_expect_success 'connection cap: with every connection busy the third waits until one closes' '
 	python3 hold.py '"$PORT"' 2 1.5 ready & hp=$!
 	i=0; while [ ! -e ready ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done; sleep 0.2 &&
 	c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 0.6 "$URL/health"); [ "$c" = 000 ] &&
