@@ -36,7 +36,7 @@ static void report(struct checker *c, uint64_t seg, uint64_t off, int code, cons
 }
 
 /* One valid block found in a file. */
-struct found { uint64_t off; uint32_t comp_len; };
+struct found { uint64_t off; uint32_t comp_len; int indexed; };
 
 /* Is this a failure to read (out of memory, I/O error) rather than bad data?
  * Then the check stops with it instead of reporting corruption. */
@@ -166,11 +166,12 @@ static int chk_good(void *arg, uint64_t off, uint32_t clen, uint32_t rlen, uint3
 			return -ENOMEM;
 		f->v = nv;
 	}
-	f->v[f->n++] = (struct found){ off, clen };
+	f->v[f->n++] = (struct found){ off, clen, 0 };
 	return 0;
 }
 
-static int found_has(const struct chkfile *f, uint64_t off, uint32_t clen)
+/* The valid block at off with that length, or NULL. */
+static struct found *found_find(const struct chkfile *f, uint64_t off, uint32_t clen)
 {
 	size_t lo = 0, hi = f->n;
 	while (lo < hi) {
@@ -178,7 +179,7 @@ static int found_has(const struct chkfile *f, uint64_t off, uint32_t clen)
 		if (f->v[mid].off < off) lo = mid + 1;
 		else hi = mid;
 	}
-	return lo < f->n && f->v[lo].off == off && f->v[lo].comp_len == clen;
+	return lo < f->n && f->v[lo].off == off && f->v[lo].comp_len == clen ? &f->v[lo] : NULL;
 }
 
 static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct checker *ck)
@@ -243,7 +244,10 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 			if (b.seg != seg)
 				continue;
 			nindexed++;
-			if (!found_has(&f, b.off, b.comp_len))
+			struct found *fb = found_find(&f, b.off, b.comp_len);
+			if (fb)
+				fb->indexed = 1;
+			else
 				report(ck, seg, b.off, TT_ECORRUPT, "index entry points at no valid block");
 		}
 		mdb_cursor_close(c);
@@ -257,8 +261,11 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 	rc = 0;
 	if (nindexed != r->blocks)
 		report(ck, seg, 0, TT_ECORRUPT, "segment row block count disagrees with the block log");
+	/* Only blocks before the indexed end must be indexed: valid blocks after
+	 * it in an unsealed segment are a writer's written, not yet committed
+	 * blocks (it is running, or was killed: recovery indexes them). */
 	for (size_t i = 0; i < f.n; i++)
-		if (f.v[i].off + BLK_HDR_SIZE + f.v[i].comp_len <= r->end && nindexed < f.n) {
+		if (f.v[i].off + BLK_HDR_SIZE + f.v[i].comp_len <= r->end && !f.v[i].indexed) {
 			report(ck, seg, f.v[i].off, TT_ECORRUPT, "valid block not in the index");
 			break;
 		}

@@ -1,0 +1,1173 @@
+#!/usr/bin/env python3
+"""ttcrash.py -- SIGKILL and soak harness for TeraTrace (tests/t/t8000, t8001, t8900).
+
+Real processes, real SIGKILL, real files. Three modes:
+
+  ingest  N concurrent tt-ingest processes, each appending its own stream of
+          records, SIGKILLed at random instants (some within a millisecond of
+          exec, some inside fsync / the LMDB commit), until --kills kills.
+  ttd     one ttd on the store, HTTP (keep-alive) and unix-socket clients
+          sending batches; ttd is SIGKILLed at a random instant --kills times
+          and restarted on the same store; clients reconnect and go on.
+  soak    ttd + 3 tt-ingest writers, 8 readers (tt-tail -f followers, a
+          cursor-file follower restarted by SIGTERM, tt-query readers) and
+          tt-gc --rotate --max-size every few seconds, for --seconds.
+
+The oracle: every record carries its writer `w` and that writer's sequence
+number `s` (plus `pad`, a string derived from both, so a garbled record is
+caught), and the harness logs what happened to each record it sent:
+  acked    tt-ingest exited 0 / HTTP 200 with accepted == n / socket ack
+  maybe    in flight when a process was killed (present once, or absent)
+  refused  HTTP 503 "writer is behind" (nothing stored)
+The checks (Checker) read the store back with tt-tail, tt-query, tt-stat and
+tt-check. Prints "# ..." TAP comments with the counts; exit 0 = every check
+held, 1 = a check failed (the failures are printed), 2 = harness trouble.
+"""
+import argparse
+import collections
+import hashlib
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+T0 = 1_700_000_000_000_000_000  # ts of seq 0; record ts = T0 + s*1000 + w
+IDS_PER = 40                    # consecutive seqs sharing a correlation id
+
+
+def note(msg):
+    print("# " + msg, flush=True)
+
+
+# ---------------------------------------------------------------- msgpack
+# Just what the socket protocol needs: maps, arrays, str, int, bool, nil.
+
+def mp_pack(o, out):
+    if o is None:
+        out.append(0xc0)
+    elif o is True or o is False:
+        out.append(0xc3 if o else 0xc2)
+    elif isinstance(o, int):
+        if 0 <= o < 128:
+            out.append(o)
+        elif -32 <= o < 0:
+            out.append(o & 0xff)
+        elif 0 <= o < 1 << 32:
+            out += b"\xce" + struct.pack(">I", o)
+        elif 0 <= o < 1 << 64:
+            out += b"\xcf" + struct.pack(">Q", o)
+        else:
+            out += b"\xd3" + struct.pack(">q", o)
+    elif isinstance(o, str):
+        b = o.encode()
+        n = len(b)
+        if n < 32:
+            out.append(0xa0 | n)
+        elif n < 256:
+            out += bytes((0xd9, n))
+        else:
+            out += b"\xda" + struct.pack(">H", n)
+        out += b
+    elif isinstance(o, (list, tuple)):
+        n = len(o)
+        if n < 16:
+            out.append(0x90 | n)
+        else:
+            out += b"\xdc" + struct.pack(">H", n)
+        for x in o:
+            mp_pack(x, out)
+    elif isinstance(o, dict):
+        n = len(o)
+        if n < 16:
+            out.append(0x80 | n)
+        else:
+            out += b"\xde" + struct.pack(">H", n)
+        for k, v in o.items():
+            mp_pack(k, out)
+            mp_pack(v, out)
+    else:
+        raise TypeError(type(o))
+    return out
+
+
+class Incomplete(Exception):
+    pass
+
+
+def mp_unpack(b, i=0):
+    """One object from b[i:] -> (obj, next i); Incomplete if cut short."""
+    def need(k):
+        if i + k > len(b):
+            raise Incomplete()
+    need(1)
+    c = b[i]
+    i += 1
+    if c < 0x80:
+        return c, i
+    if c >= 0xe0:
+        return c - 256, i
+    if 0xa0 <= c <= 0xbf:
+        n = c & 0x1f
+        need(n)
+        return b[i:i + n].decode("utf-8", "replace"), i + n
+    if 0x80 <= c <= 0x8f or 0x90 <= c <= 0x9f:
+        n, ismap = c & 0x0f, c < 0x90
+    elif c == 0xc0:
+        return None, i
+    elif c in (0xc2, 0xc3):
+        return c == 0xc3, i
+    elif c in (0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3):
+        fmt = {0xcc: ">B", 0xcd: ">H", 0xce: ">I", 0xcf: ">Q",
+               0xd0: ">b", 0xd1: ">h", 0xd2: ">i", 0xd3: ">q"}[c]
+        k = struct.calcsize(fmt)
+        need(k)
+        return struct.unpack_from(fmt, b, i)[0], i + k
+    elif c in (0xd9, 0xda, 0xdb, 0xc4, 0xc5, 0xc6):
+        k = {0xd9: 1, 0xda: 2, 0xdb: 4, 0xc4: 1, 0xc5: 2, 0xc6: 4}[c]
+        need(k)
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+        need(n)
+        v = b[i:i + n]
+        return (v.decode("utf-8", "replace") if c >= 0xd9 else bytes(v)), i + n
+    elif c in (0xdc, 0xdd, 0xde, 0xdf):
+        k = 2 if c in (0xdc, 0xde) else 4
+        need(k)
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+        ismap = c >= 0xde
+    else:
+        raise ValueError("msgpack type 0x%02x not expected from ttd" % c)
+    if ismap:
+        d = {}
+        for _ in range(n):
+            k, i = mp_unpack(b, i)
+            v, i = mp_unpack(b, i)
+            d[k] = v
+        return d, i
+    a = []
+    for _ in range(n):
+        v, i = mp_unpack(b, i)
+        a.append(v)
+    return a, i
+
+
+# ---------------------------------------------------------------- records
+
+def pad_of(w, s):
+    """A string that depends on (w, s) only, 0..96 characters."""
+    h = hashlib.md5(b"%d.%d" % (w, s)).hexdigest()
+    return (h * 4)[: (w * 131 + s * 17) % 97]
+
+
+def corr_of(s):
+    return "c%d" % (s // IDS_PER)
+
+
+def record(w, s):
+    return {"ts": T0 + s * 1000 + w, "corr": corr_of(s), "service": "w%d" % w,
+            "w": w, "s": s, "pad": pad_of(w, s)}
+
+
+def record_problem(j):
+    """Why a record read back is not one this harness wrote, or None."""
+    try:
+        w, s = j["w"], j["s"]
+        if not isinstance(w, int) or not isinstance(s, int):
+            return "w/s not integers"
+        want = record(w, s)
+        for k, v in want.items():
+            if j.get(k) != v:
+                return "field %s is %r, want %r" % (k, j.get(k), v)
+    except (KeyError, TypeError) as e:
+        return "missing field %s" % e
+    return None
+
+
+# ---------------------------------------------------------------- oracle
+
+ACK, MAYBE, REFUSED = "ack", "maybe", "refused"
+
+
+class Oracle:
+    """What happened to every record sent; a log of it in oracle.log."""
+
+    def __init__(self, path, times=False):
+        self.mu = threading.Lock()
+        self.times = times    # keep sent/ack times (the soak needs them)
+        self.state = {}       # (w, s) -> ACK / MAYBE / REFUSED
+        self.next = collections.defaultdict(int)  # w -> next seq to hand out
+        self.windows = []     # lists of (w, s) in send order, in flight at a crash
+        self.ack_time = {}    # (w, s) -> monotonic time of the ack (soak)
+        self.sent_time = {}   # (w, s) -> monotonic time the record was sent (soak)
+        self.log = open(path, "w")
+        self.counts = collections.Counter()
+
+    def alloc(self, w, n):
+        with self.mu:
+            s0 = self.next[w]
+            self.next[w] = s0 + n
+            if self.times:
+                now = time.monotonic()
+                for s in range(s0, s0 + n):
+                    self.sent_time[(w, s)] = now
+            return s0
+
+    def _set(self, w, s0, n, st):
+        for s in range(s0, s0 + n):
+            self.state[(w, s)] = st
+        self.counts[st] += n
+        self.log.write('{"w":%d,"s0":%d,"n":%d,"st":"%s"}\n' % (w, s0, n, st))
+
+    def ack(self, w, s0, n):
+        with self.mu:
+            self._set(w, s0, n, ACK)
+            if self.times:
+                now = time.monotonic()
+                for s in range(s0, s0 + n):
+                    self.ack_time[(w, s)] = now
+
+    def refused(self, w, s0, n):
+        with self.mu:
+            self._set(w, s0, n, REFUSED)
+
+    def maybe(self, w, ranges):
+        """ranges: [(s0, n), ...] in send order, in flight when the writer died."""
+        with self.mu:
+            win = []
+            for s0, n in ranges:
+                self._set(w, s0, n, MAYBE)
+                win += [(w, s) for s in range(s0, s0 + n)]
+            if win:
+                self.windows.append(win)
+
+    def close(self):
+        self.log.close()
+
+
+# ---------------------------------------------------------------- processes
+
+class Env:
+    def __init__(self, args):
+        self.bin = args.bin
+        self.work = args.work
+        self.store = os.path.join(args.work, "store")
+        self.seed = args.seed
+        self.rng = random.Random(args.seed)
+        self.rng_mu = threading.Lock()
+        self.procs = []
+        self.procs_mu = threading.Lock()
+        self.failures = []
+        self.fail_mu = threading.Lock()
+        self.san = args.bin.rstrip("/").endswith("-san/bin") or "-san/" in args.bin
+
+    def tool(self, name):
+        return os.path.join(self.bin, name)
+
+    def rand(self):
+        with self.rng_mu:
+            return random.Random(self.rng.random())
+
+    def fail(self, msg):
+        with self.fail_mu:
+            if len(self.failures) < 200:
+                self.failures.append(msg)
+
+    def spawn(self, args, **kw):
+        p = subprocess.Popen(args, **kw)
+        with self.procs_mu:
+            self.procs.append(p)
+        return p
+
+    def run(self, args, timeout=120, **kw):
+        """Run a tool to completion -> (rc, stdout bytes, stderr bytes)."""
+        p = self.spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            self.fail("%s did not finish within %d s" % (" ".join(args), timeout))
+        return p.returncode, out, err
+
+    def cleanup(self):
+        with self.procs_mu:
+            for p in self.procs:
+                if p.poll() is None:
+                    try:
+                        p.kill()
+                        p.wait(5)
+                    except OSError:
+                        pass
+
+
+def sleep_ms(ms):
+    if ms > 0:
+        time.sleep(ms / 1000.0)
+
+
+def wait_file(path, proc, timeout):
+    """Until path is non-empty; None if proc died or time ran out."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with open(path) as f:
+                t = f.read()
+            if t.endswith("\n"):
+                return t.strip()
+        except FileNotFoundError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            return None
+        time.sleep(0.0005)
+    return None
+
+
+def handles_sigterm(proc, timeout=10):
+    """Until proc has a SIGTERM handler (SigCgt in /proc): a SIGTERM sent
+    earlier would end it by the default action, not by its clean-stop path."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            with open("/proc/%d/status" % proc.pid) as f:
+                for line in f:
+                    if line.startswith("SigCgt:") and int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)):
+                        return True
+        except OSError:
+            pass
+        time.sleep(0.0005)
+    return False
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# ---------------------------------------------------------------- ttd and its clients
+
+class Ttd:
+    """ttd on the store; started, SIGKILLed, restarted. Clients wait on it."""
+
+    def __init__(self, env, extra):
+        self.env = env
+        self.extra = extra
+        self.cv = threading.Condition()
+        self.port = None     # None while down
+        self.gen = 0         # incremented at each start
+        self.stopping = False
+        self.proc = None
+        self.portfile = os.path.join(env.work, "ttd.port")
+        self.logpath = os.path.join(env.work, "ttd.log")
+        self.sock = os.path.join(env.store, "ttd.sock")
+
+    def start(self):
+        try:
+            os.unlink(self.portfile)
+        except FileNotFoundError:
+            pass
+        log = open(self.logpath, "a")
+        self.proc = self.env.spawn([self.env.tool("ttd"), "-D", self.env.store,
+                                    "--http", "127.0.0.1:0", "--port-file", self.portfile]
+                                   + self.extra, stdout=log, stderr=log)
+        log.close()
+        return self.proc
+
+    def wait_ready(self, timeout=20):
+        t = wait_file(self.portfile, self.proc, timeout)
+        if t is None:
+            return False
+        with self.cv:
+            self.port = int(t)
+            self.gen += 1
+            self.cv.notify_all()
+        return True
+
+    def down(self):
+        with self.cv:
+            self.port = None
+
+    def kill(self):
+        self.proc.kill()
+        self.down()
+        return self.proc.wait(30)
+
+    def stop(self):
+        """SIGTERM: must exit 0 within 10 s."""
+        self.down()
+        handles_sigterm(self.proc)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return "hung"
+
+    def wait_up(self, timeout=0.5):
+        with self.cv:
+            self.cv.wait_for(lambda: self.port is not None or self.stopping, timeout)
+            return self.port, self.gen
+
+    def log_problems(self):
+        """ttd log lines at error level, and sanitizer reports."""
+        bad = []
+        try:
+            with open(self.logpath, errors="replace") as f:
+                for line in f:
+                    if (" error: " in line or "Sanitizer" in line or "runtime error" in line
+                            or "crit" in line):
+                        bad.append(line.rstrip())
+        except FileNotFoundError:
+            pass
+        return bad
+
+
+def http_client(env, ttd, oracle, w, stats):
+    rng = env.rand()
+    conn, cgen = None, -1
+    while not ttd.stopping:
+        port, gen = ttd.wait_up()
+        if port is None:
+            continue
+        if conn is None or cgen != gen:
+            if conn:
+                conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+            try:
+                conn.connect()
+            except OSError:
+                conn.close()
+                conn = None
+                time.sleep(0.001)
+                continue
+            cgen = gen
+        n = rng.choice((1, rng.randint(1, 20), rng.randint(20, 120)))
+        s0 = oracle.alloc(w, n)
+        body = json.dumps({"traces": [record(w, s) for s in range(s0, s0 + n)]})
+        try:
+            conn.request("POST", "/ingest", body, {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            data = r.read()
+        except (OSError, http.client.HTTPException):
+            oracle.maybe(w, [(s0, n)])
+            conn.close()
+            conn = None
+            continue
+        if r.status == 200:
+            try:
+                j = json.loads(data)
+            except ValueError:
+                j = {}
+            if j.get("accepted") != n or j.get("rejected") != 0:
+                env.fail("writer %d: POST /ingest of %d records answered %s" % (w, n, data[:300]))
+                oracle.maybe(w, [(s0, n)])
+                continue
+            oracle.ack(w, s0, n)
+            stats["http_batches"] += 1
+        elif r.status == 503 and b"writer is behind" in data:
+            oracle.refused(w, s0, n)
+            stats["http_503"] += 1
+        else:
+            env.fail("writer %d: POST /ingest: HTTP %d %s" % (w, r.status, data[:300]))
+            oracle.maybe(w, [(s0, n)])
+    if conn:
+        conn.close()
+
+
+def sock_client(env, ttd, oracle, w, stats):
+    """Pipelines up to `depth` messages (each an array of records) on one
+    connection; {"ack": M} acks messages 1..M. What is unacked when the
+    connection breaks is one in-flight window, never resent."""
+    rng = env.rand()
+    while True:
+        port, gen = ttd.wait_up()
+        if ttd.stopping:
+            break
+        if port is None:
+            continue
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(15)
+        try:
+            s.connect(ttd.sock)
+        except OSError:
+            s.close()
+            time.sleep(0.001)
+            continue
+        inflight = collections.deque()   # (msgno, s0, n)
+        msgno = acked_recs = 0
+        buf = b""
+        depth = rng.randint(1, 6)
+        try:
+            while True:
+                while not ttd.stopping and len(inflight) < depth:
+                    n = rng.choice((1, rng.randint(1, 15), rng.randint(15, 100)))
+                    s0 = oracle.alloc(w, n)
+                    msgno += 1
+                    inflight.append((msgno, s0, n))
+                    msg = mp_pack([record(w, q) for q in range(s0, s0 + n)], bytearray())
+                    s.sendall(msg)
+                if ttd.stopping and not inflight:
+                    break
+                data = s.recv(65536)
+                if not data:
+                    raise EOFError()
+                buf += data
+                while buf:
+                    try:
+                        obj, used = mp_unpack(buf)
+                    except Incomplete:
+                        break
+                    buf = buf[used:]
+                    if not isinstance(obj, dict) or "ack" not in obj:
+                        env.fail("writer %d: socket answered %r" % (w, obj))
+                        continue
+                    m = obj["ack"]
+                    while inflight and inflight[0][0] <= m:
+                        _, a0, an = inflight.popleft()
+                        oracle.ack(w, a0, an)
+                        acked_recs += an
+                        stats["sock_msgs"] += 1
+                    if obj.get("records") != acked_recs or obj.get("rejected") != 0:
+                        env.fail("writer %d: socket ack %r, but messages 1..%d hold %d records"
+                                 % (w, obj, m, acked_recs))
+        except (OSError, EOFError):
+            pass
+        finally:
+            s.close()
+        if inflight:
+            oracle.maybe(w, [(a0, an) for _, a0, an in inflight])
+
+
+# ---------------------------------------------------------------- readers
+
+def parse_lines(data, allow_torn):
+    """JSON lines -> (list of dicts, torn tail bytes). A torn last line is only
+    allowed for a process killed by SIGKILL."""
+    recs, torn = [], b""
+    lines = data.split(b"\n")
+    if lines and lines[-1]:
+        torn = lines[-1]
+    for ln in lines[:-1]:
+        recs.append(json.loads(ln))
+    if torn and not allow_torn:
+        raise ValueError("output ends without a newline: %r" % torn[:100])
+    return recs, torn
+
+
+def cursor_key(c):
+    """'tt1-gen-seq-idx' -> (gen, seq, idx), comparable."""
+    p = c.split("-")
+    return (int(p[1]), int(p[2]), int(p[3]))
+
+
+class Follower:
+    """tt-tail -f [-n all] --show-cursor, output to a file; never killed."""
+
+    def __init__(self, env, name, args):
+        self.env = env
+        self.name = name
+        self.out = os.path.join(env.work, name + ".out")
+        self.err = os.path.join(env.work, name + ".err")
+        with open(self.out, "wb") as o, open(self.err, "wb") as e:
+            self.proc = env.spawn([env.tool("tt-tail"), "-D", env.store, "-f", "--show-cursor",
+                                   "-o", "jsonl", "-q"] + args, stdout=o, stderr=e)
+        self.started = time.monotonic()
+
+    def count(self):
+        try:
+            with open(self.out, "rb") as f:
+                return f.read().count(b"\n")
+        except OSError:
+            return 0
+
+    def last_cursor(self):
+        try:
+            with open(self.out, "rb") as f:
+                f.seek(0, 2)
+                size = f.tell()
+                f.seek(max(0, size - 4096))
+                tail = f.read().split(b"\n")
+            for ln in reversed(tail[:-1]):
+                if ln:
+                    return json.loads(ln)["cursor"]
+        except (OSError, ValueError, KeyError):
+            pass
+        return None
+
+    def stop(self):
+        handles_sigterm(self.proc)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = "hung"
+        if rc != 0:
+            self.env.fail("%s: tt-tail -f exited %s on SIGTERM" % (self.name, rc))
+        with open(self.err, "rb") as f:
+            e = f.read()
+        if e:
+            self.env.fail("%s: tt-tail stderr: %s" % (self.name, e[:500]))
+        with open(self.out, "rb") as f:
+            recs, _ = parse_lines(f.read(), False)
+        return recs
+
+
+class CursorConsumer:
+    """tt-tail -f --cursor-file, killed (SIGKILL, sometimes SIGTERM) and
+    restarted over and over; each run's output in its own file."""
+
+    def __init__(self, env, name, kill_ratio=0.7, period=(0.02, 0.4)):
+        self.env = env
+        self.name = name
+        self.cfile = os.path.join(env.work, name + ".cursor")
+        self.runs = []       # dicts: start cursor, out path, how it ended, end cursor
+        self.kill_ratio = kill_ratio
+        self.period = period
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.proc = None
+
+    def _cursor(self):
+        try:
+            with open(self.cfile) as f:
+                t = f.read().strip()
+            return t or None
+        except FileNotFoundError:
+            return None
+
+    def _start(self):
+        k = len(self.runs)
+        out = os.path.join(self.env.work, "%s.%d.out" % (self.name, k))
+        err = os.path.join(self.env.work, "%s.%d.err" % (self.name, k))
+        run = {"start": self._cursor(), "out": out, "err": err}
+        with open(out, "wb") as o, open(err, "wb") as e:
+            self.proc = self.env.spawn([self.env.tool("tt-tail"), "-D", self.env.store, "-f",
+                                        "-n", "all", "--show-cursor", "-o", "jsonl", "-q",
+                                        "--cursor-file", self.cfile], stdout=o, stderr=e)
+        self.runs.append(run)
+        return run
+
+    def _end(self, run, sig):
+        if sig == signal.SIGTERM:
+            handles_sigterm(self.proc)
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = "hung"
+        run["rc"] = rc
+        run["sig"] = sig
+        run["end"] = self._cursor()
+
+    def _loop(self):
+        rng = self.env.rand()
+        while not self.stopping:
+            run = self._start()
+            time.sleep(rng.uniform(*self.period))
+            self._end(run, signal.SIGKILL if rng.random() < self.kill_ratio else signal.SIGTERM)
+
+    def start(self):
+        self.thread.start()
+
+    def finish(self, want):
+        """Stop the kill loop; one last run until it has printed up to
+        cursor `want` (the store's last record), then SIGTERM."""
+        self.stopping = True
+        self.thread.join()
+        run = self._start()
+        end = time.monotonic() + 60
+        while time.monotonic() < end and want is not None:
+            try:
+                with open(run["out"], "rb") as f:
+                    data = f.read()
+                lines = data.split(b"\n")
+                if len(lines) >= 2 and lines[-2] and json.loads(lines[-2])["cursor"] == want:
+                    break
+            except (OSError, ValueError):
+                pass
+            if self._cursor() == want and os.path.getsize(run["out"]) == 0:
+                break  # nothing more to print
+            time.sleep(0.01)
+        self._end(run, signal.SIGTERM)
+
+
+# ---------------------------------------------------------------- checks
+
+class Checker:
+    def __init__(self, env, oracle):
+        self.env = env
+        self.o = oracle
+        self.ref = []          # final scan: dicts in append order
+        self.stats = collections.Counter()
+
+    def fail(self, msg):
+        self.env.fail(msg)
+
+    def scan(self):
+        """Every record in append order (tt-tail -n all): the reference."""
+        rc, out, err = self.env.run([self.env.tool("tt-tail"), "-D", self.env.store, "-n", "all",
+                                     "--show-cursor", "-o", "jsonl", "-q"])
+        if rc != 0 or err:
+            self.fail("tt-tail -n all: exit %s, stderr %s" % (rc, err[:500]))
+        recs, _ = parse_lines(out, False)
+        return recs
+
+    def tt_check(self, when=""):
+        rc, out, err = self.env.run([self.env.tool("tt-check"), "-D", self.env.store])
+        if rc != 0 or err:
+            self.fail("tt-check%s: exit %s: %s %s" % (when, rc, out[-800:], err[-800:]))
+            return False
+        return True
+
+    def final(self, deleted_ok=None):
+        """The store against the oracle. deleted_ok(w, s) says whether gc may
+        have deleted an acked record (soak); None: nothing was deleted."""
+        env, o = self.env, self.o
+        self.tt_check(" (final)")
+        self.ref = self.scan()
+        seen = collections.Counter()
+        bad = 0
+        for j in self.ref:
+            why = record_problem(j)
+            if why:
+                bad += 1
+                if bad <= 5:
+                    self.fail("garbled or foreign record %s: %s" % (json.dumps(j)[:300], why))
+                continue
+            seen[(j["w"], j["s"])] += 1
+        if bad:
+            self.fail("%d records are not ones the harness wrote" % bad)
+        dup = [k for k, c in seen.items() if c > 1]
+        never = [k for k in seen if k not in o.state]
+        refused = [k for k in seen if o.state.get(k) == REFUSED]
+        lost = [k for k, st in o.state.items() if st == ACK and k not in seen
+                and not (deleted_ok and deleted_ok(*k))]
+        for what, keys in (("duplicated", dup), ("never sent", never),
+                           ("refused (503) but stored", refused), ("acked but lost", lost)):
+            if keys:
+                self.fail("%d records %s, e.g. %s" % (len(keys), what, sorted(keys)[:10]))
+        # records in flight when their writer died: present once or absent, and
+        # those present are a prefix of what was in flight (writers append in order)
+        holes = 0
+        for win in o.windows:
+            pres = [k in seen for k in win]
+            k = pres.index(False) if False in pres else len(pres)
+            if any(pres[k:]):
+                holes += 1
+                if holes <= 3:
+                    self.fail("in-flight records of a killed writer are not a prefix: %s"
+                              % "".join("x" if p else "." for p in pres)[:200] + " from %s" % (win[0],))
+            self.stats["maybe_present"] += k
+            self.stats["maybe_absent"] += len(pres) - k
+        # append order: each writer's acked records in the order it sent them,
+        # and so are the present records of each in-flight window. (Not all of
+        # a writer's records: blocks a killed tt-ingest wrote but did not index
+        # are indexed by whichever process recovers its segment next, which can
+        # be after the same writer's next run committed.)
+        pos = {}
+        for i, j in enumerate(self.ref):
+            if not record_problem(j):
+                pos[(j["w"], j["s"])] = i
+        last = {}
+        for k in sorted((k for k, st in o.state.items() if st == ACK and k in pos)):
+            w, s = k
+            if pos[k] <= last.get(w, (-1, -1))[0]:
+                self.fail("writer %d: acked record %d is stored before acked record %d"
+                          % (w, s, last[w][1]))
+                break
+            last[w] = (pos[k], s)
+        for win in o.windows:
+            p = [pos[k] for k in win if k in pos]
+            if p != sorted(p):
+                self.fail("in-flight records from %s are stored out of order" % (win[0],))
+                break
+        # tt-stat's counters (segment rows) against the records actually there
+        rc, out, err = env.run([env.tool("tt-stat"), "-D", env.store, "-o", "json", "-q"])
+        try:
+            st = json.loads(out)
+            if st["records"] != len(self.ref):
+                self.fail("tt-stat counts %d records, tt-tail -n all reads %d"
+                          % (st["records"], len(self.ref)))
+            self.stats["segments"] = st["segments"]
+        except (ValueError, KeyError):
+            self.fail("tt-stat -o json: exit %s %s %s" % (rc, out[:300], err[:300]))
+        self.stats.update(lost=len(lost), duplicated=len(dup), stored=len(self.ref),
+                          acked=o.counts[ACK], maybe=o.counts[MAYBE], refused=o.counts[REFUSED])
+        return self.ref
+
+    def queries(self, nids):
+        """tt-query ID for a sample of ids: exactly the records of the scan
+        with that id, in ts order (checks the per-id index against the log)."""
+        env = self.env
+        rng = env.rand()
+        byid = collections.defaultdict(list)
+        for j in self.ref:
+            byid[j["corr"]].append(j)
+        ids = sorted(byid)
+        rng.shuffle(ids)
+        for cid in ids[:nids]:
+            want = [(j["w"], j["s"]) for j in sorted(byid[cid], key=lambda j: j["ts"])]
+            rc, out, err = env.run([env.tool("tt-query"), "-D", env.store, cid, "-o", "jsonl",
+                                    "-n", "all", "-q"])
+            try:
+                got = [(j["w"], j["s"]) for j in parse_lines(out, False)[0]]
+            except ValueError as e:
+                got = "unparsable: %s" % e
+            if rc != 0 or err or got != want:
+                self.fail("tt-query %s: exit %s, stderr %s, got %s, want %s"
+                          % (cid, rc, err[:200], str(got)[:300], str(want)[:300]))
+            self.stats["queries"] += 1
+
+    def follower(self, name, recs, start_after=None):
+        """A follower that lived through everything prints exactly the
+        reference sequence (after start_after), cursors included."""
+        ref = self.ref
+        i0 = 0
+        if start_after is not None:
+            keys = [cursor_key(j["cursor"]) for j in ref]
+            k = cursor_key(start_after)
+            i0 = next((i for i, x in enumerate(keys) if x > k), len(ref))
+        want = [(j["cursor"], j.get("w"), j.get("s")) for j in ref[i0:]]
+        got = [(j.get("cursor"), j.get("w"), j.get("s")) for j in recs]
+        if got != want:
+            n = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            self.fail("%s saw %d records, the store has %d after its start; first difference at "
+                      "%d: got %s, want %s" % (name, len(got), len(want), n,
+                                              got[n:n + 3], want[n:n + 3]))
+        self.stats["followed"] += len(got)
+
+    def consumer(self, cc):
+        """Runs of a restarted --cursor-file follower: each run starts right
+        after the cursor in the file at its start, prints the reference
+        sequence from there in order, and the file never names a record the
+        run did not print. SIGTERM runs save exactly their last record.
+        Records printed again after a SIGKILL (printed, cursor not yet saved)
+        are counted as redelivered."""
+        ref = self.ref
+        idx = {j["cursor"]: i for i, j in enumerate(ref)}
+        redeliv = torn = 0
+        for k, run in enumerate(cc.runs):
+            name = "%s run %d" % (cc.name, k)
+            with open(run["out"], "rb") as f:
+                data = f.read()
+            with open(run["err"], "rb") as f:
+                err = f.read()
+            killed = run["sig"] == signal.SIGKILL
+            if killed and run["rc"] != -signal.SIGKILL and run["rc"] != 0:
+                self.fail("%s: exit %s" % (name, run["rc"]))
+            if not killed and run["rc"] != 0:
+                self.fail("%s: exit %s on SIGTERM" % (name, run["rc"]))
+            if err:
+                self.fail("%s: stderr %s" % (name, err[:300]))
+            try:
+                recs, t = parse_lines(data, killed)
+            except ValueError as e:
+                self.fail("%s: %s" % (name, e))
+                continue
+            torn += bool(t)
+            if run["start"] is None:
+                i0 = 0
+            elif run["start"] in idx:
+                i0 = idx[run["start"]] + 1
+            else:
+                self.fail("%s: cursor file names %s, not a record of the store" % (name, run["start"]))
+                continue
+            got = [j["cursor"] for j in recs]
+            want = [j["cursor"] for j in ref[i0:i0 + len(recs)]]
+            if got != want:
+                self.fail("%s: after %s printed %s..., want %s..." % (name, run["start"], got[:3], want[:3]))
+                continue
+            last = i0 + len(recs) - 1      # index of the last record printed
+            e = run["end"]
+            ei = idx.get(e, -1) if e is not None else -1
+            if e is not None and e not in idx:
+                self.fail("%s: saved cursor %s is not a record of the store" % (name, e))
+            elif ei > last:
+                self.fail("%s: saved cursor %s is past the last record it printed (gap on restart)"
+                          % (name, e))
+            elif ei < i0 - 1:
+                self.fail("%s: saved cursor %s went backwards from %s" % (name, e, run["start"]))
+            elif not killed and ei != last:
+                self.fail("%s: stopped by SIGTERM after printing %s but saved %s"
+                          % (name, ref[last]["cursor"] if last >= 0 else None, e))
+            else:
+                redeliv += last - ei
+        lastrun = cc.runs[-1]
+        if ref and lastrun.get("end") != ref[-1]["cursor"]:
+            self.fail("%s: last run ended at %s, the store ends at %s"
+                      % (cc.name, lastrun.get("end"), ref[-1]["cursor"]))
+        self.stats["consumer_runs"] += len(cc.runs)
+        self.stats["consumer_kills"] += sum(1 for r in cc.runs if r["sig"] == signal.SIGKILL)
+        self.stats["redelivered"] += redeliv
+        self.stats["torn_lines"] += torn
+
+
+def report_failures(env):
+    if env.failures:
+        for f in env.failures[:40]:
+            print("# FAIL: " + f, flush=True)
+        if len(env.failures) > 40:
+            print("# ... and %d more" % (len(env.failures) - 40))
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------- mode: ingest
+
+def ingest_opts(env):
+    """--segment-size if this tt-ingest has it (small segments: rotation and
+    sealing happen under the kills too)."""
+    rc, out, _ = env.run([env.tool("tt-ingest"), "--help"])
+    return b"--segment-size" in out
+
+
+def mode_ingest(env, a):
+    oracle = Oracle(os.path.join(env.work, "oracle.log"))
+    chk = Checker(env, oracle)
+    segsz = ingest_opts(env)
+    os.makedirs(env.store, exist_ok=True)
+    # the store exists before the followers start
+    rc, _, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q", "/dev/null"])
+    if rc != 0:
+        env.fail("tt-ingest on an empty input: exit %s %s" % (rc, err))
+        return
+    fol = Follower(env, "follower", ["-n", "all"])
+    cc = CursorConsumer(env, "cursor")
+    cc.start()
+    mu = threading.Lock()
+    st = collections.Counter()
+    t0 = time.monotonic()
+    deadline = t0 + a.budget
+
+    def slot(w):
+        rng = env.rand()
+        path = os.path.join(env.work, "in.%d" % w)
+        while not env.failures:
+            with mu:
+                if (st["kills"] >= a.kills and st["clean"] >= a.kills // 4
+                        and time.monotonic() - t0 >= a.min_seconds):
+                    return
+            if time.monotonic() > deadline:
+                return
+            n = rng.choice((1, rng.randint(1, 100), rng.randint(100, a.max_batch)))
+            s0 = oracle.alloc(w, n)
+            if rng.random() < 0.3:
+                with open(path, "wb") as f:
+                    f.write(mp_pack([record(w, s) for s in range(s0, s0 + n)], bytearray()))
+            else:
+                with open(path, "w") as f:
+                    f.write("".join(json.dumps(record(w, s)) + "\n" for s in range(s0, s0 + n)))
+            args = [env.tool("tt-ingest"), "-D", env.store, "-q"]
+            if segsz and rng.random() < 0.7:
+                args += ["--segment-size", rng.choice(("64K", "128K", "1M"))]
+            with open(path + ".err", "wb") as e:
+                p = env.spawn(args + [path], stdout=subprocess.DEVNULL, stderr=e)
+            killed_at = None
+            if rng.random() < a.kill_ratio:
+                u = rng.random()
+                d = rng.uniform(0, 2) if u < 0.25 else rng.uniform(2, 15) if u < 0.7 else rng.uniform(15, 80)
+                sleep_ms(d)
+                killed_at = d
+                p.kill()
+            try:
+                rc = p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = p.wait()
+                env.fail("writer %d: tt-ingest of %d records hung (60 s)" % (w, n))
+            with open(path + ".err", "rb") as e:
+                err = e.read()
+            if rc == 0 and not err:
+                oracle.ack(w, s0, n)
+                with mu:
+                    st["clean"] += 1
+            elif rc == -signal.SIGKILL:
+                oracle.maybe(w, [(s0, n)])
+                with mu:
+                    st["kills"] += 1
+                    if killed_at is not None and killed_at < 2:
+                        st["early"] += 1
+            else:
+                oracle.maybe(w, [(s0, n)])
+                env.fail("writer %d: tt-ingest of %d records: exit %s: %s" % (w, n, rc, err[-500:]))
+
+    threads = [threading.Thread(target=slot, args=(w,), daemon=True) for w in range(1, a.writers + 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    load_s = time.monotonic() - t0
+    if st["kills"] < a.kills and not env.failures:
+        env.fail("only %d kills within the %d s budget (wanted %d)" % (st["kills"], a.budget, a.kills))
+    ref = chk.final()
+    want = ref[-1]["cursor"] if ref else None
+    cc.finish(want)
+    chk.follower("follower", fol.stop())
+    chk.consumer(cc)
+    chk.queries(a.queries)
+    oracle.close()
+    s = chk.stats
+    note("seed %d, %d tt-ingest writers, %.1f s of load" % (env.seed, a.writers, load_s))
+    note("%d tt-ingest SIGKILLs (%d within 2 ms of exec), %d clean runs" % (st["kills"], st["early"], st["clean"]))
+    note("%d acked records, %d lost, %d duplicated; %d in flight at a kill: %d present, %d absent"
+         % (s["acked"], s["lost"], s["duplicated"], s["maybe"], s["maybe_present"], s["maybe_absent"]))
+    note("store: %d records in %d segments; %d ids checked with tt-query" % (s["stored"], s["segments"], s["queries"]))
+    note("follower saw %d records; cursor follower: %d runs, %d SIGKILLed, %d redelivered after SIGKILL"
+         % (s["followed"], s["consumer_runs"], s["consumer_kills"], s["redelivered"]))
+    return st
+
+
+# ---------------------------------------------------------------- mode: ttd
+
+def mode_ttd(env, a):
+    oracle = Oracle(os.path.join(env.work, "oracle.log"))
+    chk = Checker(env, oracle)
+    extra = ["--segment-size", a.segment_size] if a.segment_size else []
+    ttd = Ttd(env, extra)
+    cstats = collections.Counter()
+    clients = []
+    w = 0
+    for _ in range(a.http):
+        w += 1
+        clients.append(threading.Thread(target=http_client, args=(env, ttd, oracle, w, cstats), daemon=True))
+    for _ in range(a.sock):
+        w += 1
+        clients.append(threading.Thread(target=sock_client, args=(env, ttd, oracle, w, cstats), daemon=True))
+    rng = env.rand()
+    fol = cc = None
+    kills = early = checks = 0
+    t0 = time.monotonic()
+    for c in clients:
+        c.start()
+    for rnd in range(a.kills + 1):
+        p = ttd.start()
+        final = rnd == a.kills
+        if not final and rng.random() < 0.15:
+            # within milliseconds of exec: store open, recovery, adoption
+            sleep_ms(rng.uniform(0, 4))
+            early += 1
+        else:
+            if not ttd.wait_ready():
+                env.fail("round %d: ttd did not start (exit %s): %s" % (rnd, p.poll(), "\n".join(
+                    open(ttd.logpath, errors="replace").read().splitlines()[-10:])))
+                break
+            if fol is None:
+                fol = Follower(env, "follower", ["-n", "all"])
+                cc = CursorConsumer(env, "cursor")
+                cc.start()
+            if final:
+                sleep_ms(200)
+                break
+            u = rng.random()
+            sleep_ms(rng.uniform(1, 10) if u < 0.3 else rng.uniform(10, 60) if u < 0.8 else rng.uniform(60, 250))
+        rc = ttd.kill()
+        if rc != -signal.SIGKILL:
+            env.fail("round %d: ttd exited %s before the kill" % (rnd, rc))
+            break
+        kills += 1
+        if a.check_every and kills % a.check_every == 0:
+            checks += 1
+            chk.tt_check(" after kill %d (store as the crash left it)" % kills)
+    # stop the clients (they finish what is in flight), then ttd cleanly
+    ttd.stopping = True
+    with ttd.cv:
+        ttd.cv.notify_all()
+    for c in clients:
+        c.join(30)
+        if c.is_alive():
+            env.fail("a client did not finish within 30 s")
+    load_s = time.monotonic() - t0
+    if ttd.proc and ttd.proc.poll() is None:
+        rc = ttd.stop()
+        if rc != 0:
+            env.fail("ttd exited %s on SIGTERM" % rc)
+    for line in ttd.log_problems()[:10]:
+        env.fail("ttd log: " + line)
+    ref = chk.final()
+    if fol:
+        cc.finish(ref[-1]["cursor"] if ref else None)
+        chk.follower("follower", fol.stop())
+        chk.consumer(cc)
+    chk.queries(a.queries)
+    oracle.close()
+    s = chk.stats
+    note("seed %d, %d HTTP + %d socket clients, segment size %s, %.1f s of load"
+         % (env.seed, a.http, a.sock, a.segment_size or "default", load_s))
+    note("%d ttd SIGKILLs (%d within 4 ms of exec), %d restarts; tt-check on %d crashed stores"
+         % (kills, early, kills, checks))
+    note("%d acked records (%d HTTP batches, %d socket messages), %d lost, %d duplicated; "
+         "%d in flight at a kill: %d present, %d absent; %d refused (503)"
+         % (s["acked"], cstats["http_batches"], cstats["sock_msgs"], s["lost"], s["duplicated"],
+            s["maybe"], s["maybe_present"], s["maybe_absent"], s["refused"]))
+    note("store: %d records in %d segments; %d ids checked with tt-query" % (s["stored"], s["segments"], s["queries"]))
+    note("follower saw %d records; cursor follower: %d runs, %d SIGKILLed, %d redelivered after SIGKILL"
+         % (s["followed"], s["consumer_runs"], s["consumer_kills"], s["redelivered"]))
+    if kills < a.kills and not env.failures:
+        env.fail("only %d kills" % kills)
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("mode", choices=("ingest", "ttd", "soak"))
+    ap.add_argument("--bin", required=True, help="directory of the tools")
+    ap.add_argument("--work", required=True, help="scratch directory (the store goes in it)")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--kills", type=int, default=30)
+    ap.add_argument("--budget", type=int, default=300, help="seconds at most (ingest)")
+    ap.add_argument("--min-seconds", type=float, default=0, help="seconds of load at least (ingest)")
+    ap.add_argument("--writers", type=int, default=4, help="concurrent tt-ingest (ingest)")
+    ap.add_argument("--kill-ratio", type=float, default=0.6, help="share of runs killed (ingest)")
+    ap.add_argument("--max-batch", type=int, default=1500, help="records per tt-ingest run at most (ingest)")
+    ap.add_argument("--http", type=int, default=2, help="HTTP clients (ttd)")
+    ap.add_argument("--sock", type=int, default=2, help="socket clients (ttd)")
+    ap.add_argument("--segment-size", default="64K", help="ttd --segment-size ('' = default)")
+    ap.add_argument("--check-every", type=int, default=1, help="tt-check every N ttd kills (0 = never)")
+    ap.add_argument("--queries", type=int, default=40, help="ids checked with tt-query at the end")
+    ap.add_argument("--seconds", type=int, default=20, help="soak duration")
+    a = ap.parse_args()
+    if a.seed is None:
+        a.seed = int.from_bytes(os.urandom(4), "little")
+    env = Env(a)
+    os.makedirs(a.work, exist_ok=True)
+
+    def on_signal(sig, frame):
+        raise SystemExit(128 + sig)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    try:
+        if a.mode == "ingest":
+            mode_ingest(env, a)
+        elif a.mode == "ttd":
+            mode_ttd(env, a)
+        else:
+            import ttsoak
+            ttsoak.mode_soak(env, a)
+    except Exception:
+        import traceback
+        traceback.print_exc(file=sys.stdout)
+        env.cleanup()
+        return 2
+    finally:
+        env.cleanup()
+    return report_failures(env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
