@@ -1037,7 +1037,7 @@ def mode_ingest(env, a):
 def mode_ttd(env, a):
     oracle = Oracle(os.path.join(env.work, "oracle.log"))
     chk = Checker(env, oracle)
-    extra = ["--segment-size", a.segment_size] if a.segment_size else []
+    extra = (["--segment-size", a.segment_size] if a.segment_size else []) + a.ttd_arg
     ttd = Ttd(env, extra)
     cstats = collections.Counter()
     clients = []
@@ -1106,8 +1106,8 @@ def mode_ttd(env, a):
     chk.queries(a.queries)
     oracle.close()
     s = chk.stats
-    note("seed %d, %d HTTP + %d socket clients, segment size %s, %.1f s of load"
-         % (env.seed, a.http, a.sock, a.segment_size or "default", load_s))
+    note("seed %d, %d HTTP + %d socket clients, ttd %s, %.1f s of load"
+         % (env.seed, a.http, a.sock, " ".join(extra) or "(defaults)", load_s))
     note("%d ttd SIGKILLs (%d within 4 ms of exec), %d restarts; tt-check on %d crashed stores"
          % (kills, early, kills, checks))
     note("%d acked records (%d HTTP batches, %d socket messages), %d lost, %d duplicated; "
@@ -1138,6 +1138,7 @@ def main():
     ap.add_argument("--http", type=int, default=2, help="HTTP clients (ttd)")
     ap.add_argument("--sock", type=int, default=2, help="socket clients (ttd)")
     ap.add_argument("--segment-size", default="64K", help="ttd --segment-size ('' = default)")
+    ap.add_argument("--ttd-arg", action="append", default=[], help="one more ttd argument")
     ap.add_argument("--check-every", type=int, default=1, help="tt-check every N ttd kills (0 = never)")
     ap.add_argument("--queries", type=int, default=40, help="ids checked with tt-query at the end")
     ap.add_argument("--seconds", type=int, default=20, help="soak duration")
