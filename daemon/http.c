@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <zlib.h>
 
@@ -389,6 +390,20 @@ inflate_body(const uint8_t *in, size_t n, int gzip, tt_buf *out, size_t cap)
 	return rc;
 }
 
+/* How often a header appears. Host and Content-Length must appear at most
+ * once (RFC 7230 3.3.2, 5.4): a second one is how a request is smuggled past
+ * a proxy that reads the other. */
+static int
+header_count(const struct evkeyvalq *h, const char *name)
+{
+	const struct evkeyval *kv;
+	int n = 0;
+
+	for (kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next))
+		n += strcasecmp(kv->key, name) == 0;
+	return n;
+}
+
 static int
 cross_site_type(const char *ct)
 {
@@ -425,6 +440,15 @@ on_request(struct evhttp_request *req, void *arg)
 		ttd_reply_error(req, 503, "shutting down");
 		return;
 	}
+	if (header_count(h, "Host") > 1 || header_count(h, "Content-Length") > 1) {
+		/* the body may have been framed by the wrong one: end the connection */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		ttd_reply_error(req, 400, "more than one Host or Content-Length header");
+		return;
+	}
+	/* an absolute-form target ("GET http://name/...") names the host too */
+	if ((v = uri ? evhttp_uri_get_host(uri) : NULL) != NULL && *v)
+		host = v;
 	if (host && !bound_loopback && g_ttd.cfg.n_allow_host == 0) {
 		/* bound to a non-loopback address on purpose: any Host */
 	} else if (host && !is_loopback_host(host, strlen(host))) {
