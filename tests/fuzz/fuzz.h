@@ -29,7 +29,7 @@
  * being encoded, simdjson's tape); FUZZ_MEM_BASE covers fixed buffers
  * (parser, zone chunks, LZ4/zlib state). */
 #define FUZZ_MEM_MULT 64
-#define FUZZ_MEM_BASE (1u << 20)
+#define FUZZ_MEM_BASE (256u << 10)
 void fuzz_mem_begin(void);
 /* Peak live bytes since fuzz_mem_begin; aborts when over the bound for n. */
 size_t fuzz_mem_end(size_t n, const char *what);

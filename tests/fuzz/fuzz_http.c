@@ -20,6 +20,7 @@
  * headers, ids and paths).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -165,32 +166,40 @@ static void check_responses(const tt_buf *b, int head)
 	const char *p = (const char *)b->data, *end = p + b->len;
 
 	while (p < end) {
-		const char *hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4), *h;
+		const char *hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4), *h, *q;
 		long code, clen = -1;
 		int json = 0;
 
 		if ((size_t)(end - p) < 12) {
-			FUZZ_ASSERT(memcmp(p, "HTTP/1.", (size_t)(end - p) < 7 ? (size_t)(end - p) : 7) == 0);
+			FUZZ_ASSERT(memcmp(p, "HTTP/", (size_t)(end - p) < 5 ? (size_t)(end - p) : 5) == 0);
 			return; /* cut short (ttd closed): nothing more to check */
 		}
-		if (memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ') {
+		/* evhttp answers in the request's version, even "HTTP/0.1" or "HTTP/1.12" */
+		q = p + 5;
+		while (q < end && isdigit((unsigned char)*q))
+			q++;
+		if (q < end && *q == '.')
+			q++;
+		while (q < end && isdigit((unsigned char)*q))
+			q++;
+		if (memcmp(p, "HTTP/", 5) != 0 || q == p + 5 || end - q < 4 || *q != ' ') {
 			fprintf(stderr, "not an HTTP response: %.*s\n", (int)(end - p > 200 ? 200 : end - p), p);
 			abort();
 		}
-		code = strtol(p + 9, NULL, 10);
+		code = strtol(q + 1, NULL, 10);
 		if (code < 200 || code > 599 || code == 500) {
 			fprintf(stderr, "ttd answered %ld: %.*s\n", code, (int)(end - p > 600 ? 600 : end - p), p);
 			abort();
 		}
 		if (hend == NULL)
 			return;
-		for (h = p; h < hend; h = memchr(h, '\n', (size_t)(hend - h)) + 1) {
+		for (h = p; h && h < hend;) {
+			const char *nl = memchr(h, '\n', (size_t)(hend - h));
 			if (strncasecmp(h, "Content-Length:", 15) == 0)
 				clen = strtol(h + 15, NULL, 10);
 			if (strncasecmp(h, "Content-Type: application/json", 30) == 0)
 				json = 1;
-			if (memchr(h, '\n', (size_t)(hend - h)) == NULL)
-				break;
+			h = nl ? nl + 1 : NULL;
 		}
 		p = hend + 4;
 		if (clen < 0 || head)
@@ -228,10 +237,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* several requests: keep the connection open until ttd has been quiet
 	 * for a moment (a half-close would end the pipeline after the first) */
-	for (const uint8_t *q = data; q && (size_t)(q - data) < size; q++) {
-		q = memmem(q, size - (size_t)(q - data), "HTTP/1.", 7);
-		if (q && ++pipelined > 1)
+	for (const uint8_t *q = data; size && pipelined < 2; q++) {
+		if ((q = memmem(q, size - (size_t)(q - data), "HTTP/1.", 7)) == NULL)
 			break;
+		pipelined++;
 	}
 	pipelined = pipelined > 1;
 	tev = event_new(g_ttd.base, -1, EV_PERSIST, on_tick, NULL);
