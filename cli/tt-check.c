@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lmdb.h>
 
@@ -102,6 +103,13 @@ int main(int argc, char **argv)
 		so.flags = TT_OPEN_NORECOVER | TT_OPEN_RDONLY;
 		so.on_problem = cli_problem_print;
 		orc = tt_store_open(&s, dir, &so);
+		if (orc == TT_ENOTFOUND) { /* no index (or an empty one) beside seg/ */
+			char seg[4200];
+			struct stat sb;
+			snprintf(seg, sizeof(seg), "%s/seg", dir);
+			if (stat(seg, &sb) == 0)
+				orc = TT_ECORRUPT;
+		}
 		if (orc == TT_ECORRUPT || orc == MDB_INVALID || orc == MDB_CORRUPTED ||
 		    orc == MDB_PAGE_NOTFOUND || orc == MDB_VERSION_MISMATCH || orc == MDB_BAD_TXN) {
 			printf("index: %s: %s\n", tt_strerror(orc),

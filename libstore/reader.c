@@ -90,7 +90,11 @@ static int read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len
 	if ((rc = store_seg_fd(s, seg, &fd)) < 0) {
 		if (rc == -ENOENT && !seg_exists(s, seg))
 			return rc; /* deleted by gc meanwhile: not a problem */
-		store_problem(s, seg, off, rc, rc == -ENOENT ? "segment file missing" : "cannot open segment file");
+		store_problem(s, seg, off, rc == TT_ESTALE ? TT_ECORRUPT : rc,
+		    rc == -ENOENT ? "segment file missing" :
+		    rc == TT_EVERSION ? "segment of an unknown format version: not read" :
+		    rc == TT_ESTALE ? "segment of another store (uuid differs): not read" :
+		    "cannot open segment file");
 		return rc;
 	}
 	if ((rc = blk_read(fd, off, comp_len, raw_need, io, raw, got, NULL)) < 0)

@@ -8,6 +8,7 @@
  * new size. Both need no transaction live in this process, hence txn_lock:
  * every transaction holds it shared, a resize holds it exclusive.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -307,6 +308,24 @@ int store_seg_fd(tt_store *s, uint64_t seg, int *fd)
 	store_seg_path(s, seg, path, sizeof path);
 	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
+	{
+		/* FORMAT.md 12: a segment of an unknown version or incompat bits is
+		 * refused, as is one of another store (uuid; 6.1). A header that is
+		 * merely damaged is reported (once per open) and the blocks are read
+		 * all the same: each verifies on its own. */
+		uint8_t hdr[SEG_HDR_SIZE];
+		int rc = seg_pread_full(f, hdr, sizeof hdr, 0);
+		if (rc == 0)
+			rc = seg_header_check(hdr, seg);
+		if (rc == 0 && memcmp(hdr + 32, s->uuid, 16) != 0)
+			rc = TT_ESTALE; /* another store's */
+		if (rc == TT_EVERSION || rc == TT_ESTALE || (rc < 0 && rc != TT_ECORRUPT)) {
+			close(f);
+			return rc;
+		}
+		if (rc == TT_ECORRUPT)
+			store_problem(s, seg, 0, rc, "bad segment header");
+	}
 	pthread_mutex_lock(&s->mu);
 	if (s->nfds == sizeof s->fds / sizeof s->fds[0]) {
 		close(s->fds[0].fd);
@@ -365,6 +384,20 @@ static int mkdir_p(const char *path, mode_t mode)
 		}
 }
 
+/* Does seg/ hold a segment file? */
+static int segs_present(const tt_store *s)
+{
+	DIR *d = opendir(s->segdir);
+	struct dirent *e;
+	int found = 0;
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL)
+		found = strlen(e->d_name) == 20 && strcmp(e->d_name + 16, ".tts") == 0;
+	closedir(d);
+	return found;
+}
+
 static int meta_init(tt_store *s)
 {
 	MDB_txn *t;
@@ -389,6 +422,12 @@ static int meta_init(tt_store *s)
 		return rc;
 	if (s->o.flags & TT_OPEN_RDONLY)
 		return TT_ENOTFOUND;
+	/* An empty index beside segment files is a lost or destroyed index (a
+	 * data.mdb cut to nothing, index/ removed), not a new store: starting
+	 * afresh would let gc take every segment for an orphan and a writer reuse
+	 * their ids. Only tt-check --rebuild-index (index_fresh) may. */
+	if (!s->index_fresh && segs_present(s))
+		return TT_ECORRUPT;
 	if ((rc = store_wtxn(s, &t)) != 0)
 		return rc;
 	if (store_get_u64(t, s->db_meta, "version", &v) == 0) {
@@ -578,8 +617,10 @@ int store_index_fresh(tt_store *s)
 		return -errno;
 	if ((rc = env_open(s, tmp, MDB_NOTLS | MDB_NORDAHEAD | MDB_NOSYNC)) != 0)
 		return mdb_rc(rc);
+	s->index_fresh = 1;
 	if ((rc = open_main_dbs(s)) != 0 || (rc = meta_init(s)) != 0)
 		store_env_close(s);
+	s->index_fresh = 0;
 	return mdb_rc(rc);
 }
 
@@ -613,7 +654,7 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 	tt_store *s;
 	char path[4096];
 	struct stat st;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
 	if (!dir || !*dir)
@@ -647,21 +688,29 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 	if (!(s->segdir = strdup(path))) { rc = -ENOMEM; goto fail; }
 	snprintf(path, sizeof path, "%s/index", dir);
 	if (stat(path, &st) < 0) {
-		if (errno != ENOENT || !(s->o.flags & TT_OPEN_CREATE) || (s->o.flags & TT_OPEN_RDONLY)) {
+		if (errno == ENOENT && (s->o.flags & TT_OPEN_REBUILD) && !(s->o.flags & TT_OPEN_RDONLY)) {
+			rc = TT_ENOTFOUND; /* index/ gone: rebuilt from the segments */
+		} else if (errno != ENOENT || !(s->o.flags & TT_OPEN_CREATE) || (s->o.flags & TT_OPEN_RDONLY)) {
 			rc = errno == ENOENT ? TT_ENOTFOUND : -errno;
 			goto fail;
+		} else if ((rc = store_create(s, path)) < 0 &&
+		    (rc != TT_ECORRUPT || !(s->o.flags & TT_OPEN_REBUILD))) {
+			goto fail; /* TT_ECORRUPT: index/ gone while segments are present */
 		}
-		if ((rc = store_create(s, path)) < 0) goto fail;
 	}
 	if ((s->segdir_fd = open(s->segdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = -errno;
 		goto fail;
 	}
+	if (rc < 0) {
+		s->index_err = rc;
+		*out = s;
+		return 0;
+	}
 	if ((rc = store_env_open(s, path)) != 0) {
 		/* an index that does not open (damaged, truncated, not LMDB) can
 		 * still be replaced by tt_store_check(s, 1, ...) */
-		if (!(s->o.flags & TT_OPEN_REBUILD) || rc == -ENOENT || rc == -EACCES ||
-		    rc == -ENOMEM || rc == -EIO)
+		if (!(s->o.flags & TT_OPEN_REBUILD) || rc == -ENOENT || rc == -EACCES)
 			goto fail;
 		s->index_err = rc;
 		*out = s;

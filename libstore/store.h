@@ -143,6 +143,7 @@ struct tt_store {
 	int inotify_fd, inotify_wd;
 	uint8_t uuid[16];
 	int index_err;              /* TT_OPEN_REBUILD: why the index did not open (env NULL) */
+	int index_fresh;            /* meta_init may start an index beside segment files */
 };
 
 /* LMDB returns positive errno values for system errors; the API promises -errno. */

@@ -10,7 +10,7 @@
 . ./lib.sh
 TOP=${TT_TOP:-$(cd ../.. && pwd)}
 
-if [ "${TT_LONG:-0}" = 1 ]; then N=2000; else N=400; fi
+if [ "${TT_LONG:-0}" = 1 ]; then N=2000; else N=300; fi
 SEED=${TT_SEED:-$(date +%s)}
 
 test_expect_success "$N random corruption cases (seed $SEED)" '

@@ -656,6 +656,18 @@ static void test_rebuild(void **state)
 	/* throw the index away entirely */
 	snprintf(cmd, sizeof cmd, "rm -rf '%s/index' && mkdir '%s/index'", d, d);
 	assert_int_equal(system(cmd), 0);
+	{
+		/* an empty index beside segments is a lost index, not a new store
+		 * (gc would take every segment for an orphan): refused, except for
+		 * a rebuild */
+		tt_store_opts o = { 0 };
+		o.flags = TT_OPEN_CREATE;
+		assert_int_equal(tt_store_open(&s, d, &o), TT_ECORRUPT);
+		o.flags = TT_OPEN_REBUILD | TT_OPEN_NORECOVER;
+		assert_int_equal(tt_store_open(&s, d, &o), 0);
+		assert_int_equal(tt_store_check(s, 1, on_problem, NULL), 1); /* the lost index */
+		tt_store_close(s);
+	}
 	s = open_store(d, 16 << 10, 2048);
 	assert_int_equal(tt_store_check(s, 1, on_problem, NULL), 0);
 	assert_int_equal(tt_store_stats(s, &st), 0);
