@@ -24,8 +24,10 @@ tt-check. Prints "# ..." TAP comments with the counts; exit 0 = every check
 held, 1 = a check failed (the failures are printed), 2 = harness trouble.
 """
 import argparse
+import array
 import collections
 import hashlib
+import itertools
 import http.client
 import json
 import os
@@ -197,32 +199,36 @@ ACK, MAYBE, REFUSED = "ack", "maybe", "refused"
 
 
 class Oracle:
-    """What happened to every record sent; a log of it in oracle.log."""
+    """What happened to every record sent, per writer and sequence number
+    (compact arrays: the soak sends millions); a log of it in oracle.log."""
+
+    CODE = {ACK: 1, MAYBE: 2, REFUSED: 3}
+    NAME = {1: ACK, 2: MAYBE, 3: REFUSED}
 
     def __init__(self, path, times=False):
         self.mu = threading.Lock()
         self.times = times    # keep sent/ack times (the soak needs them)
-        self.state = {}       # (w, s) -> ACK / MAYBE / REFUSED
-        self.next = collections.defaultdict(int)  # w -> next seq to hand out
+        self.st = {}          # w -> bytearray: state code per seq (0: not decided)
+        self.sent = {}        # w -> array('d'): monotonic time each seq was sent
+        self.acked = {}       # w -> array('d'): monotonic time of its ack, 0 if none
+        self.events = []      # (w, s0, n, time) of each ack, in order (soak)
         self.windows = []     # lists of (w, s) in send order, in flight at a crash
-        self.ack_time = {}    # (w, s) -> monotonic time of the ack (soak)
-        self.sent_time = {}   # (w, s) -> monotonic time the record was sent (soak)
         self.log = open(path, "w")
         self.counts = collections.Counter()
 
     def alloc(self, w, n):
         with self.mu:
-            s0 = self.next[w]
-            self.next[w] = s0 + n
+            st = self.st.setdefault(w, bytearray())
+            s0 = len(st)
+            st.extend(bytes(n))
             if self.times:
                 now = time.monotonic()
-                for s in range(s0, s0 + n):
-                    self.sent_time[(w, s)] = now
+                self.sent.setdefault(w, array.array("d")).extend([now] * n)
+                self.acked.setdefault(w, array.array("d")).extend([0.0] * n)
             return s0
 
     def _set(self, w, s0, n, st):
-        for s in range(s0, s0 + n):
-            self.state[(w, s)] = st
+        self.st[w][s0:s0 + n] = bytes([self.CODE[st]]) * n
         self.counts[st] += n
         self.log.write('{"w":%d,"s0":%d,"n":%d,"st":"%s"}\n' % (w, s0, n, st))
 
@@ -231,8 +237,8 @@ class Oracle:
             self._set(w, s0, n, ACK)
             if self.times:
                 now = time.monotonic()
-                for s in range(s0, s0 + n):
-                    self.ack_time[(w, s)] = now
+                self.acked[w][s0:s0 + n] = array.array("d", [now] * n)
+                self.events.append((w, s0, n, now))
 
     def refused(self, w, s0, n):
         with self.mu:
@@ -247,6 +253,26 @@ class Oracle:
                 win += [(w, s) for s in range(s0, s0 + n)]
             if win:
                 self.windows.append(win)
+
+    def get(self, w, s):
+        """ACK, MAYBE, REFUSED, or None (never sent, or not decided)."""
+        st = self.st.get(w)
+        if st is None or not isinstance(s, int) or not 0 <= s < len(st):
+            return None
+        return self.NAME.get(st[s])
+
+    def keys(self, want):
+        for w, st in self.st.items():
+            c = self.CODE[want]
+            for s, x in enumerate(st):
+                if x == c:
+                    yield (w, s)
+
+    def sent_at(self, w, s):
+        return self.sent[w][s]
+
+    def ack_at(self, w, s):
+        return self.acked[w][s]
 
     def close(self):
         self.log.close()
@@ -435,7 +461,9 @@ class Ttd:
         return bad
 
 
-def http_client(env, ttd, oracle, w, stats):
+def http_client(env, ttd, oracle, w, stats, pace=0):
+    """POST /ingest batches on one keep-alive connection (a new one after each
+    ttd restart); pace: seconds to sleep between batches (soak)."""
     rng = env.rand()
     conn, cgen = None, -1
     while not ttd.stopping:
@@ -454,6 +482,8 @@ def http_client(env, ttd, oracle, w, stats):
                 time.sleep(0.001)
                 continue
             cgen = gen
+        if pace:
+            time.sleep(rng.uniform(0, 2 * pace))
         n = rng.choice((1, rng.randint(1, 20), rng.randint(20, 120)))
         s0 = oracle.alloc(w, n)
         body = json.dumps({"traces": [record(w, s) for s in range(s0, s0 + n)]})
@@ -487,7 +517,7 @@ def http_client(env, ttd, oracle, w, stats):
         conn.close()
 
 
-def sock_client(env, ttd, oracle, w, stats):
+def sock_client(env, ttd, oracle, w, stats, pace=0):
     """Pipelines up to `depth` messages (each an array of records) on one
     connection; {"ack": M} acks messages 1..M. What is unacked when the
     connection breaks is one in-flight window, never resent."""
@@ -509,10 +539,12 @@ def sock_client(env, ttd, oracle, w, stats):
         inflight = collections.deque()   # (msgno, s0, n)
         msgno = acked_recs = 0
         buf = b""
-        depth = rng.randint(1, 6)
+        depth = rng.randint(1, 6) if not pace else 2
         try:
             while True:
                 while not ttd.stopping and len(inflight) < depth:
+                    if pace:
+                        time.sleep(rng.uniform(0, 2 * pace))
                     n = rng.choice((1, rng.randint(1, 15), rng.randint(15, 100)))
                     s0 = oracle.alloc(w, n)
                     msgno += 1
@@ -607,7 +639,7 @@ class Follower:
             pass
         return None
 
-    def stop(self):
+    def stop(self, parse=True):
         handles_sigterm(self.proc)
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -621,6 +653,8 @@ class Follower:
             e = f.read()
         if e:
             self.env.fail("%s: tt-tail stderr: %s" % (self.name, e[:500]))
+        if not parse:
+            return None
         with open(self.out, "rb") as f:
             recs, _ = parse_lines(f.read(), False)
         return recs
@@ -753,10 +787,9 @@ class Checker:
         if bad:
             self.fail("%d records are not ones the harness wrote" % bad)
         dup = [k for k, c in seen.items() if c > 1]
-        never = [k for k in seen if k not in o.state]
-        refused = [k for k in seen if o.state.get(k) == REFUSED]
-        lost = [k for k, st in o.state.items() if st == ACK and k not in seen
-                and not (deleted_ok and deleted_ok(*k))]
+        never = [k for k in seen if o.get(*k) is None]
+        refused = [k for k in seen if o.get(*k) == REFUSED]
+        lost = [k for k in o.keys(ACK) if k not in seen and not (deleted_ok and deleted_ok(*k))]
         for what, keys in (("duplicated", dup), ("never sent", never),
                            ("refused (503) but stored", refused), ("acked but lost", lost)):
             if keys:
@@ -784,7 +817,7 @@ class Checker:
             if not record_problem(j):
                 pos[(j["w"], j["s"])] = i
         last = {}
-        for k in sorted((k for k, st in o.state.items() if st == ACK and k in pos)):
+        for k in sorted(k for k in o.keys(ACK) if k in pos):
             w, s = k
             if pos[k] <= last.get(w, (-1, -1))[0]:
                 self.fail("writer %d: acked record %d is stored before acked record %d"
@@ -1014,6 +1047,8 @@ def mode_ingest(env, a):
     load_s = time.monotonic() - t0
     if st["kills"] < a.kills and not env.failures:
         env.fail("only %d kills within the %d s budget (wanted %d)" % (st["kills"], a.budget, a.kills))
+    if a.selftest:
+        selftest(env, oracle, a.selftest)
     ref = chk.final()
     want = ref[-1]["cursor"] if ref else None
     cc.finish(want)
@@ -1030,6 +1065,23 @@ def mode_ingest(env, a):
     note("follower saw %d records; cursor follower: %d runs, %d SIGKILLed, %d redelivered after SIGKILL"
          % (s["followed"], s["consumer_runs"], s["consumer_kills"], s["redelivered"]))
     return st
+
+
+def selftest(env, oracle, what):
+    """Break the promise on purpose, so that the checks are seen to fail:
+    lose: an ack for records never sent; dup: a run stored twice;
+    garble: a record whose fields do not match its (w, s)."""
+    w = 90
+    path = os.path.join(env.work, "selftest.jsonl")
+    s0 = oracle.alloc(w, 5)
+    recs = [record(w, s) for s in range(s0, s0 + 5)]
+    if what == "garble":
+        recs[2]["pad"] += "!"
+    with open(path, "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in recs))
+    for _ in range(2 if what == "dup" else 0 if what == "lose" else 1):
+        env.run([env.tool("tt-ingest"), "-D", env.store, "-q", path])
+    oracle.ack(w, s0, 5)
 
 
 # ---------------------------------------------------------------- mode: ttd
@@ -1121,6 +1173,468 @@ def mode_ttd(env, a):
         env.fail("only %d kills" % kills)
 
 
+# ---------------------------------------------------------------- mode: soak
+
+class Sampler:
+    """VmRSS of named processes and the store's file sizes, every 0.5 s."""
+
+    def __init__(self, env, store):
+        self.env = env
+        self.store = store
+        self.procs = {}                  # name -> callable returning a Popen or None
+        self.rss = collections.defaultdict(list)   # name -> [(t, KiB)]
+        self.sizes = []                  # (t, segment bytes, index file bytes)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        t0 = time.monotonic()
+        while not self.stopping:
+            t = time.monotonic() - t0
+            for name, get in list(self.procs.items()):
+                p = get()
+                if p is not None and p.poll() is None:
+                    k = rss_kib(p.pid)
+                    if k:
+                        self.rss[name].append((t, k))
+            seg = 0
+            try:
+                for e in os.scandir(os.path.join(self.store, "seg")):
+                    try:
+                        seg += e.stat().st_size
+                    except OSError:
+                        pass
+                idx = os.path.getsize(os.path.join(self.store, "index", "data.mdb"))
+            except OSError:
+                idx = 0
+            self.sizes.append((t, seg, idx))
+            time.sleep(0.5)
+
+
+def end_cursor(env):
+    """The cursor of the newest record in the store (None when empty)."""
+    rc, out, err = env.run([env.tool("tt-tail"), "-D", env.store, "-n", "1", "--show-cursor",
+                            "-o", "jsonl", "-q"])
+    if rc != 0 or err:
+        env.fail("tt-tail -n 1: exit %s %s" % (rc, err[:300]))
+        return None
+    lines = out.split(b"\n")
+    return json.loads(lines[0])["cursor"] if lines[0] else None
+
+
+def mode_soak(env, a):
+    """Writers, readers and gc together for a.seconds; see the module doc.
+
+    gc runs only after every follower has printed the newest record (the
+    harness waits for them, at most 60 s), so a follower is never owed a
+    record that gc deleted before it could read it: each follower must print
+    exactly the committed sequence from where it started. Which records a gc
+    run deleted is found by a full scan right after it (acked before the scan
+    began, absent from it); their number must equal what tt-gc reported."""
+    oracle = Oracle(os.path.join(env.work, "oracle.log"), times=True)
+    chk = Checker(env, oracle)
+    rng = env.rand()
+    os.makedirs(env.store, exist_ok=True)
+    rc, _, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q", "/dev/null"])
+    if rc != 0:
+        env.fail("tt-ingest on an empty input: exit %s %s" % (rc, err))
+        return
+    segsz = "64K"
+    ttd = Ttd(env, ["--segment-size", segsz])
+    ttd.start()
+    if not ttd.wait_ready():
+        env.fail("ttd did not start")
+        return
+    smp = Sampler(env, env.store)
+    smp.procs["ttd"] = lambda: ttd.proc
+    # readers: two followers from the start, one from a third of the run
+    # (-n 0), a --cursor-file follower restarted by SIGTERM, three tt-query
+    # loops, one tt-check + tt-stat loop
+    f1 = Follower(env, "follow1", ["-n", "all"])
+    f2 = Follower(env, "follow2", ["-n", "all"])
+    late = []
+    cc = CursorConsumer(env, "cursor", kill_ratio=0.0, period=(1.0, 3.0))
+    smp.procs["follow1"] = lambda: f1.proc
+    smp.procs["follow2"] = lambda: f2.proc
+    smp.procs["cursor"] = lambda: cc.proc
+    smp.thread.start()
+    gc_mu = threading.Lock()          # no gc while the cursor follower restarts
+
+    def cc_loop():
+        r = env.rand()
+        while not cc.stopping:
+            with gc_mu:
+                run = cc._start()
+            time.sleep(r.uniform(*cc.period))
+            with gc_mu:
+                cc._end(run, signal.SIGTERM)
+    cc.thread = threading.Thread(target=cc_loop, daemon=True)
+    cc.start()
+
+    stop = threading.Event()
+    cstats = collections.Counter()
+    threads = [threading.Thread(target=http_client, args=(env, ttd, oracle, 1, cstats, a.pace), daemon=True),
+               threading.Thread(target=sock_client, args=(env, ttd, oracle, 2, cstats, a.pace), daemon=True)]
+
+    def ingest_loop(w):
+        r = env.rand()
+        path = os.path.join(env.work, "in.%d" % w)
+        while not stop.is_set():
+            n = r.randint(1, 120)
+            s0 = oracle.alloc(w, n)
+            with open(path, "w") as f:
+                f.write("".join(json.dumps(record(w, s)) + "\n" for s in range(s0, s0 + n)))
+            rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
+                                    "--segment-size", segsz, path], timeout=60)
+            if rc == 0 and not err:
+                oracle.ack(w, s0, n)
+                cstats["ingest_runs"] += 1
+            else:
+                oracle.maybe(w, [(s0, n)])
+                env.fail("writer %d: tt-ingest exit %s: %s" % (w, rc, err[:300]))
+            time.sleep(r.uniform(0, 4 * a.pace))
+    threads += [threading.Thread(target=ingest_loop, args=(w,), daemon=True) for w in (3, 4, 5)]
+
+    queries = []                       # (id, t0, t1, [(w, s)...])
+
+    def query_loop():
+        r = env.rand()
+        while not stop.is_set():
+            with oracle.mu:
+                ev = oracle.events[r.randrange(len(oracle.events))] if oracle.events else None
+            if ev is None:
+                time.sleep(0.05)
+                continue
+            cid = corr_of(ev[1] + r.randrange(ev[2]))
+            t0 = time.monotonic()
+            rc, out, err = env.run([env.tool("tt-query"), "-D", env.store, cid, "-o", "jsonl",
+                                    "-n", "all", "-q"])
+            t1 = time.monotonic()
+            if rc not in (0, 1) or err:
+                env.fail("tt-query %s: exit %s, stderr %s" % (cid, rc, err[:300]))
+            try:
+                recs = parse_lines(out, False)[0]
+            except ValueError as e:
+                env.fail("tt-query %s: %s" % (cid, e))
+                continue
+            why = None
+            if any(record_problem(j) or j.get("corr") != cid for j in recs):
+                why = "a garbled record or one of another id"
+            elif [j["ts"] for j in recs] != sorted(j["ts"] for j in recs):
+                why = "not in ts order"
+            if why:
+                env.fail("tt-query %s: %s" % (cid, why))
+            queries.append((cid, t0, t1, [(j["w"], j["s"]) for j in recs]))
+            time.sleep(r.uniform(0, 0.05))
+    threads += [threading.Thread(target=query_loop, daemon=True) for _ in range(3)]
+
+    def check_loop():
+        r = env.rand()
+        while not stop.is_set():
+            time.sleep(r.uniform(0.5, 2.0))
+            rc, out, err = env.run([env.tool("tt-check"), "-D", env.store, "-q"])
+            cstats["tt_check"] += 1
+            if rc != 0 or err:
+                env.fail("tt-check while everything runs: exit %s: %s %s" % (rc, out[:400], err[:400]))
+            rc, out, err = env.run([env.tool("tt-stat"), "-D", env.store, "-q", "-o", "json"])
+            if rc != 0 or err:
+                env.fail("tt-stat while everything runs: exit %s: %s" % (rc, err[:400]))
+    threads.append(threading.Thread(target=check_loop, daemon=True))
+
+    def progress_of_cc():
+        run = cc.runs[-1] if cc.runs else None
+        best = cc._cursor()
+        if run:
+            try:
+                with open(run["out"], "rb") as f:
+                    f.seek(0, 2)
+                    f.seek(max(0, f.tell() - 4096))
+                    tail = f.read().split(b"\n")
+                for ln in reversed(tail[:-1]):
+                    if ln:
+                        c = json.loads(ln)["cursor"]
+                        if best is None or cursor_key(c) > cursor_key(best):
+                            best = c
+                        break
+            except (OSError, ValueError):
+                pass
+        return best
+
+    def caught_up(end, timeout=60):
+        """Until every follower has printed the record at cursor `end`."""
+        if end is None:
+            return True
+        k = cursor_key(end)
+        limit = time.monotonic() + timeout
+        while True:
+            lag = [f.name for f in [f1, f2] + late
+                   if f.last_cursor() is None or cursor_key(f.last_cursor()) < k]
+            c = progress_of_cc()
+            if c is None or cursor_key(c) < k:
+                lag.append("cursor")
+            if not lag:
+                return True
+            if time.monotonic() > limit:
+                env.fail("followers %s did not reach %s within %d s" % (lag, end, timeout))
+                return False
+            time.sleep(0.01)
+
+    gcs = []                           # per tt-gc run: t0, t1, records, removed, deleted
+    deleted_at = {}                    # w -> array: index of the gc run that deleted seq s, -1
+    pending = {}                       # acked, not yet seen deleted: (w, s) -> ack time
+    nev = 0                            # oracle.events already moved into pending
+    max_lag = 0.0
+
+    def deleted(w, s):
+        da = deleted_at.get(w)
+        return da is not None and isinstance(s, int) and 0 <= s < len(da) and da[s] >= 0
+
+    t_start = time.monotonic()
+    for t in threads:
+        t.start()
+    while time.monotonic() - t_start < a.seconds and not env.failures:
+        time.sleep(rng.uniform(0.5 * a.gc_every, 1.5 * a.gc_every))
+        if not late and time.monotonic() - t_start > a.seconds / 3:
+            late.append(Follower(env, "late", ["-n", "0"]))
+            smp.procs["late"] = lambda: late[0].proc
+        with gc_mu:
+            tw = time.monotonic()
+            if not caught_up(end_cursor(env)):
+                break
+            max_lag = max(max_lag, time.monotonic() - tw)
+            g = {"t0": time.monotonic()}
+            rc, out, err = env.run([env.tool("tt-gc"), "-D", env.store, "--rotate", "--max-size",
+                                    a.max_size, "-o", "json", "-q"])
+            g["t1"] = time.monotonic()
+        if rc != 0 or err:
+            env.fail("tt-gc: exit %s: %s %s" % (rc, out[:300], err[:300]))
+            break
+        j = json.loads(out)
+        g["records"], g["removed"] = j["records"], j["removed"]
+        k = len(gcs)
+        gcs.append(g)
+        t_snap = time.monotonic()       # records acked before this are in the scan
+        snap = {(r.get("w"), r.get("s")) for r in chk.scan()}
+        back = [x for x in snap if deleted(*x)]
+        if back:
+            env.fail("after gc %d: %d deleted records are back, e.g. %s" % (k, len(back), back[:5]))
+        with oracle.mu:
+            new = oracle.events[nev:]
+            nev = len(oracle.events)
+        for w, s0, n, t in new:
+            for s in range(s0, s0 + n):
+                pending[(w, s)] = t
+        g["deleted"] = 0
+        for x, t in list(pending.items()):
+            if t < t_snap and x not in snap:
+                da = deleted_at.setdefault(x[0], array.array("i"))
+                if len(da) <= x[1]:
+                    da.extend([-1] * (x[1] + 1 - len(da) + 1024))
+                da[x[1]] = k
+                del pending[x]
+                g["deleted"] += 1
+    # stop the writers, then ttd, then the readers once they have everything
+    stop.set()
+    ttd.stopping = True
+    with ttd.cv:
+        ttd.cv.notify_all()
+    for t in threads:
+        t.join(60)
+        if t.is_alive():
+            env.fail("a writer or reader thread did not finish within 60 s")
+    load_s = time.monotonic() - t_start
+    rc = ttd.stop()
+    if rc != 0:
+        env.fail("ttd exited %s on SIGTERM" % rc)
+    for line in ttd.log_problems()[:10]:
+        env.fail("ttd log: " + line)
+    end = end_cursor(env)
+    caught_up(end)
+    smp.stopping = True
+    smp.thread.join()
+    cc.stopping = True
+    cc.thread.join()
+    cc.finish(end)
+    f1.stop(False)
+    f2.stop(False)
+    if late:
+        late[0].stop(False)
+
+    # -- the checks
+    chk.tt_check(" (final)")
+    final = chk.scan()
+    s_final = set()
+    for r in final:
+        why = record_problem(r)
+        if why:
+            env.fail("garbled record %s: %s" % (json.dumps(r)[:200], why))
+            break
+        s_final.add((r["w"], r["s"]))
+    if oracle.counts[MAYBE] or oracle.counts[REFUSED]:
+        env.fail("%d records were not acknowledged (%d refused) with nothing killed"
+                 % (oracle.counts[MAYBE] + oracle.counts[REFUSED], oracle.counts[REFUSED]))
+    n_acked = oracle.counts[ACK]
+    # follow1, from the start: every acked record once, nothing else, cursors
+    # strictly increasing. The other followers print the same bytes: follow2
+    # all of them, the late one from its first record on, the --cursor-file
+    # follower's runs one after the other (SIGTERM stops: exactly once).
+    cnt = {w: bytearray(len(st)) for w, st in oracle.st.items()}
+    foreign = bad = order = 0
+    prev = None
+    n1 = 0
+    with open(f1.out, "rb") as f:
+        for ln in f:
+            n1 += 1
+            r = json.loads(ln)
+            c = cursor_key(r["cursor"])
+            if prev is not None and c <= prev:
+                order += 1
+            prev = c
+            if record_problem(r):
+                bad += 1
+            elif oracle.get(r["w"], r["s"]) is None:
+                foreign += 1
+            else:
+                x = cnt[r["w"]]
+                x[r["s"]] = min(x[r["s"]] + 1, 255)
+    dup = miss = notacked = 0
+    for w, st in oracle.st.items():
+        for x, c in zip(st, cnt[w]):
+            dup += c > 1
+            miss += x == 1 and c == 0
+            notacked += x != 1 and c > 0
+    if dup or miss or notacked or foreign or bad or order:
+        env.fail("follow1: %d duplicated, %d acked records missing, %d not acked, %d never sent, "
+                 "%d garbled, %d out of cursor order" % (dup, miss, notacked, foreign, bad, order))
+    del cnt
+
+    def same_bytes(name, paths, skip_to_first=False):
+        """The concatenation of paths equals follow1's output (from the line
+        equal to its first line, with skip_to_first)."""
+        with open(f1.out, "rb") as ref:
+            lines = (ln for p in paths for ln in open(p, "rb"))
+            first = next(lines, None)
+            n = 0
+            if first is None:
+                return 0
+            for ln in ref:
+                if not skip_to_first or ln == first:
+                    break
+            else:
+                env.fail("%s: its first record is not one follow1 printed: %s" % (name, first[:200]))
+                return 0
+            if ln != first:
+                env.fail("%s: record 1 differs from follow1's:\n  %s  %s" % (name, first[:200], ln[:200]))
+                return 0
+            n = 1
+            for a_, b in itertools.zip_longest(lines, ref):
+                if a_ != b:
+                    env.fail("%s: record %d differs from follow1's: %s / %s"
+                             % (name, n + 1, (a_ or b"(end)")[:200], (b or b"(end)")[:200]))
+                    return n
+                n += 1
+            return n
+    n2 = same_bytes("follow2", [f2.out])
+    n3 = same_bytes("late follower", [late[0].out], True) if late else 0
+    nc = same_bytes("cursor follower", [r["out"] for r in cc.runs])
+    for k, run in enumerate(cc.runs):
+        last = run["start"]
+        with open(run["out"], "rb") as f:
+            for ln in f:
+                last = json.loads(ln)["cursor"]
+        if run["rc"] != 0 or run["end"] != last or os.path.getsize(run["err"]):
+            env.fail("cursor follower run %d: exit %s, saved cursor %s after printing up to %s"
+                     % (k, run["rc"], run["end"], last))
+    # what gc deleted: the counts tt-gc reported, never back, and every other
+    # acked record is in the store at the end
+    lost = [x for x in pending if x not in s_final]
+    if lost:
+        env.fail("%d acked records missing at the end that no gc deleted, e.g. %s" % (len(lost), sorted(lost)[:5]))
+    back = [x for x in s_final if deleted(*x)]
+    if back:
+        env.fail("%d records deleted by gc are back at the end, e.g. %s" % (len(back), back[:5]))
+    extra = [x for x in s_final if oracle.get(*x) != ACK]
+    if extra:
+        env.fail("%d records in the store that were not acked, e.g. %s" % (len(extra), sorted(extra)[:5]))
+    for k, g in enumerate(gcs):
+        if g["deleted"] != g["records"]:
+            env.fail("gc %d: tt-gc says it removed %d records in %d segments, %d acked records went"
+                     % (k, g["records"], g["removed"], g["deleted"]))
+    if len(s_final) + sum(g["deleted"] for g in gcs) != n_acked:
+        env.fail("%d acked records, %d at the end + %d deleted" % (n_acked, len(s_final),
+                                                                  sum(g["deleted"] for g in gcs)))
+    # tt-query results: no record twice, only sent records, and every record
+    # of the id acked before the query began unless a gc that started before
+    # the query ended deleted it
+    qbad = 0
+    for cid, t0, t1, got in queries:
+        gs = set(got)
+        why = None
+        if len(gs) != len(got):
+            why = "a record twice"
+        elif any(oracle.get(w, s) is None or oracle.sent_at(w, s) > t1 for w, s in got):
+            why = "a record not yet sent"
+        else:
+            base = int(cid[1:]) * IDS_PER
+            for w, st in oracle.st.items():
+                for s in range(base, min(base + IDS_PER, len(st))):
+                    if st[s] == 1 and oracle.ack_at(w, s) < t0 and (w, s) not in gs:
+                        d = deleted_at.get(w)
+                        d = d[s] if d is not None and s < len(d) else -1
+                        if d < 0 or gcs[d]["t0"] > t1:
+                            why = "acked record %s missing" % ((w, s),)
+                            break
+                if why:
+                    break
+        if why:
+            qbad += 1
+            if qbad <= 3:
+                env.fail("tt-query %s: %s (got %d records)" % (cid, why, len(got)))
+    # memory and files
+    mem = {}
+    for name, v in smp.rss.items():
+        if not v:
+            continue
+        second = [k for t, k in v if t >= v[-1][0] / 2]
+        first = [k for t, k in v if t < v[-1][0] / 2] or second
+        mem[name] = (max(first), max(second))
+    for name, (m1, m2) in sorted(mem.items()):
+        cap = (200 << 10 if name == "ttd" else 64 << 10) * (4 if env.san else 1)
+        if m2 > max(m1 * 3 // 2, m1 + (16 << 10)) or m2 > cap:
+            env.fail("%s: VmRSS %d KiB in the first half, %d KiB in the second (cap %d KiB)"
+                     % (name, m1, m2, cap))
+    maxsize = parse_size(a.max_size)
+    seg_max = max((sz for t, sz, i in smp.sizes), default=0)
+    seg_bound = maxsize + (4 << 20)
+    if seg_max > seg_bound:
+        env.fail("segment files reached %d bytes, more than --max-size %d + 4 MiB" % (seg_max, maxsize))
+    idx_q = max((i for t, sz, i in smp.sizes if t <= smp.sizes[-1][0] / 4), default=0)
+    idx_end = smp.sizes[-1][2] if smp.sizes else 0
+    if idx_end > max(2 * idx_q, idx_q + (4 << 20)):
+        env.fail("index file grew from %d bytes (first quarter) to %d" % (idx_q, idx_end))
+    oracle.close()
+    ndel = sum(g["deleted"] for g in gcs)
+    note("seed %d, %.0f s: ttd (1 HTTP + 1 socket client) + 3 tt-ingest loops (%d runs), "
+         "segment size %s" % (env.seed, load_s, cstats["ingest_runs"], segsz))
+    note("readers: 2 followers from the start, 1 from a third of the run (-n 0), a --cursor-file "
+         "follower restarted %d times (SIGTERM), 3 tt-query loops (%d queries), tt-check + tt-stat "
+         "(%d times)" % (len(cc.runs) - 1, len(queries), cstats["tt_check"]))
+    note("%d acked records: %d deleted by %d tt-gc --rotate --max-size %s runs (%d segments), "
+         "%d in the store at the end" % (n_acked, ndel, len(gcs), a.max_size,
+                                          sum(g["removed"] for g in gcs), len(final)))
+    note("followers saw %d / %d / %d (late) / %d (cursor-file, %d runs) records; slowest "
+         "catch-up before a gc %.2f s" % (n1, n2, n3, nc, len(cc.runs), max_lag))
+    note("peak VmRSS KiB (first half / second half): " + ", ".join(
+        "%s %d/%d" % (n, m1, m2) for n, (m1, m2) in sorted(mem.items())))
+    note("segment files at most %d KiB (bound %d KiB); index file %d KiB at 1/4, %d KiB at the end"
+         % (seg_max >> 10, seg_bound >> 10, idx_q >> 10, idx_end >> 10))
+
+
+def parse_size(t):
+    m = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(t[:-1]) * m[t[-1]] if t[-1] in m else int(t)
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -1142,6 +1656,11 @@ def main():
     ap.add_argument("--check-every", type=int, default=1, help="tt-check every N ttd kills (0 = never)")
     ap.add_argument("--queries", type=int, default=40, help="ids checked with tt-query at the end")
     ap.add_argument("--seconds", type=int, default=20, help="soak duration")
+    ap.add_argument("--selftest", choices=("lose", "dup", "garble"),
+                    help="break a promise on purpose: the checks must fail (ingest)")
+    ap.add_argument("--gc-every", type=float, default=3.0, help="seconds between tt-gc runs (soak)")
+    ap.add_argument("--max-size", default="2M", help="tt-gc --max-size (soak)")
+    ap.add_argument("--pace", type=float, default=0.02, help="mean pause between batches of a writer (soak)")
     a = ap.parse_args()
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "little")
@@ -1158,8 +1677,7 @@ def main():
         elif a.mode == "ttd":
             mode_ttd(env, a)
         else:
-            import ttsoak
-            ttsoak.mode_soak(env, a)
+            mode_soak(env, a)
     except Exception:
         import traceback
         traceback.print_exc(file=sys.stdout)

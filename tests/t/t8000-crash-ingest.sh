@@ -32,4 +32,11 @@ test_expect_success "at least $KILLS SIGKILLs of 4 concurrent tt-ingest: acked r
 	cat crash.out; exit $rc
 '
 grep "^# " "$TEST_DIR/crash.out" 2>/dev/null | grep -v "^# FAIL"
+
+# the checks are not tautologies: a harness that breaks a promise on purpose fails them
+for what in lose dup garble; do
+	test_expect_code 1 "the checker catches a broken promise ($what)" '
+		python3 "$TT_TOP/tests/crash/ttcrash.py" ingest --bin "$TT_BUILD/bin" --work "$TEST_DIR/self-$what" \
+			--kills 3 --selftest '$what' >self.out 2>&1; rc=$?; cat self.out; exit $rc'
+done
 test_done
