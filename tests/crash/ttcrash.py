@@ -372,6 +372,60 @@ def handles_sigterm(proc, timeout=10):
     return False
 
 
+# x86_64 numbers of the system calls worth knowing a kill landed in
+SYSCALLS = {1: "write", 18: "pwrite", 20: "writev", 74: "fsync", 75: "fdatasync",
+            26: "msync", 77: "ftruncate", 73: "flock", 82: "rename", 87: "unlink", 257: "openat"}
+
+
+def in_syscalls(pid):
+    """The notable system calls the threads of pid are in right now, with
+    the kind of file they act on ("fdatasync:index", "pwrite:segment"): read
+    from /proc just before a SIGKILL, this is where the kill lands."""
+    found = set()
+    if os.uname().machine != "x86_64":
+        return found
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return found
+    for t in tasks:
+        try:
+            with open("/proc/%d/task/%s/syscall" % (pid, t)) as f:
+                v = f.read().split()
+        except OSError:
+            continue
+        if not v or not v[0].isdigit() or int(v[0]) not in SYSCALLS:
+            continue
+        name = SYSCALLS[int(v[0])]
+        what = ""
+        if len(v) > 1 and name not in ("rename", "unlink", "openat"):
+            try:
+                target = os.readlink("/proc/%d/fd/%d" % (pid, int(v[1], 16)))
+                what = (":index" if "/index/" in target else ":segment" if target.endswith(".tts")
+                        else ":dir" if target.endswith("/seg") else ":other")
+            except (OSError, ValueError):
+                pass
+        found.add(name + what)
+    return found
+
+
+SYNCISH = ("fsync", "fdatasync", "msync", "pwrite", "write", "writev", "ftruncate")
+
+
+def kill_at_sync(proc, timeout):
+    """SIGKILL proc as soon as one of its threads is inside an fsync-like or
+    write call (a segment or LMDB commit in progress), or after timeout
+    seconds. Returns where the kill landed."""
+    end = time.monotonic() + timeout
+    where = set()
+    while time.monotonic() < end and proc.poll() is None:
+        where = in_syscalls(proc.pid)
+        if any(w.split(":")[0] in SYNCISH for w in where):
+            break
+    proc.kill()
+    return where
+
+
 def rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -427,6 +481,7 @@ class Ttd:
             self.port = None
 
     def kill(self):
+        self.landed = in_syscalls(self.proc.pid)
         self.proc.kill()
         self.down()
         return self.proc.wait(30)
@@ -984,6 +1039,7 @@ def mode_ingest(env, a):
     cc.start()
     mu = threading.Lock()
     st = collections.Counter()
+    landed = collections.Counter()
     t0 = time.monotonic()
     deadline = t0 + a.budget
 
@@ -1011,12 +1067,19 @@ def mode_ingest(env, a):
             with open(path + ".err", "wb") as e:
                 p = env.spawn(args + [path], stdout=subprocess.DEVNULL, stderr=e)
             killed_at = None
+            where = ()
             if rng.random() < a.kill_ratio:
                 u = rng.random()
                 d = rng.uniform(0, 2) if u < 0.25 else rng.uniform(2, 15) if u < 0.7 else rng.uniform(15, 80)
                 sleep_ms(d)
                 killed_at = d
-                p.kill()
+                if rng.random() < a.at_sync:
+                    where = kill_at_sync(p, 0.05)
+                    with mu:
+                        st["targeted"] += 1
+                else:
+                    where = in_syscalls(p.pid)
+                    p.kill()
             try:
                 rc = p.wait(60)
             except subprocess.TimeoutExpired:
@@ -1033,6 +1096,8 @@ def mode_ingest(env, a):
                 oracle.maybe(w, [(s0, n)])
                 with mu:
                     st["kills"] += 1
+                    for x in where:
+                        landed[x] += 1
                     if killed_at is not None and killed_at < 2:
                         st["early"] += 1
             else:
@@ -1059,6 +1124,8 @@ def mode_ingest(env, a):
     s = chk.stats
     note("seed %d, %d tt-ingest writers, %.1f s of load" % (env.seed, a.writers, load_s))
     note("%d tt-ingest SIGKILLs (%d within 2 ms of exec), %d clean runs" % (st["kills"], st["early"], st["clean"]))
+    note("%d kills aimed at a write/fsync in progress; kills that found a tt-ingest thread inside: %s" % (st["targeted"], ", ".join(
+        "%s %d" % kv for kv in sorted(landed.items())) or "(no system call noted)"))
     note("%d acked records, %d lost, %d duplicated; %d in flight at a kill: %d present, %d absent"
          % (s["acked"], s["lost"], s["duplicated"], s["maybe"], s["maybe_present"], s["maybe_absent"]))
     note("store: %d records in %d segments; %d ids checked with tt-query" % (s["stored"], s["segments"], s["queries"]))
@@ -1103,6 +1170,8 @@ def mode_ttd(env, a):
     rng = env.rand()
     fol = cc = None
     kills = early = checks = 0
+    landed = collections.Counter()   # system call -> kills that found a thread in it
+    targeted = 0
     t0 = time.monotonic()
     for c in clients:
         c.start()
@@ -1127,12 +1196,19 @@ def mode_ttd(env, a):
                 break
             u = rng.random()
             sleep_ms(rng.uniform(1, 10) if u < 0.3 else rng.uniform(10, 60) if u < 0.8 else rng.uniform(60, 250))
-        rc = ttd.kill()
+        if rng.random() < a.at_sync:
+            ttd.landed = kill_at_sync(ttd.proc, 0.1)
+            ttd.down()
+            rc = ttd.proc.wait(30)
+            targeted += 1
+        else:
+            rc = ttd.kill()
+        landed.update(ttd.landed)
         if rc != -signal.SIGKILL:
             env.fail("round %d: ttd exited %s before the kill" % (rnd, rc))
             break
         kills += 1
-        if a.check_every and kills % a.check_every == 0:
+        if a.check_every and kills % a.check_every == 0 and fol is not None:
             checks += 1
             chk.tt_check(" after kill %d (store as the crash left it)" % kills)
     # stop the clients (they finish what is in flight), then ttd cleanly
@@ -1162,6 +1238,8 @@ def mode_ttd(env, a):
          % (env.seed, a.http, a.sock, " ".join(extra) or "(defaults)", load_s))
     note("%d ttd SIGKILLs (%d within 4 ms of exec), %d restarts; tt-check on %d crashed stores"
          % (kills, early, kills, checks))
+    note("%d kills aimed at a write/fsync in progress; kills that found a ttd thread inside: %s" % (targeted, ", ".join(
+        "%s %d" % kv for kv in sorted(landed.items())) or "(no system call noted)"))
     note("%d acked records (%d HTTP batches, %d socket messages), %d lost, %d duplicated; "
          "%d in flight at a kill: %d present, %d absent; %d refused (503)"
          % (s["acked"], cstats["http_batches"], cstats["sock_msgs"], s["lost"], s["duplicated"],
@@ -1600,7 +1678,8 @@ def mode_soak(env, a):
         mem[name] = (max(first), max(second))
     for name, (m1, m2) in sorted(mem.items()):
         cap = (200 << 10 if name == "ttd" else 64 << 10) * (4 if env.san else 1)
-        if m2 > max(m1 * 3 // 2, m1 + (16 << 10)) or m2 > cap:
+        grow = max(m1 * 2, m1 + (64 << 10)) if env.san else max(m1 * 3 // 2, m1 + (16 << 10))
+        if m2 > grow or m2 > cap:
             env.fail("%s: VmRSS %d KiB in the first half, %d KiB in the second (cap %d KiB)"
                      % (name, m1, m2, cap))
     maxsize = parse_size(a.max_size)
@@ -1652,6 +1731,8 @@ def main():
     ap.add_argument("--http", type=int, default=2, help="HTTP clients (ttd)")
     ap.add_argument("--sock", type=int, default=2, help="socket clients (ttd)")
     ap.add_argument("--segment-size", default="64K", help="ttd --segment-size ('' = default)")
+    ap.add_argument("--at-sync", type=float, default=0.3,
+                    help="share of kills aimed at a write or fsync in progress")
     ap.add_argument("--ttd-arg", action="append", default=[], help="one more ttd argument")
     ap.add_argument("--check-every", type=int, default=1, help="tt-check every N ttd kills (0 = never)")
     ap.add_argument("--queries", type=int, default=40, help="ids checked with tt-query at the end")

@@ -10,7 +10,7 @@
 TT_TOP=${TT_TOP:-$(cd ../.. && pwd)}
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed"; exit 0; }
 
-if [ "${TT_LONG:-0}" != 0 ]; then KILLS=1000 MINSEC=90; else KILLS=40 MINSEC=6; fi
+if [ "${TT_LONG:-0}" != 0 ]; then KILLS=1000 MINSEC=0 MAXBATCH=400; else KILLS=40 MINSEC=6 MAXBATCH=1500; fi
 SEED=${TT_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 
 seg=0000000000000001.tts
@@ -28,7 +28,7 @@ test_expect_success 'tt-check: a valid block after the indexed end (a writer kil
 
 test_expect_success "at least $KILLS SIGKILLs of 4 concurrent tt-ingest: acked records exactly once, no garbage, followers exact" '
 	python3 "$TT_TOP/tests/crash/ttcrash.py" ingest --bin "$TT_BUILD/bin" --work "$TEST_DIR/crash" \
-		--seed $SEED --kills $KILLS --min-seconds $MINSEC >crash.out 2>&1; rc=$?
+		--seed $SEED --kills $KILLS --min-seconds $MINSEC --max-batch $MAXBATCH >crash.out 2>&1; rc=$?
 	cat crash.out; exit $rc
 '
 grep "^# " "$TEST_DIR/crash.out" 2>/dev/null | grep -v "^# FAIL"

@@ -12,11 +12,12 @@ TT_TOP=${TT_TOP:-$(cd ../.. && pwd)}
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed"; exit 0; }
 
 if [ "${TT_LONG:-0}" != 0 ]; then SECS=300; else SECS=15; fi
+MAXSIZE=1M
 SEED=${TT_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 
 test_expect_success "$SECS s soak: 4 writers, 8 readers, tt-gc every ~3 s" '
 	python3 "$TT_TOP/tests/crash/ttcrash.py" soak --bin "$TT_BUILD/bin" --work "$TEST_DIR/soak" \
-		--seed $SEED --seconds $SECS >soak.out 2>&1; rc=$?
+		--seed $SEED --seconds $SECS --max-size $MAXSIZE >soak.out 2>&1; rc=$?
 	cat soak.out; exit $rc
 '
 grep "^# " "$TEST_DIR/soak.out" 2>/dev/null | grep -v "^# FAIL"
