@@ -246,7 +246,31 @@ static int same(const tt_buf *a, uint32_t off, uint32_t len, const char *p, size
 	return len == n && memcmp(a->data + off, p, n) == 0;
 }
 
-/* Open-addressing table from id to its slot in b->ids, sized per block. */
+/* Double an id table and put every id back. */
+static int tab_grow(const blkinfo *b, uint32_t **tab, uint32_t *tabsz)
+{
+	uint32_t nsz = *tabsz * 2, mask = nsz - 1;
+	uint32_t *nt = malloc(nsz * sizeof *nt);
+
+	if (!nt)
+		return -ENOMEM;
+	memset(nt, 0xff, nsz * sizeof *nt);
+	for (uint32_t i = 0; i < b->nids; i++) {
+		const blkid *e = &b->ids[i];
+		uint32_t slot = (uint32_t)XXH3_64bits(b->arena.data + e->key_off, e->key_len) & mask;
+		while (nt[slot] != UINT32_MAX)
+			slot = (slot + 1) & mask;
+		nt[slot] = i;
+	}
+	free(*tab);
+	*tab = nt;
+	*tabsz = nsz;
+	return 0;
+}
+
+/* Open-addressing table from id to its slot in b->ids, sized per block (for
+ * records of 64 bytes and more; doubled when more ids than that arrive: the
+ * smallest record with an id is about 13 bytes). */
 int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 {
 	uint32_t *tab = NULL, tabsz = 64, mask;
@@ -276,6 +300,11 @@ int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 		if (ri.ts > b->max_ts) b->max_ts = ri.ts;
 		if (!ri.corr.p || ri.corr.n == 0 || ri.corr.n > TT_ID_MAX)
 			continue;
+		if (b->nids * 2 >= tabsz) {
+			if ((rc = tab_grow(b, &tab, &tabsz)) < 0)
+				goto fail;
+			mask = tabsz - 1;
+		}
 		h = (uint32_t)XXH3_64bits(ri.corr.p, ri.corr.n);
 		for (slot = h & mask;; slot = (slot + 1) & mask) {
 			if (tab[slot] == UINT32_MAX)
@@ -291,7 +320,6 @@ int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 				if (!ni) { rc = -ENOMEM; goto fail; }
 				b->ids = ni, b->cap_ids = nc;
 			}
-			if (b->nids * 2 >= tabsz) { rc = TT_ECORRUPT; goto fail; } /* cannot happen: sized by raw_len */
 			e = &b->ids[b->nids];
 			memset(e, 0, sizeof *e);
 			if ((rc = arena_add(&b->arena, ri.corr.p, ri.corr.n, &e->key_off)) < 0)

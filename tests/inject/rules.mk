@@ -13,3 +13,13 @@ $(INJ_SO): tests/inject/injshim.c
 	    -o $@ $< -ldl
 
 tests-build: $(INJ_SO)
+
+# $(BUILD)/inject/ttmap: the LMDB map-growth / stale-reader helper of
+# t8220-lmdb.sh (links the library; sanitized in a SANITIZE= build).
+TTMAP := $(BUILD)/inject/ttmap
+
+$(TTMAP): $(BUILD)/tests/inject/ttmap.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests-build: $(TTMAP)
