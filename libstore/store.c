@@ -555,6 +555,11 @@ int store_env_open(tt_store *s, const char *path)
 		envf |= MDB_NOSYNC;
 	if (s->o.flags & TT_OPEN_RDONLY)
 		envf |= MDB_RDONLY;
+	/* index/ is renamed into place only once initialised (store_create):
+	 * a data.mdb without its two meta pages was cut short afterwards */
+	snprintf(data, sizeof data, "%s/data.mdb", path);
+	if (stat(data, &st) == 0 && st.st_size < 2 * 4096)
+		return TT_ECORRUPT;
 	if ((rc = env_open(s, path, envf)) != 0) {
 		if (rc == EACCES && !(s->o.flags & TT_OPEN_RDONLY)) {
 			/* no write permission: fall back to a read-only open */
@@ -564,7 +569,6 @@ int store_env_open(tt_store *s, const char *path)
 		if (rc)
 			return mdb_rc(rc);
 	}
-	snprintf(data, sizeof data, "%s/data.mdb", path);
 	if (mdb_env_info(s->env, &ei) == 0 && mdb_env_stat(s->env, &ms) == 0 &&
 	    stat(data, &st) == 0 &&
 	    (uint64_t)st.st_size < ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize) {
