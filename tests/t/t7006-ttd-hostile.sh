@@ -20,11 +20,11 @@ rss_ok() { m=$(hwm_mb); echo "# ttd peak RSS (VmHWM) $m MiB, bound $RSS_MAX_MB M
 
 # raw.py PORT [shut]: send stdin as is on one connection; print one line per
 # response ("200", "413", ...), then "closed" if ttd closed the connection
-# (or "open" after 2 s of silence). With "shut" the client half-closes first.
+# (or "open" after 5 s of silence). With "shut" the client half-closes first.
 cat >"$TEST_DIR/raw.py" <<'PY'
 import socket, sys
 c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-c.settimeout(2)
+c.settimeout(5)
 try:
     c.sendall(sys.stdin.buffer.read())
 except (BrokenPipeError, ConnectionResetError):
