@@ -205,6 +205,18 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 		report(ck, seg, 0, -errno, "segment file missing or unreadable");
 		return 0;
 	}
+	if (r->end == 0 && r->blocks == 0 && r->state == TT_SEG_ACTIVE) {
+		/* a file whose header is not (completely) written yet: a writer
+		 * between FORMAT.md 8.1 steps 2 and 3, or killed there; recovery
+		 * rewrites the header (8.4 step 2) */
+		struct stat st;
+		uint8_t hdr[SEG_HDR_SIZE];
+		if (fstat(fd, &st) == 0 && ((uint64_t)st.st_size < SEG_HDR_SIZE ||
+		    (seg_pread_full(fd, hdr, sizeof hdr, 0) == 0 && seg_header_check(hdr, seg) < 0))) {
+			close(fd);
+			return 0;
+		}
+	}
 	rc = walk_file(fd, seg, s->uuid, ck, chk_good, &f, &valid_end);
 	close(fd);
 	if (rc < 0)

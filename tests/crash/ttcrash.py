@@ -374,7 +374,8 @@ def handles_sigterm(proc, timeout=10):
 
 # x86_64 numbers of the system calls worth knowing a kill landed in
 SYSCALLS = {1: "write", 18: "pwrite", 20: "writev", 74: "fsync", 75: "fdatasync",
-            26: "msync", 77: "ftruncate", 73: "flock", 82: "rename", 87: "unlink", 257: "openat"}
+            26: "msync", 77: "ftruncate", 73: "flock", 82: "rename", 87: "unlink", 257: "openat",
+            263: "unlinkat"}
 
 
 def in_syscalls(pid):
@@ -398,7 +399,7 @@ def in_syscalls(pid):
             continue
         name = SYSCALLS[int(v[0])]
         what = ""
-        if len(v) > 1 and name not in ("rename", "unlink", "openat"):
+        if len(v) > 1 and name not in ("rename", "unlink", "unlinkat", "openat"):
             try:
                 target = os.readlink("/proc/%d/fd/%d" % (pid, int(v[1], 16)))
                 what = (":index" if "/index/" in target else ":segment" if target.endswith(".tts")
@@ -409,7 +410,8 @@ def in_syscalls(pid):
     return found
 
 
-SYNCISH = ("fsync", "fdatasync", "msync", "pwrite", "write", "writev", "ftruncate")
+SYNCISH = ("fsync", "fdatasync", "msync", "pwrite", "write", "writev", "ftruncate", "unlink",
+           "unlinkat")
 
 
 def kill_at_sync(proc, timeout):
@@ -1024,6 +1026,24 @@ def ingest_opts(env):
     return b"--segment-size" in out
 
 
+def trickle(p, path, rng):
+    """Feed the file at path to p's stdin in bursts of 1..64 KiB with pauses
+    of up to 3 ms (cut anywhere, also inside a record), then close it."""
+    with open(path, "rb") as f:
+        data = f.read()
+    i = 0
+    try:
+        while i < len(data):
+            k = rng.randint(1, 65536)
+            p.stdin.write(data[i:i + k])
+            p.stdin.flush()
+            i += k
+            time.sleep(rng.uniform(0, 0.003))
+        p.stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
 def mode_ingest(env, a):
     oracle = Oracle(os.path.join(env.work, "oracle.log"))
     chk = Checker(env, oracle)
@@ -1064,8 +1084,18 @@ def mode_ingest(env, a):
             args = [env.tool("tt-ingest"), "-D", env.store, "-q"]
             if segsz and rng.random() < 0.7:
                 args += ["--segment-size", rng.choice(("64K", "128K", "1M"))]
+            feeder = None
             with open(path + ".err", "wb") as e:
-                p = env.spawn(args + [path], stdout=subprocess.DEVNULL, stderr=e)
+                if rng.random() < 0.25:
+                    # a slow producer on a pipe: records arrive in small bursts,
+                    # blocks go out on the flush timer, not when full
+                    p = env.spawn(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=e)
+                    feeder = threading.Thread(target=trickle, args=(p, path, env.rand()), daemon=True)
+                    feeder.start()
+                    with mu:
+                        st["piped"] += 1
+                else:
+                    p = env.spawn(args + [path], stdout=subprocess.DEVNULL, stderr=e)
             killed_at = None
             where = ()
             if rng.random() < a.kill_ratio:
@@ -1086,6 +1116,8 @@ def mode_ingest(env, a):
                 p.kill()
                 rc = p.wait()
                 env.fail("writer %d: tt-ingest of %d records hung (60 s)" % (w, n))
+            if feeder:
+                feeder.join()
             with open(path + ".err", "rb") as e:
                 err = e.read()
             if rc == 0 and not err:
@@ -1123,7 +1155,8 @@ def mode_ingest(env, a):
     oracle.close()
     s = chk.stats
     note("seed %d, %d tt-ingest writers, %.1f s of load" % (env.seed, a.writers, load_s))
-    note("%d tt-ingest SIGKILLs (%d within 2 ms of exec), %d clean runs" % (st["kills"], st["early"], st["clean"]))
+    note("%d tt-ingest SIGKILLs (%d within 2 ms of exec), %d clean runs; %d runs read a slow pipe"
+         % (st["kills"], st["early"], st["clean"], st["piped"]))
     note("%d kills aimed at a write/fsync in progress; kills that found a tt-ingest thread inside: %s" % (st["targeted"], ", ".join(
         "%s %d" % kv for kv in sorted(landed.items())) or "(no system call noted)"))
     note("%d acked records, %d lost, %d duplicated; %d in flight at a kill: %d present, %d absent"
@@ -1149,6 +1182,108 @@ def selftest(env, oracle, what):
     for _ in range(2 if what == "dup" else 0 if what == "lose" else 1):
         env.run([env.tool("tt-ingest"), "-D", env.store, "-q", path])
     oracle.ack(w, s0, 5)
+
+
+# ---------------------------------------------------------------- mode: gc
+
+def mode_gc(env, a):
+    """tt-gc --rotate --max-size SIGKILLed at random instants (some aimed at
+    an unlink, write or fsync in progress) while one tt-ingest stream keeps
+    appending (runs are not killed: every record is acked). gc deletes whole
+    sealed segments, oldest first, and this single stream fills segments in
+    order, so what is left must be a suffix of the acked sequence."""
+    oracle = Oracle(os.path.join(env.work, "oracle.log"))
+    chk = Checker(env, oracle)
+    os.makedirs(env.store, exist_ok=True)
+    stop = threading.Event()
+    st = collections.Counter()
+    landed = collections.Counter()
+    w = 1
+
+    def writer():
+        rng = env.rand()
+        path = os.path.join(env.work, "in.1")
+        while not stop.is_set():
+            n = rng.randint(20, 400)
+            s0 = oracle.alloc(w, n)
+            with open(path, "w") as f:
+                f.write("".join(json.dumps(record(w, q)) + "\n" for q in range(s0, s0 + n)))
+            rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
+                                    "--segment-size", "64K", path])
+            if rc == 0 and not err:
+                oracle.ack(w, s0, n)
+            else:
+                oracle.maybe(w, [(s0, n)])
+                env.fail("tt-ingest: exit %s %s" % (rc, err[:300]))
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    rng = env.rand()
+    t0 = time.monotonic()
+    while not os.path.exists(os.path.join(env.store, "index")):
+        time.sleep(0.01)
+    while st["kills"] < a.kills and not env.failures and time.monotonic() - t0 < a.budget:
+        time.sleep(rng.uniform(0, 0.03))
+        with open(os.path.join(env.work, "gc.err"), "wb") as e:
+            p = env.spawn([env.tool("tt-gc"), "-D", env.store, "--rotate", "--max-size", "256K", "-q"],
+                          stdout=subprocess.DEVNULL, stderr=e)
+        if rng.random() < a.at_sync:
+            where = kill_at_sync(p, 0.05)
+        else:
+            sleep_ms(rng.uniform(0, 8))
+            where = in_syscalls(p.pid)
+            p.kill()
+        rc = p.wait(30)
+        if rc == -signal.SIGKILL:
+            st["kills"] += 1
+            for x in where:
+                landed[x] += 1
+            chk.tt_check(" after tt-gc kill %d" % st["kills"])
+        elif rc == 0:
+            st["clean"] += 1
+        else:
+            env.fail("tt-gc exited %s: %s" % (rc, open(os.path.join(env.work, "gc.err"), "rb").read()[:300]))
+    stop.set()
+    th.join(60)
+    load_s = time.monotonic() - t0
+    rc, out, err = env.run([env.tool("tt-gc"), "-D", env.store, "--rotate", "--max-size", "256K", "-q"])
+    if rc != 0 or err:
+        env.fail("final tt-gc: exit %s %s" % (rc, err[:300]))
+    chk.tt_check(" (final)")
+    ref = chk.scan()
+    have = []
+    for j in ref:
+        why = record_problem(j)
+        if why:
+            env.fail("garbled record: %s" % why)
+            break
+        have.append(j["s"])
+    nacked = oracle.counts[ACK]
+    first = have[0] if have else nacked
+    if have != list(range(first, nacked)):
+        env.fail("the store holds %d records, not the acked suffix %d..%d (first gap after %s)"
+                 % (len(have), first, nacked - 1,
+                    next((x for x, y in zip(have, range(first, nacked)) if x != y), None)))
+    rc, out, err = env.run([env.tool("tt-stat"), "-D", env.store, "--segments", "-o", "json", "-q"])
+    try:
+        j = json.loads(out)
+        segs = {x["segment"] + ".tts" for x in j["segment_list"]}
+        files = set(os.listdir(os.path.join(env.store, "seg")))
+        if files != segs:
+            env.fail("after a clean gc, seg/ holds %s, the index lists %s"
+                     % (sorted(files - segs)[:5], sorted(segs - files)[:5]))
+        if j["records"] != len(ref):
+            env.fail("tt-stat counts %d records, the scan reads %d" % (j["records"], len(ref)))
+    except (ValueError, KeyError) as e:
+        env.fail("tt-stat --segments: %s %s" % (e, err[:300]))
+    chk.ref = ref
+    chk.queries(a.queries)
+    note("seed %d, %.1f s: %d tt-gc SIGKILLs, %d clean tt-gc runs, one tt-ingest stream writing"
+         % (env.seed, load_s, st["kills"], st["clean"]))
+    note("kills that found tt-gc inside: %s" % (", ".join("%s %d" % kv for kv in sorted(landed.items()))
+                                                   or "(no system call noted)"))
+    note("%d acked records, the newest %d kept (a suffix, none garbled or twice); tt-check after every kill"
+         % (nacked, len(ref)))
 
 
 # ---------------------------------------------------------------- mode: ttd
@@ -1718,7 +1853,7 @@ def parse_size(t):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=("ingest", "ttd", "soak"))
+    ap.add_argument("mode", choices=("ingest", "ttd", "soak", "gc"))
     ap.add_argument("--bin", required=True, help="directory of the tools")
     ap.add_argument("--work", required=True, help="scratch directory (the store goes in it)")
     ap.add_argument("--seed", type=int, default=None)
@@ -1757,6 +1892,8 @@ def main():
             mode_ingest(env, a)
         elif a.mode == "ttd":
             mode_ttd(env, a)
+        elif a.mode == "gc":
+            mode_gc(env, a)
         else:
             mode_soak(env, a)
     except Exception:
