@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 			printf("index: %s: %s\n", tt_strerror(orc),
 			    "the index is damaged; tt-check --rebuild-index rebuilds it from the segments");
 			cli_check_stdout();
+			cli_opts_free(&o);
 			return CLI_EXIT_CORRUPT;
 		}
 		if (orc < 0) /* the usual messages and exit status */
