@@ -182,30 +182,51 @@ static struct found *found_find(const struct chkfile *f, uint64_t off, uint32_t 
 	return lo < f->n && f->v[lo].off == off && f->v[lo].comp_len == clen ? &f->v[lo] : NULL;
 }
 
-static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct checker *ck)
+/* Is the segment's row gone from the index now (a gc deleted it while we
+ * looked)? Then whatever is missing is not a problem. */
+static int seg_row_gone(tt_store *s, uint64_t seg)
+{
+	MDB_txn *t;
+	segrec r;
+	int gone = 0;
+
+	if (store_rtxn(s, &t) == 0) {
+		gone = index_seg_get(s, t, seg, &r) == TT_ENOTFOUND;
+		store_rtxn_done(s, t);
+	}
+	return gone;
+}
+
+/* Writers and gc may run meanwhile: the segment's row and its block log
+ * rows are read in one snapshot, and the file after that snapshot was taken
+ * (a writer syncs a block before it indexes it, so the file holds at least
+ * what the snapshot indexes); what vanished because gc deleted the segment
+ * in between is not reported. */
+static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct checker *ck)
 {
 	char path[4096];
 	struct chkfile f = { 0 };
 	uint64_t valid_end, nindexed = 0;
-	MDB_txn *t;
+	MDB_txn *t = NULL;
 	MDB_cursor *c;
 	MDB_dbi dbi;
 	uint8_t kb[8];
 	MDB_val k = { 8, kb }, d;
+	segrec rr, *r = &rr;
 	int fd, rc;
 
 	store_seg_path(s, seg, path, sizeof path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		/* a row with nothing indexed and no file: a writer killed between
 		 * FORMAT.md 8.1 steps 1 and 2 (or one creating it right now) */
-		if (errno == ENOENT && r->end == 0 && r->blocks == 0)
+		if (errno == ENOENT && ((r0->end == 0 && r0->blocks == 0) || seg_row_gone(s, seg)))
 			return 0;
 		if (errno != ENOENT && errno != EACCES)
 			return -errno; /* EIO, ENOMEM, EMFILE: the check fails, naming it */
 		report(ck, seg, 0, -errno, "segment file missing or unreadable");
 		return 0;
 	}
-	if (r->end == 0 && r->blocks == 0 && r->state == TT_SEG_ACTIVE) {
+	if (r0->end == 0 && r0->blocks == 0 && r0->state == TT_SEG_ACTIVE) {
 		/* a file whose header is not (completely) written yet: a writer
 		 * between FORMAT.md 8.1 steps 2 and 3, or killed there; recovery
 		 * rewrites the header (8.4 step 2) */
@@ -216,6 +237,29 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 			close(fd);
 			return 0;
 		}
+	}
+	/* the segment's correlation index must exist (before the snapshot:
+	 * opening a handle takes its own txn) */
+	if ((rc = store_seg_dbi(s, seg, 0, NULL, &dbi)) < 0) {
+		if (rc == TT_ENOTFOUND && !seg_row_gone(s, seg))
+			report(ck, seg, 0, TT_ECORRUPT, "segment has no correlation index");
+		close(fd);
+		return rc == TT_ENOTFOUND ? 0 : rc;
+	}
+	if ((rc = store_rtxn(s, &t)) != 0) {
+		close(fd);
+		return mdb_rc(rc);
+	}
+	if ((rc = index_seg_get(s, t, seg, r)) != 0) {
+		close(fd);
+		store_rtxn_done(s, t);
+		if (rc == TT_ENOTFOUND) /* deleted meanwhile */
+			return 0;
+		if (rc == TT_ECORRUPT) {
+			report(ck, seg, 0, TT_ECORRUPT, "malformed segment row");
+			return 0;
+		}
+		return mdb_rc(rc);
 	}
 	rc = walk_file(fd, seg, s->uuid, ck, chk_good, &f, &valid_end);
 	close(fd);
@@ -228,23 +272,11 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 	if (valid_end < r->end)
 		report(ck, seg, valid_end, TT_ECORRUPT, "index covers bytes past the last valid block");
 	/* every block log row of this segment must name a valid block */
-	if ((rc = store_seg_dbi(s, seg, 0, NULL, &dbi)) < 0) {
-		if (rc != TT_ENOTFOUND)
-			goto out;
-		rc = 0;
-		report(ck, seg, 0, TT_ECORRUPT, "segment has no correlation index");
-		goto out;
-	}
-	if ((rc = store_rtxn(s, &t)) != 0) {
-		rc = mdb_rc(rc);
-		goto out;
-	}
-	if (r->first_seq && (rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
-		store_rtxn_done(s, t);
-		rc = mdb_rc(rc);
-		goto out;
-	}
 	if (r->first_seq) {
+		if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
+			rc = mdb_rc(rc);
+			goto out;
+		}
 		putbe64(kb, r->first_seq);
 		for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0 &&
 		    getbe64(k.mv_data) <= r->last_seq; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
@@ -264,12 +296,10 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 		}
 		mdb_cursor_close(c);
 		if (rc != 0 && rc != MDB_NOTFOUND) { /* could not read the index: no verdict */
-			store_rtxn_done(s, t);
 			rc = mdb_rc(rc);
 			goto out;
 		}
 	}
-	store_rtxn_done(s, t);
 	rc = 0;
 	if (nindexed != r->blocks)
 		report(ck, seg, 0, TT_ECORRUPT, "segment row block count disagrees with the block log");
@@ -284,6 +314,7 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r, struct chec
 	if (r->state == TT_SEG_SEALED && !f.sealed)
 		report(ck, seg, r->end, TT_ECORRUPT, "sealed segment has no seal trailer");
 out:
+	store_rtxn_done(s, t);
 	free(f.v);
 	return rc;
 }
@@ -540,8 +571,12 @@ int tt_store_check(tt_store *s, int rebuild_index, problem_fn fn, void *ctx)
 		return s->env ? check_all(s, &ck) : s->index_err;
 	if (s->o.flags & TT_OPEN_RDONLY)
 		return TT_EREADONLY;
-	if (!s->env)
-		report(&ck, 0, 0, s->index_err, "index cannot be opened; rebuilt from the segments");
+	if (!s->env) {
+		char what[160];
+		snprintf(what, sizeof what, "index cannot be opened (%s); rebuilt from the segments",
+		    tt_strerror(s->index_err));
+		report(&ck, 0, 0, s->index_err, what);
+	}
 	else if ((rc = check_all(s, &ck)) < 0)
 		return rc;
 	if ((rc = rebuild(s, s->env ? &quiet : &ck)) < 0)

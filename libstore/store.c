@@ -538,6 +538,38 @@ static int store_create(tt_store *s, const char *index)
 	return rc > 0 ? -rc : rc;
 }
 
+/* LMDB trusts its meta page: one whose page count was damaged makes it map
+ * (and read) past the end of the file -- SIGBUS, or mmap ENOMEM for a huge
+ * map. So before opening, the newer of the two meta pages (LMDB data format
+ * 1: page header 16 bytes, then magic, version, address, mapsize, 2 x 48-byte
+ * db records whose first holds the page size, last_pg, txnid) must describe
+ * no page past the end of data.mdb. 0 when sane or not recognisable (LMDB
+ * then judges it itself). */
+static int lmdb_meta_sane(const char *data)
+{
+	uint8_t m[2][160];
+	struct stat st;
+	uint32_t psize;
+	uint64_t last = 0, txn = 0;
+	int fd = open(data, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && pread(fd, m[0], sizeof m[0], 0) == (ssize_t)sizeof m[0] &&
+	    get32(m[0] + 16) == 0xBEEFC0DE && (psize = get32(m[0] + 40)) >= 512 &&
+	    !(psize & (psize - 1)) && pread(fd, m[1], sizeof m[1], psize) == (ssize_t)sizeof m[1]) {
+		for (int i = 0; i < 2; i++)
+			if (get32(m[i] + 16) == 0xBEEFC0DE && get64(m[i] + 144) >= txn) {
+				txn = get64(m[i] + 144);
+				last = get64(m[i] + 136);
+			}
+		if (last >= (uint64_t)st.st_size / psize)
+			rc = TT_ECORRUPT;
+	}
+	close(fd);
+	return rc;
+}
+
 /* Open the environment at path as s->env with its main databases and meta.
  * A data.mdb shorter than the pages its meta page says are in use (cut
  * outside LMDB) is TT_ECORRUPT: mapping it would make the first read past
@@ -558,7 +590,7 @@ int store_env_open(tt_store *s, const char *path)
 	/* index/ is renamed into place only once initialised (store_create):
 	 * a data.mdb without its two meta pages was cut short afterwards */
 	snprintf(data, sizeof data, "%s/data.mdb", path);
-	if (stat(data, &st) == 0 && st.st_size < 2 * 4096)
+	if (stat(data, &st) == 0 && (st.st_size < 2 * 4096 || lmdb_meta_sane(data) < 0))
 		return TT_ECORRUPT;
 	if ((rc = env_open(s, path, envf)) != 0) {
 		if (rc == EACCES && !(s->o.flags & TT_OPEN_RDONLY)) {
@@ -714,8 +746,9 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 	if ((rc = store_env_open(s, path)) != 0) {
 		/* an index that does not open (damaged, truncated, not LMDB) can
 		 * still be replaced by tt_store_check(s, 1, ...) */
-		if (!(s->o.flags & TT_OPEN_REBUILD) || rc == -ENOENT || rc == -EACCES)
-			goto fail;
+		if (!(s->o.flags & TT_OPEN_REBUILD) || rc == -ENOENT || rc == -EACCES ||
+		    rc == -ENOMEM || rc == -EIO || rc == -EMFILE)
+			goto fail; /* not the index's fault: no rebuild */
 		s->index_err = rc;
 		*out = s;
 		return 0;

@@ -10,7 +10,7 @@
 . ./lib.sh
 TOP=${TT_TOP:-$(cd ../.. && pwd)}
 
-if [ "${TT_LONG:-0}" = 1 ]; then N=2000; else N=300; fi
+if [ "${TT_LONG:-0}" = 1 ]; then N=2000; else N=200; fi
 [ -n "${TT_CORRUPT_N:-}" ] && N=$TT_CORRUPT_N
 SEED=${TT_SEED:-$(date +%s)}
 

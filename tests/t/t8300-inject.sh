@@ -20,8 +20,8 @@ case "$TT_BUILD" in
 	exit 0 ;;
 esac
 
-# short form: every N up to 8, then every 3rd; long form: every N
-if [ "${TT_LONG:-0}" = 1 ]; then STRIDE=1; else STRIDE=3; fi
+# short form: every N up to 8, then every 4th; long form: every N
+if [ "${TT_LONG:-0}" = 1 ]; then STRIDE=1; else STRIDE=4; fi
 
 test_expect_success 'the shim is built' 'test -f "$SHIM"'
 
