@@ -77,6 +77,12 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	size = (uint64_t)st.st_size;
+	/* A writer killed without a power loss leaves its last blocks (and maybe
+	 * the header or a seal trailer) in the page cache, never synced: sync
+	 * them before this pass indexes or seals anything, or a power cut after
+	 * our commit would leave index entries over lost bytes (8.4 step 0). */
+	if ((r.end == 0 || size > r.end) && s->o.sync != TT_SYNC_NONE && fdatasync(fd) < 0)
+		return -errno;
 	if (r.end == 0) {
 		/* the creator died before its first commit: header may be missing */
 		if (size < SEG_HDR_SIZE || seg_pread_full(fd, hdr, SEG_HDR_SIZE, 0) < 0 ||

@@ -73,6 +73,8 @@ def read_log(path):
         if len(buf) - pos < HDR.size:
             raise SystemExit("plreplay: truncated log record at %d" % pos)
         size, op, flags, plen, pid, p2len, ino, a, b = HDR.unpack_from(buf, pos)
+        if size < HDR.size + plen + p2len or pos + size > len(buf) or not 1 <= op <= OP_FALLOC:
+            raise SystemExit("plreplay: malformed log record at byte %d" % pos)
         o = Op()
         o.op, o.flags, o.pid, o.ino, o.a, o.b = op, flags, pid, ino, a, b
         q = pos + HDR.size
@@ -371,18 +373,18 @@ class Checker:
         return out
 
     def contiguous(self, ns, acked, what):
+        """ns must be records first..last in append order, each once, with
+        first == 1 (with --gc: whole old segments may be gone, so any first)
+        and last >= acked (gc never deletes the newest segments)."""
         if ns and ns != list(range(ns[0], ns[0] + len(ns))):
             bad = next(i for i in range(1, len(ns)) if ns[i] != ns[i - 1] + 1)
             return "%s: records out of order, missing or repeated near %d -> %d" % (
                 what, ns[bad - 1], ns[bad])
-        first = ns[0] if ns else None
-        last = ns[-1] if ns else 0
-        if not self.a.gc and ns and first != 1:
-            return "%s: records 1..%d are missing" % (what, first - 1)
-        if last < acked and not (self.a.gc and not ns):
-            return "%s: acknowledged records %d..%d are missing" % (what, last + 1, acked)
-        if not ns and acked and not self.a.gc:
-            return "%s: all %d acknowledged records are missing" % (what, acked)
+        if ns and ns[0] != 1 and not self.a.gc:
+            return "%s: records 1..%d are missing" % (what, ns[0] - 1)
+        if acked and (not ns or ns[-1] < acked):
+            return "%s: acknowledged records %d..%d are missing" % (
+                what, ns[-1] + 1 if ns else 1, acked)
         return None
 
     def check(self, store, acked, idx):
@@ -519,11 +521,12 @@ def cmd_check(a):
             node = model.byino.get(o.ino)
             if node is not None:
                 inflight = (node, ("w", o.a, bytes(o.data), bool(o.flags & FL_DSYNC)))
+        state_seed = srng.random()
         sdir = os.path.join(a.work, "state")
         shutil.rmtree(sdir, ignore_errors=True)
         os.makedirs(sdir)
-        dmode, emode, nfiles = build_state(model, inflight, srng, sdir)
-        store = os.path.join(sdir, "store")
+        dmode, emode, nfiles = build_state(model, inflight, random.Random(state_seed), sdir)
+        store = os.path.join(sdir, a.store)
         v, facts = chk.check(store, model.acked, i)
         for key in ("absent",):
             stats[key] += facts.get(key, 0)
@@ -541,8 +544,8 @@ def cmd_check(a):
             if a.keep_failures and viol <= 5:
                 dst = os.path.join(a.work, "fail-%d" % i)
                 shutil.rmtree(dst, ignore_errors=True)
-                build_state(model, inflight, random.Random(a.seed * 1000003 + i),
-                            (os.makedirs(dst) or dst))
+                os.makedirs(dst)
+                build_state(model, inflight, random.Random(state_seed), dst)
                 print("#   state kept in %s (rebuilt before the tools ran)" % dst)
     shutil.rmtree(os.path.join(a.work, "state"), ignore_errors=True)
     n = len(pts) if a.only is None else 1
@@ -570,6 +573,7 @@ def main():
     c.add_argument("--seed", type=int, default=1)
     c.add_argument("--extra", type=int, default=2000,
                    help="records past the last ack the writers may have appended")
+    c.add_argument("--store", default="store", help="the store, relative to the root")
     c.add_argument("--gc", action="store_true")
     c.add_argument("--name", default="powerloss")
     c.add_argument("--keep-failures", action="store_true")

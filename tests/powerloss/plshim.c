@@ -19,6 +19,10 @@
  * across threads and processes (tt-ingest beside tt-gc). pl_mark() writes a
  * marker into the same stream: the oracle's "acknowledged up to N".
  *
+ * $TT_PL_CRASH_AFTER=N makes the process _exit(137) right after its Nth
+ * logged operation: a process crash (kill -9) at an exact point of the log. A
+ * real SIGKILL could land between an operation and its record.
+ *
  * Record: 48-byte header (u32 size, u8 op, u8 flags, u16 path_len, u32 pid,
  * u32 path2_len, u64 ino, u64 a, u64 b; little-endian), then path, path2 and
  * data. Paths are relative to $TT_PL_DIR.
@@ -61,6 +65,8 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char root[PATH_MAX];
 static size_t rootlen;
 static int logfd = -1;
+static long crash_after = -1; /* $TT_PL_CRASH_AFTER: _exit after this many logged ops */
+static long nlogged;
 
 static int (*r_open)(const char *, int, ...);
 static int (*r_openat)(int, const char *, int, ...);
@@ -107,6 +113,8 @@ static void init_real(void)
 		return; /* not configured: pass everything through */
 	rootlen = strlen(root);
 	logfd = r_open(l, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (getenv("TT_PL_CRASH_AFTER"))
+		crash_after = atol(getenv("TT_PL_CRASH_AFTER"));
 }
 
 static void init(void)
@@ -246,6 +254,11 @@ static void logrec(int op, int flags, const char *path, const char *path2, uint6
 	}
 	free(buf);
 	errno = saved;
+	/* A process crash right after this operation: as a SIGKILL would leave
+	 * the files (page cache kept, locks dropped), but at an exact point of
+	 * the log, never between an operation and its record. */
+	if (crash_after >= 0 && ++nlogged >= crash_after)
+		_exit(137);
 }
 
 /* The oracle's marker: "ack 120" = records 1..120 are acknowledged now. */
