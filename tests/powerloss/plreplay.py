@@ -56,6 +56,7 @@ OPNAMES = {1: "create", 2: "mkdir", 3: "write", 4: "trunc", 5: "fsync", 6: "unli
            7: "rename", 8: "rmdir", 9: "mark", 10: "syncall", 11: "UNSUPPORTED",
            12: "fallocate"}
 SECTOR = 512
+RENAME_EXCHANGE = 2
 HDR = struct.Struct("<IBBHIIQQQ8x")
 POST = 1000000  # first of the records written after the crash
 
@@ -97,7 +98,7 @@ def describe(i, o):
     elif o.op == OP_FSYNC:
         s += " %s%s" % (o.path, "/ (dir)" if o.flags & FL_DIR else "")
     elif o.op == OP_RENAME:
-        s += " %s -> %s" % (o.path, o.path2)
+        s += " %s -> %s%s" % (o.path, o.path2, " (exchange)" if o.a & RENAME_EXCHANGE else "")
     else:
         s += " " + o.path
     return s
@@ -190,14 +191,16 @@ class Model:
             if par is not None:
                 self.dirpend.append(("del", par, name, None))
         elif o.op == OP_RENAME:
-            node = self.live.pop(o.path, None)
-            if node is not None:
-                for p in [p for p in self.live if p.startswith(o.path + "/")]:
-                    self.live[o.path2 + p[len(o.path):]] = self.live.pop(p)
-                self.live[o.path2] = node
             p1, n1 = self.parent(o.path)
             p2, n2 = self.parent(o.path2)
-            self.dirpend.append(("ren", p1, n1, (p2, n2, node)))
+            if o.a & RENAME_EXCHANGE:
+                self.move_live(o.path, "\0tmp")
+                self.move_live(o.path2, o.path)
+                self.move_live("\0tmp", o.path2)
+                self.dirpend.append(("xchg", p1, n1, (p2, n2, None)))
+            else:
+                self.move_live(o.path, o.path2)
+                self.dirpend.append(("ren", p1, n1, (p2, n2, None)))
         elif o.op in (OP_WRITE, OP_TRUNC, OP_FALLOC):
             node = self.node_of(o)
             if o.op == OP_WRITE:
@@ -226,6 +229,11 @@ class Model:
             raise SystemExit("plreplay: the log has an operation this model cannot follow "
                              "(writable shared mmap or rename across the root): %s" % o.path)
 
+    def move_live(self, src, dst):
+        """Rename src (and everything under it) to dst in the live namespace."""
+        for p in [p for p in self.live if p == src or p.startswith(src + "/")]:
+            self.live[dst + p[len(src):]] = self.live.pop(p)
+
     def node_of(self, o):
         node = self.byino.get(o.ino)
         if node is None and o.path in self.live:  # the root, or made before the recording
@@ -245,7 +253,7 @@ class Model:
     def sync_dir(self, d):
         keep = []
         for e in self.dirpend:
-            if e[1] is d and (e[0] != "ren" or e[3][0] is d):
+            if e[1] is d and (e[0] not in ("ren", "xchg") or e[3][0] is d):
                 apply_entry(d.entries, e, None)
             else:
                 keep.append(e)
@@ -266,12 +274,16 @@ def apply_entry(entries_of, e, overrides):
         ents(par)[name] = x
     elif kind == "del":
         ents(par).pop(name, None)
-    else:
-        p2, n2, node = x
-        src = ents(par)
-        cur = src.pop(name, None)
+    elif kind == "ren":
+        p2, n2, _ = x
+        cur = ents(par).pop(name, None)
         if cur is not None and p2 is not None:
             ents(p2)[n2] = cur
+    else:  # xchg: both names exist, their inodes trade places
+        p2, n2, _ = x
+        a, b = ents(par).get(name), ents(p2).get(n2)
+        if a is not None and b is not None:
+            ents(par)[name], ents(p2)[n2] = b, a
     return entries_of
 
 
@@ -550,7 +562,7 @@ def cmd_check(a):
     shutil.rmtree(os.path.join(a.work, "state"), ignore_errors=True)
     n = len(pts) if a.only is None else 1
     print("# %s: %d ops logged, %d acks, %d crash states, %d violations" % (
-        a.name, len(ops), model.marks, n, viol))
+        a.name, len(ops), sum(o.op == OP_MARK for o in ops), n, viol))
     print("# %s: states with nothing acked yet %d, store absent before recovery %d, "
           "recovery indexed unacknowledged blocks %d, unacknowledged records kept %d%s" % (
               a.name, stats["acked0"], stats["absent"], stats["recovered"],

@@ -140,6 +140,17 @@ test_expect_success "process crashes, recovery by the next writer, then power lo
 	replay kill --seed 6 --extra 4000
 '
 
+test_expect_success "tt-check --rebuild-index between two writers (index swapped by rename)" '
+	run rebuild "$PL/pl-driver" ingest "$TEST_DIR/rebuild/root/store" 1 500 \
+	    --block-size 512 --segment-size 4096 --seed 9 &&
+	run rebuild tt-check -q -D "$TEST_DIR/rebuild/root/store" --rebuild-index &&
+	run rebuild "$PL/pl-driver" ingest "$TEST_DIR/rebuild/root/store" 501 200 \
+	    --block-size 512 --segment-size 4096 --seed 10 &&
+	python3 "$PLPY" dump rebuild/log >rebuild/ops &&
+	grep -q " rename   store/index.rebuild.[0-9]* -> store/index" rebuild/ops &&
+	replay rebuild --seed 7
+'
+
 test_expect_success "gc deleting segments while a writer rotates them" '
 	mkdir -p gc/root &&
 	(
