@@ -47,14 +47,16 @@ static int read_failed(int rc)
 
 /* Walk a segment file from its header; on a bad block, look for the next
  * block magic whose header and checksum verify (resync) so one bad block does
- * not hide the rest. good() is called for each valid block with its raw bytes.
+ * not hide the rest. A bad block at or after quiet_from ends the walk
+ * unreported (what a live writer is writing, see check_segment). good() is
+ * called for each valid block with its raw bytes.
  * A damaged header is reported and the blocks are read all the same (each
  * verifies on its own); a well-formed header of another format version, or
  * of another store than uuid (when not NULL), is reported and the file is
  * left alone: returns 1 (refused). */
 static int walk_file(int fd, uint64_t seg, const uint8_t *uuid, struct checker *ck,
     int (*good)(void *arg, uint64_t off, uint32_t clen, uint32_t rlen, uint32_t flags,
-    const uint8_t *raw, uint32_t got), void *arg, uint64_t *valid_end)
+    const uint8_t *raw, uint32_t got), void *arg, uint64_t *valid_end, uint64_t quiet_from)
 {
 	struct stat st;
 	uint8_t hdr[SEG_HDR_SIZE];
@@ -100,6 +102,8 @@ static int walk_file(int fd, uint64_t seg, const uint8_t *uuid, struct checker *
 			rc = r;
 			break;
 		}
+		if (pos >= quiet_from)
+			break;
 		/* bad block: report, then resync on the next verifiable block */
 		{
 			uint64_t bad = pos, q;
@@ -213,7 +217,7 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 	uint8_t kb[8];
 	MDB_val k = { 8, kb }, d;
 	segrec rr, *r = &rr;
-	int fd, rc;
+	int fd, rc, held;
 
 	store_seg_path(s, seg, path, sizeof path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -261,7 +265,14 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 		}
 		return mdb_rc(rc);
 	}
-	rc = walk_file(fd, seg, s->uuid, ck, chk_good, &f, &valid_end);
+	/* Past the indexed end of a segment a live writer holds (flock) are the
+	 * blocks it is writing: a torn one there is not reported. A segment no
+	 * writer holds is kept from being adopted while we read it (shared
+	 * lock); its torn tail is reported (recovery cuts it, FORMAT.md 9). */
+	held = r->state == TT_SEG_ACTIVE && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+	    errno == EWOULDBLOCK;
+	rc = walk_file(fd, seg, s->uuid, ck, chk_good, &f, &valid_end,
+	    held ? r->end : UINT64_MAX);
 	close(fd);
 	if (rc < 0)
 		goto out;
@@ -496,7 +507,7 @@ static int rebuild(tt_store *s, struct checker *ck)
 			goto out;
 		}
 		if ((rc = store_wtxn_commit(s, t)) != 0) { free(f); goto out; }
-		rc = walk_file(fds[i], ids[i], s->uuid, ck, rb_good, f, &valid_end);
+		rc = walk_file(fds[i], ids[i], s->uuid, ck, rb_good, f, &valid_end, UINT64_MAX);
 		if (rc == 1) {
 			/* refused (another version or store): a sealed row with nothing
 			 * indexed keeps it from gc's orphan removal, from recovery and
