@@ -34,7 +34,9 @@ traced() {
 	name=$1
 	shift
 	find "$STORE" >"$name.before" 2>/dev/null
-	strace -f -qq -y -o "$name.trace" -e trace="$TRACE" "$@"
+	# LeakSanitizer cannot run under ptrace (the sanitizer build)
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    strace -f -qq -y -o "$name.trace" -e trace="$TRACE" "$@"
 }
 
 # rules NAME [ARGS]: check NAME.trace; the counts go to the summary
