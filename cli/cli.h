@@ -47,6 +47,7 @@ int64_t cli_now_ns(void);
 /* Set by SIGINT/SIGTERM once cli_catch_interrupt() was called. */
 extern volatile int cli_interrupted;
 void cli_catch_interrupt(void);
+void cli_catch_interrupt_output(void); /* the same, writes restart (SA_RESTART) */
 
 /* ---- the store */
 /* -D value, else $TERATRACE_STORE, else $XDG_DATA_HOME/teratrace, else

@@ -113,16 +113,31 @@ static void on_interrupt(int sig)
 	cli_interrupted = 1;
 }
 
-void cli_catch_interrupt(void)
+static void catch_interrupt(int flags)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_interrupt;
+	sa.sa_flags = flags;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* A signal interrupts a blocking read (tt-ingest stops waiting for input). */
+void cli_catch_interrupt(void)
+{
+	catch_interrupt(0);
+}
+
+/* For tools that print records: a signal must not cut a write to a slow
+ * pipe short (EINTR would end the tool with an error and a torn record), so
+ * writes restart and the tool stops after the record it is printing. */
+void cli_catch_interrupt_output(void)
+{
+	catch_interrupt(SA_RESTART);
 }
 
 void cli_check_stdout(void)

@@ -346,7 +346,7 @@ int main(int argc, char **argv)
 	if (q.o.limit == 0)
 		cli_die(CLI_EXIT_USAGE, "invalid value '0' for --lines (at least 1, or all)");
 	q.limit = q.o.limit < 0 ? UINT64_MAX : (uint64_t)q.o.limit;
-	cli_catch_interrupt();
+	cli_catch_interrupt_output();
 
 	q.s = cli_store_open(cli_store_dir(q.o.store), TT_OPEN_RDONLY, NULL);
 	if (!q.count_only)

@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 	else if (t.cursor_file)
 		have_start = load_cursor(&t, &start);
 	t.want = t.o.limit == -2 ? 10 : t.o.limit < 0 ? UINT64_MAX : (uint64_t)t.o.limit;
-	cli_catch_interrupt();
+	cli_catch_interrupt_output();
 
 	t.s = cli_store_open(cli_store_dir(t.o.store), TT_OPEN_RDONLY, NULL);
 	rc = tt_store_end(t.s, &end);

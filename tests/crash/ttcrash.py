@@ -718,6 +718,42 @@ class Follower:
         return recs
 
 
+class SlowFollower(Follower):
+    """tt-tail -f whose reader (a pipe) drains at most `rate` bytes/s until
+    told to go fast: it falls behind, so gc deletes records before it reads
+    them, and it blocks on a full pipe in the middle of printing."""
+
+    def __init__(self, env, name, args, rate):
+        self.env = env
+        self.name = name
+        self.out = os.path.join(env.work, name + ".out")
+        self.err = os.path.join(env.work, name + ".err")
+        self.rate = rate
+        self.fast = False
+        with open(self.err, "wb") as e:
+            self.proc = env.spawn([env.tool("tt-tail"), "-D", env.store, "-f", "--show-cursor",
+                                   "-o", "jsonl", "-q"] + args, stdout=subprocess.PIPE, stderr=e)
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        with open(self.out, "wb") as o:
+            while True:
+                data = self.proc.stdout.read1(4096) if not self.fast else self.proc.stdout.read1(1 << 20)
+                if not data:
+                    break
+                o.write(data)
+                if not self.fast:
+                    o.flush()
+                    time.sleep(len(data) / self.rate)
+
+    def stop(self, parse=True):
+        self.fast = True
+        r = Follower.stop(self, False)
+        self.thread.join(120)
+        return r
+
+
 class CursorConsumer:
     """tt-tail -f --cursor-file, killed (SIGKILL, sometimes SIGTERM) and
     restarted over and over; each run's output in its own file."""
@@ -1491,12 +1527,14 @@ def mode_soak(env, a):
     smp = Sampler(env, env.store)
     smp.procs["ttd"] = lambda: ttd.proc
     # readers: two followers from the start, one from a third of the run
-    # (-n 0), a --cursor-file follower restarted by SIGTERM, three tt-query
-    # loops, one tt-check + tt-stat loop
+    # (-n 0), a slow one (not waited for before gc), a --cursor-file follower
+    # restarted by SIGTERM, three tt-query loops, one tt-check + tt-stat loop
     f1 = Follower(env, "follow1", ["-n", "all"])
     f2 = Follower(env, "follow2", ["-n", "all"])
     late = []
+    slow = SlowFollower(env, "slow", ["-n", "all"], a.slow_rate)
     cc = CursorConsumer(env, "cursor", kill_ratio=0.0, period=(1.0, 3.0))
+    smp.procs["slow"] = lambda: slow.proc
     smp.procs["follow1"] = lambda: f1.proc
     smp.procs["follow2"] = lambda: f2.proc
     smp.procs["cursor"] = lambda: cc.proc
@@ -1700,6 +1738,7 @@ def mode_soak(env, a):
     cc.finish(end)
     f1.stop(False)
     f2.stop(False)
+    slow.stop(False)
     if late:
         late[0].stop(False)
 
@@ -1777,6 +1816,23 @@ def mode_soak(env, a):
                     return n
                 n += 1
             return n
+    # the slow follower: follow1's lines in order, skipping only records that
+    # gc deleted (before it could read them)
+    n_slow = skipped = 0
+    with open(f1.out, "rb") as ref, open(slow.out, "rb") as sl:
+        for ln in sl:
+            n_slow += 1
+            for r in ref:
+                if r == ln:
+                    break
+                j = json.loads(r)
+                skipped += 1
+                if not deleted(j["w"], j["s"]):
+                    env.fail("slow follower skipped %s, which gc did not delete" % r[:200])
+                    break
+            else:
+                env.fail("slow follower printed a line follow1 did not print (or out of order): %s" % ln[:200])
+                break
     n2 = same_bytes("follow2", [f2.out])
     n3 = same_bytes("late follower", [late[0].out], True) if late else 0
     nc = same_bytes("cursor follower", [r["out"] for r in cc.runs])
@@ -1860,7 +1916,7 @@ def mode_soak(env, a):
     ndel = sum(g["deleted"] for g in gcs)
     note("seed %d, %.0f s: ttd (1 HTTP + 1 socket client) + 3 tt-ingest loops (%d runs), "
          "segment size %s" % (env.seed, load_s, cstats["ingest_runs"], segsz))
-    note("readers: 2 followers from the start, 1 from a third of the run (-n 0), a --cursor-file "
+    note("readers: 2 followers from the start, 1 from a third of the run (-n 0), 1 slow, a --cursor-file "
          "follower restarted %d times (SIGTERM), 3 tt-query loops (%d queries), tt-check + tt-stat "
          "(%d times)" % (len(cc.runs) - 1, len(queries), cstats["tt_check"]))
     note("%d acked records: %d deleted by %d tt-gc --rotate --max-size %s runs (%d segments), "
@@ -1868,6 +1924,8 @@ def mode_soak(env, a):
                                           sum(g["removed"] for g in gcs), len(final)))
     note("followers saw %d / %d / %d (late) / %d (cursor-file, %d runs) records; slowest "
          "catch-up before a gc %.2f s" % (n1, n2, n3, nc, len(cc.runs), max_lag))
+    note("slow follower (pipe drained at %d KiB/s): %d records, skipped %d that gc deleted first"
+         % (a.slow_rate >> 10, n_slow, skipped))
     note("peak VmRSS KiB (first half / second half): " + ", ".join(
         "%s %d/%d" % (n, m1, m2) for n, (m1, m2) in sorted(mem.items())))
     note("segment files at most %d KiB (bound %d KiB); index file %d KiB at 1/4, %d KiB at the end"
@@ -1906,6 +1964,7 @@ def main():
                     help="break a promise on purpose: the checks must fail (ingest)")
     ap.add_argument("--gc-every", type=float, default=3.0, help="seconds between tt-gc runs (soak)")
     ap.add_argument("--max-size", default="2M", help="tt-gc --max-size (soak)")
+    ap.add_argument("--slow-rate", type=int, default=400 << 10, help="bytes/s the slow follower is read at (soak)")
     ap.add_argument("--pace", type=float, default=0.02, help="mean pause between batches of a writer (soak)")
     a = ap.parse_args()
     if a.seed is None:
