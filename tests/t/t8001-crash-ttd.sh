@@ -23,9 +23,9 @@ test_expect_success "$KILLS SIGKILLs of ttd under HTTP and socket load: acked re
 '
 grep "^# " "$TEST_DIR/crash.out" 2>/dev/null | grep -v "^# FAIL"
 
-test_expect_success "the same with the default segment size and --sync none" '
+test_expect_success "the same with 3 HTTP + 5 socket clients, the default segment size and --sync none" '
 	python3 "$TT_TOP/tests/crash/ttcrash.py" ttd --bin "$TT_BUILD/bin" --work "$TEST_DIR/crash2" \
-		--seed $SEED --kills $((KILLS / 3)) --segment-size "" --ttd-arg=--sync=none >crash2.out 2>&1; rc=$?
+		--seed $SEED --kills $((KILLS / 3)) --http 3 --sock 5 --segment-size "" --ttd-arg=--sync=none >crash2.out 2>&1; rc=$?
 	cat crash2.out; exit $rc
 '
 grep "^# " "$TEST_DIR/crash2.out" 2>/dev/null | grep -v "^# FAIL"

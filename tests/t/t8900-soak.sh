@@ -30,7 +30,7 @@ test_expect_success 'tt-tail -f blocked on a full pipe: SIGTERM finishes the rec
 	[ "$(cat cur)" = "tt1-1-1-$n" ] || { echo "cursor $(cat cur), $n lines printed"; false; }
 '
 
-test_expect_success "$SECS s soak: 4 writers, 8 readers, tt-gc every ~3 s" '
+test_expect_success "$SECS s soak: 4 writers, 9 readers, tt-gc every ~3 s" '
 	python3 "$TT_TOP/tests/crash/ttcrash.py" soak --bin "$TT_BUILD/bin" --work "$TEST_DIR/soak" \
 		--seed $SEED --seconds $SECS --max-size $MAXSIZE >soak.out 2>&1; rc=$?
 	cat soak.out; exit $rc
