@@ -254,15 +254,15 @@ class Model:
         keep = []
         for e in self.dirpend:
             if e[1] is d and (e[0] not in ("ren", "xchg") or e[3][0] is d):
-                apply_entry(d.entries, e, None)
+                apply_entry(e, None)
             else:
                 keep.append(e)
         self.dirpend = keep
 
 
-def apply_entry(entries_of, e, overrides):
-    """Apply a directory entry op to durable entries (or to overrides, a dict
-    Node -> entries copy, when building a crash state)."""
+def apply_entry(e, overrides):
+    """Apply a directory entry op to the durable entries (overrides None) or
+    to overrides, a dict Node -> copy of its entries (a crash state)."""
     def ents(d):
         if overrides is None:
             return d.entries
@@ -284,7 +284,6 @@ def apply_entry(entries_of, e, overrides):
         a, b = ents(par).get(name), ents(p2).get(n2)
         if a is not None and b is not None:
             ents(par)[name], ents(p2)[n2] = b, a
-    return entries_of
 
 
 # ---- one crash state
@@ -302,7 +301,7 @@ def build_state(model, inflight, rng, outdir):
     else:
         n = rng.randint(0, len(pend))
     for e in pend[:n]:
-        apply_entry(None, e, overrides)
+        apply_entry(e, overrides)
     # file contents, written out while walking the durable tree
     files = 0
 
