@@ -174,15 +174,13 @@ static void check_responses(const tt_buf *b, int head)
 			FUZZ_ASSERT(memcmp(p, "HTTP/", (size_t)(end - p) < 5 ? (size_t)(end - p) : 5) == 0);
 			return; /* cut short (ttd closed): nothing more to check */
 		}
-		/* evhttp answers in the request's version, even "HTTP/0.1" or "HTTP/1.12" */
+		/* evhttp answers in the version the request gave, whatever it
+		 * sscanf'd: "HTTP/0.1", "HTTP/1.12", even "HTTP/1.-57" */
 		q = p + 5;
-		while (q < end && isdigit((unsigned char)*q))
+		while (q < end && q < p + 32 && *q != ' ' && *q != '\r')
 			q++;
-		if (q < end && *q == '.')
-			q++;
-		while (q < end && isdigit((unsigned char)*q))
-			q++;
-		if (memcmp(p, "HTTP/", 5) != 0 || q == p + 5 || end - q < 4 || *q != ' ') {
+		if (memcmp(p, "HTTP/", 5) != 0 || q == p + 5 || end - q < 4 || *q != ' ' ||
+		    !isdigit((unsigned char)q[1])) {
 			fprintf(stderr, "not an HTTP response: %.*s\n", (int)(end - p > 200 ? 200 : end - p), p);
 			abort();
 		}

@@ -44,8 +44,12 @@ FUZZ_LIB_OBJ := $(FORMAT_C:%.c=$(FUZZ_BUILD)/%.o) $(FORMAT_CXX:%.cc=$(FUZZ_BUILD
 FUZZ_D_OBJ   := $(DAEMON_C:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_CLI_OBJ := $(CLI_COMMON:%.c=$(FUZZ_BUILD)/%.o)
 
-.PHONY: fuzz fuzz-build fuzz-merge
+.PHONY: fuzz fuzz-build fuzz-merge fuzz-clean
 fuzz-build: $(FUZZ_BINS)
+
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
 
 # `make test` builds the fuzzers when clang and its libFuzzer runtime are there
 # (Debian: clang, libclang-rt-14-dev)

@@ -9,7 +9,7 @@
 #                        (FUZZ_SMOKE_RUNS, default 2000) from a fixed -seed;
 #                        nothing is written outside a temporary directory
 #   MODE merge           add to the checked-in corpus the inputs of
-#                        FUZZ_BUILD/corpus/TARGET that bring new coverage
+#                        FUZZ_BUILD/corpus/TARGET that reach new edges
 set -u
 fb=$1 t=$2; shift 2
 mode=fuzz
@@ -38,7 +38,9 @@ fuzz)
 	;;
 smoke)
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/tt-fuzz-smoke.XXXXXX")
-	"$bin" -artifact_prefix="$tmp/" -runs="${FUZZ_SMOKE_RUNS:-2000}" -seed=1 \
+	# -runs counts the corpus replay too
+	runs=$(($(ls "$seeds" | wc -l) + ${FUZZ_SMOKE_RUNS:-2000}))
+	"$bin" -artifact_prefix="$tmp/" -runs=$runs -seed=1 \
 		-print_final_stats=1 "$@" "$tmp" "$seeds" 2>"$tmp/log"
 	rc=$?
 	# what the suite prints: inputs run, coverage, and the finding if any
@@ -52,6 +54,8 @@ smoke)
 	;;
 merge)
 	[ -d "$fb/corpus/$t" ] || { echo "run.sh: nothing to merge for $t" >&2; exit 0; }
-	exec "$bin" -merge=1 "$@" "$seeds" "$fb/corpus/$t"
+	# coverage edges only (-use_counters=0): a tenth of the files for the
+	# same edges, so the corpus stays small and the smoke fast
+	exec "$bin" -merge=1 -use_counters=0 "$@" "$seeds" "$fb/corpus/$t"
 	;;
 esac

@@ -13,7 +13,7 @@ base=${TT_BUILD%-san}
 FB=$base-fuzzer
 targets=$(cd "$TOP/tests/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
 runs=${FUZZ_SMOKE_RUNS:-}
-[ -n "${TT_LONG:-}" ] && runs=${runs:-30000}
+[ -n "${TT_LONG:-}" ] && runs=${runs:-100000}
 
 missing=
 for t in $targets; do [ -x "$FB/fuzz-$t" ] || missing="$missing $t"; done
@@ -36,8 +36,8 @@ for t in $targets; do
 	# the segment and HTTP targets run whole stores and connections per
 	# input: fewer fresh runs keep each target to a few seconds
 	case $t in
-	store|http) n=${runs:-300} ;;
-	*) n=${runs:-3000} ;;
+	store|http) n=${runs:+$((runs / 10))}; n=${n:-500} ;;
+	*) n=${runs:-5000} ;;
 	esac
 	seeds=$(ls "$TOP/tests/fuzz/corpus/$t" | wc -l)
 	regress=$(ls "$TOP/tests/fuzz/corpus/$t" | grep -c '^regress-')
