@@ -179,6 +179,12 @@ def record(w, s):
             "w": w, "s": s, "pad": pad_of(w, s)}
 
 
+def write_jsonl(path, w, s0, n):
+    """Records s0..s0+n-1 of writer w as JSON lines in path."""
+    with open(path, "w") as f:
+        f.write("".join(json.dumps(record(w, s)) + "\n" for s in range(s0, s0 + n)))
+
+
 def record_problem(j):
     """Why a record read back is not one this harness wrote, or None."""
     try:
@@ -499,6 +505,17 @@ class Ttd:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return "hung"
+
+    def end_clients(self, threads, timeout):
+        """Tell the client threads to stop (they finish what is in flight),
+        and wait for them."""
+        self.stopping = True
+        with self.cv:
+            self.cv.notify_all()
+        for t in threads:
+            t.join(timeout)
+            if t.is_alive():
+                self.env.fail("a client or reader thread did not finish within %d s" % timeout)
 
     def wait_up(self, timeout=0.5):
         with self.cv:
@@ -1144,8 +1161,7 @@ def mode_ingest(env, a):
                 with open(path, "wb") as f:
                     f.write(mp_pack([record(w, s) for s in range(s0, s0 + n)], bytearray()))
             else:
-                with open(path, "w") as f:
-                    f.write("".join(json.dumps(record(w, s)) + "\n" for s in range(s0, s0 + n)))
+                write_jsonl(path, w, s0, n)
             args = [env.tool("tt-ingest"), "-D", env.store, "-q"]
             if segsz and rng.random() < 0.7:
                 args += ["--segment-size", rng.choice(("64K", "128K", "1M"))]
@@ -1271,8 +1287,7 @@ def mode_gc(env, a):
         while not stop.is_set():
             n = rng.randint(20, 400)
             s0 = oracle.alloc(w, n)
-            with open(path, "w") as f:
-                f.write("".join(json.dumps(record(w, q)) + "\n" for q in range(s0, s0 + n)))
+            write_jsonl(path, w, s0, n)
             rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
                                     "--segment-size", "64K", path])
             if rc == 0 and not err:
@@ -1412,13 +1427,7 @@ def mode_ttd(env, a):
             checks += 1
             chk.tt_check_crashed(" after kill %d (store as the crash left it)" % kills)
     # stop the clients (they finish what is in flight), then ttd cleanly
-    ttd.stopping = True
-    with ttd.cv:
-        ttd.cv.notify_all()
-    for c in clients:
-        c.join(30)
-        if c.is_alive():
-            env.fail("a client did not finish within 30 s")
+    ttd.end_clients(clients, 30)
     load_s = time.monotonic() - t0
     if ttd.proc and ttd.proc.poll() is None:
         rc = ttd.stop()
@@ -1563,8 +1572,7 @@ def mode_soak(env, a):
         while not stop.is_set():
             n = r.randint(1, 120)
             s0 = oracle.alloc(w, n)
-            with open(path, "w") as f:
-                f.write("".join(json.dumps(record(w, s)) + "\n" for s in range(s0, s0 + n)))
+            write_jsonl(path, w, s0, n)
             rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
                                     "--segment-size", segsz, path], timeout=60)
             if rc == 0 and not err:
@@ -1716,13 +1724,7 @@ def mode_soak(env, a):
                 g["deleted"] += 1
     # stop the writers, then ttd, then the readers once they have everything
     stop.set()
-    ttd.stopping = True
-    with ttd.cv:
-        ttd.cv.notify_all()
-    for t in threads:
-        t.join(60)
-        if t.is_alive():
-            env.fail("a writer or reader thread did not finish within 60 s")
+    ttd.end_clients(threads, 60)
     load_s = time.monotonic() - t_start
     rc = ttd.stop()
     if rc != 0:
