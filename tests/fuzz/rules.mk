@@ -30,7 +30,10 @@ FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_BINS  := $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz-%)
 
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CPPFLAGS := $(CPPFLAGS) -Idaemon -Icli -Itests/fuzz -DTT_FUZZ
+# protobuf code generated into the fuzz tree itself: build/ and build-san/
+# share the objects without rebuilding them
+FUZZ_CPPFLAGS := $(patsubst -I$(BUILD)/gen,-I$(FUZZ_BUILD)/gen,$(CPPFLAGS)) -Idaemon -Icli -DTT_FUZZ
+FUZZ_GEN_H    := $(PROTO_SRC:format/proto/%.proto=$(FUZZ_BUILD)/gen/%.pb-c.h)
 FUZZ_CFLAGS   := -O1 -g -std=c11 -pthread $(filter-out -Werror,$(WARN)) \
                  -Wno-unused-command-line-argument -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 FUZZ_CXXFLAGS := -O1 -g -std=c++17 -Wall -Wextra -fsanitize=fuzzer-no-link $(FUZZ_SAN)
@@ -71,11 +74,14 @@ $(FUZZ_BUILD)/daemon/main.o: daemon/main.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -Wno-missing-prototypes -Dmain=ttd_main -MMD -MP -c -o $@ $<
 
-$(FUZZ_BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(PROTO_GEN_H)
+$(FUZZ_BUILD)/gen/%.pb-c.c $(FUZZ_BUILD)/gen/%.pb-c.h: format/proto/%.proto
 	@mkdir -p $(dir $@)
+	protoc-c --proto_path=format/proto --c_out=$(FUZZ_BUILD)/gen $<
+
+$(FUZZ_BUILD)/gen/%.pb-c.o: $(FUZZ_BUILD)/gen/%.pb-c.c $(FUZZ_GEN_H)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(filter-out -Wmissing-prototypes,$(FUZZ_CFLAGS)) -MMD -MP -c -o $@ $<
 
-$(FUZZ_BUILD)/format/otlp_proto.o: $(PROTO_GEN_H)
+$(FUZZ_BUILD)/format/otlp_proto.o: $(FUZZ_GEN_H)
 
 $(FUZZ_BUILD)/libtt.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
