@@ -139,6 +139,17 @@ static void sink_reject(void *ctx, size_t index, const tt_rec_err *err)
 	c->rejects++;
 }
 
+void fuzz_check_decode(int rc, const tt_rec_err *err, size_t len, const fuzz_sink_ctx *sc)
+{
+	FUZZ_ASSERT(memchr(err->reason, '\0', sizeof err->reason) != NULL);
+	if (rc < 0) {
+		FUZZ_ASSERT(rc == TT_EBADREC || rc == TT_ETOOBIG);
+		FUZZ_ASSERT(err->offset <= len);
+	} else {
+		FUZZ_ASSERT((size_t)rc == sc->records);
+	}
+}
+
 void fuzz_sink_init(tt_sink *s, fuzz_sink_ctx *c, size_t rec_max)
 {
 	memset(c, 0, sizeof *c);

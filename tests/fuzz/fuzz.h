@@ -41,6 +41,10 @@ typedef struct fuzz_sink_ctx {
 	tt_filter *filter; /* also run on each record if not NULL */
 } fuzz_sink_ctx;
 void fuzz_sink_init(tt_sink *s, fuzz_sink_ctx *c, size_t rec_max);
+/* What a tt_decode_* call must return: the number of records the sink got,
+ * or TT_EBADREC / TT_ETOOBIG with a terminated reason and an offset inside
+ * the len input bytes. */
+void fuzz_check_decode(int rc, const tt_rec_err *err, size_t len, const fuzz_sink_ctx *sc);
 /* The checks of the sink on one record; also used on records read from a store. */
 void fuzz_check_record(const uint8_t *rec, size_t len, const tt_filter *f);
 

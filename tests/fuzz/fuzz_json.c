@@ -25,13 +25,7 @@ static void decode(tt_decoder *d, const char *text, size_t len, int padded, size
 	fuzz_sink_init(&sink, &sc, rec_max);
 	memset(&err, 0, sizeof err);
 	rc = tt_decode_json(d, text, len, padded, 1700000000000000000LL, &sink, &err);
-	FUZZ_ASSERT(memchr(err.reason, '\0', sizeof err.reason) != NULL);
-	if (rc < 0) {
-		FUZZ_ASSERT(rc == TT_EBADREC || rc == TT_ETOOBIG);
-		FUZZ_ASSERT(err.offset <= len);
-	} else {
-		FUZZ_ASSERT((size_t)rc == sc.records);
-	}
+	fuzz_check_decode(rc, &err, len, &sc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

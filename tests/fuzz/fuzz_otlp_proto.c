@@ -28,11 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_sink_init(&sink, &sc, 0);
 		memset(&err, 0, sizeof err);
 		rc = tt_decode_otlp_proto(d, data, size, logs, 1700000000000000000LL, &sink, &err);
-		FUZZ_ASSERT(memchr(err.reason, '\0', sizeof err.reason) != NULL);
-		if (rc < 0)
-			FUZZ_ASSERT(rc == TT_EBADREC || rc == TT_ETOOBIG);
-		else
-			FUZZ_ASSERT((size_t)rc == sc.records);
+		fuzz_check_decode(rc, &err, size, &sc);
 		tt_decoder_free(d);
 		fuzz_mem_end(size, logs ? "tt_decode_otlp_proto logs" : "tt_decode_otlp_proto traces");
 	}
