@@ -266,42 +266,29 @@ static int open_common(int (*real)(const char *, int, ...), const char *p, int f
 	return track(real(p, flags, mode), p);
 }
 
+/* the mode argument is there only with O_CREAT or O_TMPFILE */
+#define OPEN_MODE(flags, mode) do { \
+	if ((flags) & (O_CREAT | O_TMPFILE)) { \
+		va_list ap; \
+		va_start(ap, flags); \
+		mode = va_arg(ap, mode_t); \
+		va_end(ap); \
+	} } while (0)
+
 int open(const char *p, int flags, ...)
 {
 	mode_t mode = 0;
 	REAL(open);
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(flags, mode);
 	return open_common(real_open, p, flags, mode);
 }
-
-int open64(const char *p, int flags, ...)
-{
-	mode_t mode = 0;
-	REAL(open64);
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(real_open64, p, flags, mode);
-}
+int open64(const char *p, int flags, ...) __attribute__((alias("open")));
 
 int openat(int dfd, const char *p, int flags, ...)
 {
 	mode_t mode = 0;
 	REAL(openat);
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(flags, mode);
 	/* the tools open by path; a dfd-relative path is not under dir */
 	if ((p[0] == '/' || dfd == AT_FDCWD) && under(p) && hit(F_OPEN)) { errno = EIO; return -1; }
 	return track(real_openat(dfd, p, flags, mode), (p[0] == '/' || dfd == AT_FDCWD) ? p : NULL);

@@ -350,16 +350,7 @@ int open(const char *path, int flags, ...)
 	va_end(ap);
 	return do_open(AT_FDCWD, path, flags, m);
 }
-
-int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t m;
-	va_start(ap, flags);
-	m = va_mode(flags, ap);
-	va_end(ap);
-	return do_open(AT_FDCWD, path, flags, m);
-}
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
@@ -370,16 +361,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 	va_end(ap);
 	return do_open(dirfd, path, flags, m);
 }
-
-int openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t m;
-	va_start(ap, flags);
-	m = va_mode(flags, ap);
-	va_end(ap);
-	return do_open(dirfd, path, flags, m);
-}
+int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
 int __open_2(const char *path, int flags);
 int __open_2(const char *path, int flags) { return do_open(AT_FDCWD, path, flags, 0); }
@@ -392,11 +374,7 @@ int creat(const char *path, mode_t mode)
 {
 	return do_open(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 }
-
-int creat64(const char *path, mode_t mode)
-{
-	return do_open(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-}
+int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
 
 int close(int fd)
 {
