@@ -389,6 +389,16 @@ int close(int fd)
 	return rc;
 }
 
+/* newfd now names what oldfd names (dup, dup2, dup3); under mu */
+static void fd_copy(int oldfd, int newfd)
+{
+	fd_forget(newfd);
+	if (tracked(oldfd) && newfd < FDMAX) {
+		fds[newfd] = fds[oldfd];
+		fds[newfd].path = strdup(fds[oldfd].path);
+	}
+}
+
 int dup2(int oldfd, int newfd)
 {
 	int rc;
@@ -397,13 +407,8 @@ int dup2(int oldfd, int newfd)
 		return r_dup2(oldfd, newfd);
 	pthread_mutex_lock(&mu);
 	rc = r_dup2(oldfd, newfd);
-	if (rc >= 0 && rc != oldfd) {
-		fd_forget(rc);
-		if (tracked(oldfd) && rc < FDMAX) {
-			fds[rc] = fds[oldfd];
-			fds[rc].path = strdup(fds[oldfd].path);
-		}
-	}
+	if (rc >= 0 && rc != oldfd)
+		fd_copy(oldfd, rc);
 	pthread_mutex_unlock(&mu);
 	return rc;
 }
@@ -416,13 +421,8 @@ int dup3(int oldfd, int newfd, int flags)
 		return r_dup3(oldfd, newfd, flags);
 	pthread_mutex_lock(&mu);
 	rc = r_dup3(oldfd, newfd, flags);
-	if (rc >= 0) {
-		fd_forget(rc);
-		if (tracked(oldfd) && rc < FDMAX) {
-			fds[rc] = fds[oldfd];
-			fds[rc].path = strdup(fds[oldfd].path);
-		}
-	}
+	if (rc >= 0)
+		fd_copy(oldfd, rc);
 	pthread_mutex_unlock(&mu);
 	return rc;
 }
