@@ -2,6 +2,8 @@
 #   make                 build library, tools, ttd
 #   make test            install missing deps, build, run every test suite
 #   make test SANITIZE=address,undefined
+#   make test-long       the fault suite's long counts (tests/RELIABILITY.md)
+#   make fuzz            libFuzzer targets, FUZZ_TIME seconds each (tests/fuzz)
 #   make bench           benchmarks side by side with SQLite -> bench/RESULTS.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make run             install deps, build, start ttd on the default store
