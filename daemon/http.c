@@ -25,6 +25,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -528,9 +529,13 @@ on_request(struct evhttp_request *req, void *arg)
 	ttd_api_dispatch(req, dpath, query, body.data, body.len);
 out:
 	free(dpath);
-	/* do not keep a 20 MiB buffer around after one large request */
-	if (body.cap > (4u << 20))
+	/* do not keep a 20 MiB buffer around after one large request, nor the
+	 * pages the decoder used for it: glibc keeps freed heap memory mapped
+	 * (its mmap threshold rises after large frees) unless told */
+	if (body.cap > (4u << 20)) {
 		tt_buf_free(&body);
+		malloc_trim(0);
+	}
 }
 
 static int

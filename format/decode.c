@@ -12,6 +12,9 @@
 
 #include "fmt_internal.h"
 
+static int stage_record(void *ctx, const uint8_t *rec, size_t len);
+static void stage_reject(void *ctx, size_t index, const tt_rec_err *err);
+
 int tt_decoder_new(tt_decoder **out, const tt_decode_opts *opts)
 {
 	tt_decoder *d;
@@ -34,6 +37,9 @@ int tt_decoder_new(tt_decoder **out, const tt_decode_opts *opts)
 	}
 	d->rb.n = 2;
 	d->attrs_slot = -1;
+	d->stage_sink.record = stage_record;
+	d->stage_sink.reject = stage_reject;
+	d->stage_sink.ctx = d;
 	*out = d;
 	return 0;
 }
@@ -46,6 +52,7 @@ void tt_decoder_free(tt_decoder *d)
 	msgpack_zone_destroy(&d->zone);
 	tt_buf_free(&d->pad);
 	tt_buf_free(&d->out);
+	tt_buf_free(&d->stage);
 	free(d->rb.kv);
 	free(d->attrs);
 	free(d);
@@ -64,6 +71,37 @@ static int fatal(const tt_decoder *d, int rc)
 	return d->aborted || rc == -ENOMEM;
 }
 
+/* Element i of a batch: a map becomes a record; anything else, a record the
+ * mapping refuses, or one too big to build (el NULL) is rejected, at byte
+ * offset off if known (SIZE_MAX: not). <0 ends the call. */
+static int batch_elem(tt_decoder *d, uint32_t i, size_t off, const msgpack_object *el,
+    tt_rec_err *err)
+{
+	tt_rec_err e = {0};
+	int rc;
+
+	if (!el) {
+		tt_err_set(&e, 0, "", TT_JSON_NODES_MSG, d->rec_max, d->rec_max);
+		rc = TT_ETOOBIG;
+	} else if (el->type != MSGPACK_OBJECT_MAP) {
+		tt_err_set(&e, 0, "", "expected an object");
+		rc = TT_EBADREC;
+	} else {
+		rc = tt_map_record(d, el, &e);
+	}
+	if (rc >= 0)
+		return 0;
+	if (fatal(d, rc)) {
+		if (err)
+			*err = e;
+		return rc;
+	}
+	if (off != SIZE_MAX)
+		e.offset = off; /* where the element starts: the best a tree can say */
+	tt_reject(d, i, &e);
+	return 0;
+}
+
 static int decode_batch(tt_decoder *d, const msgpack_object *arr, tt_rec_err *err)
 {
 	if (arr->via.array.size > TT_BATCH_MAX) {
@@ -72,77 +110,50 @@ static int decode_batch(tt_decoder *d, const msgpack_object *arr, tt_rec_err *er
 		return TT_ETOOBIG;
 	}
 	for (uint32_t i = 0; i < arr->via.array.size; i++) {
-		const msgpack_object *el = &arr->via.array.ptr[i];
-		tt_rec_err e = {0};
-		int rc;
-		if (el->type != MSGPACK_OBJECT_MAP) {
-			tt_err_set(&e, 0, "", "expected an object");
-			rc = TT_EBADREC;
-		} else {
-			rc = tt_map_record(d, el, &e);
-		}
-		if (rc < 0) {
-			if (fatal(d, rc)) {
-				if (err)
-					*err = e;
-				return rc;
-			}
-			/* where the element starts: the best a tree can say */
-			if (d->from_json) {
-				size_t off = tt_json_elem_offset(d->jp, arr->via.array.ptr, i);
-				e.offset = off == SIZE_MAX ? 0 : off;
-			}
-			tt_reject(d, i, &e);
-		}
+		int rc = batch_elem(d, i, SIZE_MAX, &arr->via.array.ptr[i], err);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
 
-/* What a map document is, in one pass over its keys: an OTLP export
- * (resourceSpans / resourceLogs arrays), a batch envelope -- TraceHub
- * {"traces":[...]} or Tracer {"logs":[...]}, an array under that key and no
- * timestamp of its own (a record with a "logs" field has one) -- or a record. */
-enum { DOC_RECORD, DOC_OTLP, DOC_BATCH };
-
-static int classify(const msgpack_object *m, const msgpack_object **batch)
+void tt_doc_shape_init(tt_doc_shape *s)
 {
-	const msgpack_object *arr = NULL;
-	int has_time = 0;
+	memset(s, 0, sizeof *s);
+}
 
-#define IS(lit) (k->via.str.size == sizeof(lit) - 1 && memcmp(k->via.str.ptr, lit, sizeof(lit) - 1) == 0)
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
-		if (k->type != MSGPACK_OBJECT_STR)
-			continue;
-		switch (k->via.str.size) {
-		case 2: has_time |= IS("ts"); break;
-		case 4:
-			has_time |= IS("time");
-			if (IS("logs") && v->type == MSGPACK_OBJECT_ARRAY && !arr)
-				arr = v;
-			break;
-		case 6:
-			if (IS("traces") && v->type == MSGPACK_OBJECT_ARRAY)
-				arr = v;
-			break;
-		case 9: has_time |= IS("timestamp"); break;
-		case 12: case 13:
-			if ((IS("resourceLogs") || IS("resourceSpans")) && v->type == MSGPACK_OBJECT_ARRAY)
-				return DOC_OTLP;
-			break;
-		}
+void tt_doc_shape_key(tt_doc_shape *s, uint32_t i, const char *k, size_t n, int is_array)
+{
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
+	switch (n) {
+	case 2: s->has_time |= IS("ts"); break;
+	case 4:
+		s->has_time |= IS("time");
+		if (IS("logs") && is_array && !s->has_batch)
+			s->has_batch = 1, s->batch = i;
+		break;
+	case 6:
+		if (IS("traces") && is_array)
+			s->has_batch = 1, s->batch = i;
+		break;
+	case 9: s->has_time |= IS("timestamp"); break;
+	case 12: case 13:
+		s->otlp |= (IS("resourceLogs") || IS("resourceSpans")) && is_array;
+		break;
 	}
 #undef IS
-	if (arr && !has_time) {
-		*batch = arr;
-		return DOC_BATCH;
-	}
-	return DOC_RECORD;
+}
+
+int tt_doc_shape_kind(const tt_doc_shape *s)
+{
+	if (s->otlp)
+		return TT_DOC_OTLP;
+	return s->has_batch && !s->has_time ? TT_DOC_BATCH : TT_DOC_RECORD;
 }
 
 int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 {
-	const msgpack_object *a = NULL;
+	tt_doc_shape shape;
 	int rc;
 
 	if (root->type == MSGPACK_OBJECT_ARRAY) {
@@ -151,9 +162,15 @@ int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 		tt_err_set(err, 0, "", "expected an object or an array");
 		rc = TT_EBADREC;
 	} else {
-		switch (classify(root, &a)) {
-		case DOC_OTLP: rc = tt_otlp_map(d, root, err); break;
-		case DOC_BATCH: rc = decode_batch(d, a, err); break;
+		const msgpack_object_kv *kv = root->via.map.ptr;
+		tt_doc_shape_init(&shape);
+		for (uint32_t i = 0; i < root->via.map.size; i++)
+			if (kv[i].key.type == MSGPACK_OBJECT_STR)
+				tt_doc_shape_key(&shape, i, kv[i].key.via.str.ptr, kv[i].key.via.str.size,
+				    kv[i].val.type == MSGPACK_OBJECT_ARRAY);
+		switch (tt_doc_shape_kind(&shape)) {
+		case TT_DOC_OTLP: rc = tt_otlp_map(d, root, err); break;
+		case TT_DOC_BATCH: rc = decode_batch(d, &kv[shape.batch].val, err); break;
 		default: rc = tt_map_record(d, root, err); break;
 		}
 	}
@@ -168,12 +185,79 @@ void tt_decode_begin(tt_decoder *d, int64_t now_ns, const tt_sink *sink)
 	d->emitted = 0;
 	d->aborted = 0;
 	d->doc_depth = INT_MAX; /* unknown: check every record */
-	d->from_json = 0;
+}
+
+/* A streamed batch: the records of its elements are staged (length, bytes)
+ * and handed to the caller's sink only once the whole document has parsed,
+ * so a document that fails as a whole (a syntax error after its first
+ * elements) yields no record, as a tree would; rejections pass straight on. */
+static int stage_record(void *ctx, const uint8_t *rec, size_t len)
+{
+	tt_decoder *d = ctx;
+	uint32_t n = (uint32_t)len;
+
+	if (tt_buf_reserve(&d->stage, d->stage.len + sizeof n + len))
+		return -ENOMEM;
+	memcpy(d->stage.data + d->stage.len, &n, sizeof n);
+	memcpy(d->stage.data + d->stage.len + sizeof n, rec, len);
+	d->stage.len += sizeof n + len;
+	return 0;
+}
+
+static void stage_reject(void *ctx, size_t index, const tt_rec_err *err)
+{
+	tt_decoder *d = ctx;
+
+	if (d->user->reject)
+		d->user->reject(d->user->ctx, index, err);
+}
+
+static int json_elem(void *ctx, uint32_t i, size_t off, const msgpack_object *el, int depth)
+{
+	tt_decoder *d = ctx;
+
+	d->doc_depth = depth;
+	return batch_elem(d, i, off, el, d->err);
+}
+
+/* The staged records to the caller's sink. */
+static int unstage(tt_decoder *d)
+{
+	size_t at = 0;
+
+	d->sink = d->user;
+	while (at < d->stage.len) {
+		uint32_t n;
+		int rc;
+		memcpy(&n, d->stage.data + at, sizeof n);
+		rc = d->user->record(d->user->ctx, d->stage.data + at + sizeof n, n);
+		if (rc < 0)
+			return rc;
+		at += sizeof n + n;
+	}
+	return 0;
+}
+
+/* Buffers a large document grew are given back after it: a daemon that was
+ * sent one 20 MiB body does not keep 100 MiB for the small ones after it. */
+#define TT_DECODE_KEEP (1u << 20)
+
+static void trim(tt_decoder *d)
+{
+	tt_json_trim(d->jp, TT_DECODE_KEEP);
+	if (d->stage.cap > TT_DECODE_KEEP)
+		tt_buf_free(&d->stage);
+	if (d->pad.cap > TT_DECODE_KEEP)
+		tt_buf_free(&d->pad);
+	if (d->out.cap > TT_DECODE_KEEP)
+		tt_buf_free(&d->out);
+	msgpack_zone_clear(&d->zone);
 }
 
 int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
     int64_t now_ns, const tt_sink *sink, tt_rec_err *err)
 {
+	tt_json_elems ev = { json_elem, d, TT_BATCH_MAX, 0 };
 	msgpack_object root;
 	int rc;
 
@@ -189,11 +273,22 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 		memset(d->pad.data + len, 0, TT_JSON_PADDING);
 		text = (const char *)d->pad.data;
 	}
-	rc = tt_json_parse(d->jp, text, len, TT_DOC_DEPTH_MAX, &d->zone, &root, &d->doc_depth, err);
-	if (rc)
-		return rc;
-	d->from_json = 1;
-	return tt_decode_tree(d, &root, err);
+	ev.max_nodes = d->rec_max;
+	d->user = sink;
+	d->sink = &d->stage_sink;
+	d->stage.len = 0;
+	d->err = err;
+	rc = tt_json_parse(d->jp, text, len, TT_DOC_DEPTH_MAX, &ev, &d->zone, &root, &d->doc_depth, err);
+	d->sink = sink;
+	if (rc == 1) {
+		rc = unstage(d);
+		rc = rc < 0 ? rc : (int)d->emitted;
+	} else if (rc == 0) {
+		rc = tt_decode_tree(d, &root, err);
+	}
+	if (len > TT_DECODE_KEEP)
+		trim(d);
+	return rc;
 }
 
 int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,

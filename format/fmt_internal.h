@@ -50,7 +50,10 @@ struct tt_decoder {
 	uint32_t nattrs, attrs_cap;
 	int attrs_slot;      /* rb index of the "attrs" placeholder, -1 if none yet */
 	int aborted;         /* the sink's negative return: stop the whole call */
-	int from_json;       /* the tree came from tt_json_parse (offsets known) */
+	tt_buf stage;        /* records of a streamed JSON batch (decode.c) */
+	tt_sink stage_sink;  /* the sink that stages them */
+	const tt_sink *user; /* the caller's sink while d->sink stages */
+	tt_rec_err *err;     /* the caller's err during tt_decode_json */
 	int doc_depth;       /* nesting bound of the document: records built from
 	                      * it nest no deeper, so at <= TT_DEPTH_MAX their
 	                      * depth needs no check */

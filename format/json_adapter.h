@@ -25,18 +25,51 @@ typedef struct tt_json_parser tt_json_parser;
 tt_json_parser *tt_json_parser_new(void); /* NULL on out of memory */
 void tt_json_parser_free(tt_json_parser *p);
 
+/* The shape of a map document, from its keys in order (decode.c): an OTLP
+ * export (resourceSpans / resourceLogs arrays), a batch envelope -- TraceHub
+ * {"traces":[...]} or Tracer {"logs":[...]}, an array under that key and no
+ * timestamp of its own (a record with a "logs" field has one) -- or a record. */
+enum { TT_DOC_RECORD, TT_DOC_OTLP, TT_DOC_BATCH };
+typedef struct tt_doc_shape {
+	int has_time, otlp, has_batch;
+	uint32_t batch; /* index of the key whose array is the batch */
+} tt_doc_shape;
+void tt_doc_shape_init(tt_doc_shape *s);
+void tt_doc_shape_key(tt_doc_shape *s, uint32_t i, const char *k, size_t n, int is_array);
+int tt_doc_shape_kind(const tt_doc_shape *s);
+
+/* How tt_json_parse hands over a batch (a root array, or the array of an
+ * envelope): one element's tree at a time, so a document costs its own
+ * parse buffers plus one record's tree, not a tree of the whole. */
+typedef struct tt_json_elems {
+	/* Element i, starting at byte offset off: its tree (valid during the call;
+	 * nesting bound depth, the root being level 1), or NULL when it holds more
+	 * than max_nodes values and was not built. Return <0 to stop the parse
+	 * with that code (err is then the callback's to fill). */
+	int (*element)(void *ctx, uint32_t i, size_t off, const msgpack_object *el, int depth);
+	void *ctx;
+	size_t max_elems; /* a batch of more elements: TT_ETOOBIG, nothing handed over */
+	size_t max_nodes; /* values and keys in one record (an element or a root
+	                   * record; not an OTLP export, capped by its span count) */
+} tt_json_elems;
+#define TT_JSON_NODES_MSG "record of more than %zu values cannot fit the limit of %zu bytes"
+
 /* Parse `len` bytes at `text` (readable for TT_JSON_PADDING more bytes) as one
  * JSON document whose root is an object or an array, nesting at most
- * `max_depth`. On success *out is the tree (allocated in z), *depth an upper
- * bound of its nesting (the root is level 1), and 0 is returned.
+ * `max_depth`. With ev NULL the whole document is one tree: *out (allocated
+ * in z), *depth an upper bound of its nesting, return 0. With ev a batch is
+ * streamed to ev->element instead (return 1; z is cleared between elements)
+ * and anything else is a tree (return 0).
  * Errors: TT_EBADREC (syntax; err->offset is the byte offset of the token where
- * parsing stopped), TT_ETOOBIG (nesting), -ENOMEM. */
+ * parsing stopped), TT_ETOOBIG (nesting, a batch over ev->max_elems, a record
+ * over ev->max_nodes), -ENOMEM, or the callback's code. */
 int tt_json_parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
-    msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err);
+    const tt_json_elems *ev, msgpack_zone *z, msgpack_object *out, int *depth,
+    tt_rec_err *err);
 
-/* Byte offset in the last parsed text of element i of the array whose
- * elements are at `elems` (an array at level 1 or 2), SIZE_MAX if unknown. */
-size_t tt_json_elem_offset(const tt_json_parser *p, const msgpack_object *elems, uint32_t i);
+/* Give back buffers grown past `keep` bytes by a large document (the strings
+ * of the last tree point into them: call when it is no longer used). */
+void tt_json_trim(tt_json_parser *p, size_t keep);
 
 #ifdef __cplusplus
 }

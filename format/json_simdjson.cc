@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -26,16 +27,6 @@ struct tt_json_parser {
 	 * its children into the zone when it closes (counts are unknown up front). */
 	std::vector<msgpack_object> vals;
 	std::vector<msgpack_object_kv> kvs;
-	/* Byte offsets of the elements of arrays at levels 1-2 (a batch, or the
-	 * array of a {"traces":[...]} envelope), so a rejected element can be
-	 * located: arrays[i] covers offs[first .. first+n). */
-	struct elems {
-		const msgpack_object *ptr;
-		size_t first;
-		uint32_t n;
-	};
-	std::vector<elems> arrays;
-	std::vector<size_t> offs;
 };
 
 namespace {
@@ -47,7 +38,12 @@ struct conv_ctx {
 	int max_depth;
 	int seen;            /* deepest container level met */
 	int rc;              /* TT_* code once something failed */
-	const char *reason;  /* static text for err->reason */
+	const char *reason;  /* text for err->reason (static, or msg) */
+	size_t nodes;        /* values and keys built for the current record */
+	size_t max_nodes;    /* more: stop building it (SIZE_MAX: no cap) */
+	bool over;           /* stopped by max_nodes */
+	bool watch;          /* stop at a root key that may make a batch or an export */
+	char msg[160];
 };
 
 int fail(conv_ctx &c, int rc, const char *reason)
@@ -57,9 +53,32 @@ int fail(conv_ctx &c, int rc, const char *reason)
 	return rc;
 }
 
+/* conv's return when c.watch met such a key: not an error, look again */
+constexpr int RESTART = INT_MIN;
+
+bool shape_key(std::string_view k)
+{
+	switch (k.size()) {
+	case 4: return k == "logs";
+	case 6: return k == "traces";
+	case 12: return k == "resourceLogs";
+	case 13: return k == "resourceSpans";
+	}
+	return false;
+}
+
 int syntax(conv_ctx &c, error_code e)
 {
 	return fail(c, TT_EBADREC, error_message(e));
+}
+
+/* A record of more values than bytes cannot be encoded within the cap (every
+ * msgpack value takes a byte at least): stop before its tree costs more. */
+int too_many(conv_ctx &c)
+{
+	c.over = true;
+	snprintf(c.msg, sizeof c.msg, TT_JSON_NODES_MSG, c.max_nodes, c.max_nodes);
+	return fail(c, TT_ETOOBIG, c.msg);
 }
 
 /* Where a converted value goes: a slot of p->kvs or p->vals (found again by
@@ -95,6 +114,10 @@ int conv_object(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
 		std::string_view k;
 		if (auto e = f.unescaped_key().get(k))
 			return syntax(c, e);
+		if (c.watch && depth == 1 && shape_key(k))
+			return fail(c, RESTART, nullptr);
+		if (++c.nodes > c.max_nodes)
+			return too_many(c);
 		size_t idx = kvs.size();
 		kvs.emplace_back();
 		msgpack_object_kv &kv = kvs.back();
@@ -126,16 +149,11 @@ int conv_array(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
 	if (auto e = v.get_array().get(arr))
 		return syntax(c, e);
 	std::vector<msgpack_object> &vals = c.p->vals;
-	std::vector<size_t> offs; /* levels 1-2 only: nested arrays interleave */
 	size_t base = vals.size();
 	for (auto er : arr) {
 		if (auto e = er.error())
 			return syntax(c, e);
 		ondemand::value &el = er.value_unsafe();
-		if (depth <= 2) {
-			const char *loc;
-			offs.push_back(el.current_location().get(loc) ? SIZE_MAX : (size_t)(loc - c.text));
-		}
 		size_t idx = vals.size();
 		vals.emplace_back();
 		if (conv(c, el, depth + 1, dest{2, idx, nullptr}) < 0)
@@ -148,10 +166,6 @@ int conv_array(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
 		if (!m)
 			return fail(c, -ENOMEM, "out of memory");
 		memcpy(m, &vals[base], n * sizeof(msgpack_object));
-		if (depth <= 2) {
-			c.p->arrays.push_back({(const msgpack_object *)m, c.p->offs.size(), (uint32_t)n});
-			c.p->offs.insert(c.p->offs.end(), offs.begin(), offs.end());
-		}
 	}
 	vals.resize(base);
 	msgpack_object *o = at(c, d);
@@ -218,6 +232,8 @@ int conv(conv_ctx &c, ondemand::value &v, int depth, const dest &d)
 {
 	if (depth > c.max_depth)
 		return fail(c, TT_ETOOBIG, "nesting too deep");
+	if (++c.nodes > c.max_nodes)
+		return too_many(c);
 	if (depth > c.seen)
 		c.seen = depth; /* counts scalars' levels too: an over-estimate by one */
 	ondemand::json_type t;
@@ -285,15 +301,124 @@ size_t where(ondemand::document &doc, const char *text, size_t len)
 	return (size_t)(loc - text);
 }
 
-int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
-    msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err)
+/* The elements of a batch array, one tree at a time: count them first (a
+ * batch over the cap is refused before anything is built), then build each
+ * into the zone, hand it over, and clear the zone for the next. */
+int stream(conv_ctx &c, ondemand::value &v, int depth, const tt_json_elems *ev)
 {
-	conv_ctx c{p, text, z, max_depth, 0, 0, nullptr};
+	ondemand::array arr;
+	size_t n;
+	uint32_t i = 0;
+
+	if (auto e = v.get_array().get(arr))
+		return syntax(c, e);
+	if (auto e = arr.count_elements().get(n))
+		return syntax(c, e);
+	if (n > ev->max_elems) {
+		snprintf(c.msg, sizeof c.msg, "batch of %zu elements exceeds the limit of %zu",
+		    n, ev->max_elems);
+		return fail(c, TT_ETOOBIG, c.msg);
+	}
+	for (auto er : arr) {
+		if (auto e = er.error())
+			return syntax(c, e);
+		ondemand::value &el = er.value_unsafe();
+		const char *loc;
+		size_t off = el.current_location().get(loc) ? 0 : (size_t)(loc - c.text);
+		msgpack_object o;
+		c.nodes = 0;
+		c.seen = 0;
+		c.over = false;
+		c.p->vals.clear();
+		c.p->kvs.clear();
+		msgpack_zone_clear(c.z);
+		/* an element over the value cap is skipped by the iterator's ++ */
+		if (conv(c, el, depth, dest{0, 0, &o}) < 0 && !c.over)
+			return c.rc;
+		int r = ev->element(ev->ctx, i++, off, c.over ? nullptr : &o, c.seen);
+		if (r < 0)
+			return fail(c, r, nullptr); /* the callback said why in err */
+	}
+	return 0;
+}
+
+/* A root object: built as a tree (a record), unless one of its keys can make
+ * it a batch envelope or an OTLP export. Then its keys are read first: a
+ * batch array is streamed, an export built whole (its records are capped by
+ * their count, not by the value cap of one record). */
+int root_object(conv_ctx &c, ondemand::document &doc, const tt_json_elems *ev,
+    msgpack_object *out, int *streamed)
+{
+	ondemand::value root;
+	ondemand::object obj;
+	tt_doc_shape shape;
+	uint32_t i = 0;
+	int rc;
+
+	*streamed = 0;
+	if (auto e = doc.get_value().get(root))
+		return syntax(c, e);
+	c.watch = true;
+	rc = conv(c, root, 1, dest{0, 0, out});
+	c.watch = false;
+	if (rc != RESTART)
+		return rc;
+	c.nodes = 0;
+	c.p->vals.clear();
+	c.p->kvs.clear();
+	msgpack_zone_clear(c.z);
+	doc.rewind();
+	tt_doc_shape_init(&shape);
+	if (auto e = doc.get_object().get(obj))
+		return syntax(c, e);
+	for (auto fr : obj) {
+		if (auto e = fr.error())
+			return syntax(c, e);
+		ondemand::field &f = fr.value_unsafe();
+		std::string_view k;
+		ondemand::json_type jt;
+		if (auto e = f.unescaped_key().get(k))
+			return syntax(c, e);
+		if (auto e = f.value().type().get(jt))
+			return syntax(c, e);
+		tt_doc_shape_key(&shape, i++, k.data(), k.size(), jt == ondemand::json_type::array);
+	}
+	doc.rewind();
+	if (auto e = doc.get_value().get(root))
+		return syntax(c, e);
+	if (tt_doc_shape_kind(&shape) != TT_DOC_BATCH) {
+		if (tt_doc_shape_kind(&shape) == TT_DOC_OTLP)
+			c.max_nodes = SIZE_MAX;
+		return conv(c, root, 1, dest{0, 0, out});
+	}
+	*streamed = 1;
+	if (auto e = root.get_object().get(obj))
+		return syntax(c, e);
+	i = 0;
+	for (auto fr : obj) {
+		if (auto e = fr.error())
+			return syntax(c, e);
+		if (i++ != shape.batch)
+			continue;
+		ondemand::value v = fr.value_unsafe().value();
+		if (stream(c, v, 3, ev) < 0)
+			return c.rc;
+	}
+	return 0;
+}
+
+/* 0 and a tree in *out, 1 when streamed, <0 */
+int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
+    const tt_json_elems *ev, msgpack_zone *z, msgpack_object *out, int *depth,
+    tt_rec_err *err)
+{
+	conv_ctx c{p, text, z, max_depth, 0, 0, nullptr, 0,
+	    ev ? ev->max_nodes : SIZE_MAX, false, false, {0}};
 	ondemand::document doc;
+	int streamed = 0, rc;
+
 	p->vals.clear();
 	p->kvs.clear();
-	p->arrays.clear();
-	p->offs.clear();
 	if (auto e = p->parser.iterate(padded_string_view(text, len, len + TT_JSON_PADDING)).get(doc)) {
 		/* stage-1 errors (bad UTF-8, unclosed string) have no token position */
 		set_err(err, 0, error_message(e));
@@ -308,13 +433,27 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
 		set_err(err, where(doc, text, len), "expected an object or an array");
 		return TT_EBADREC;
 	}
-	ondemand::value root;
-	if (auto e = doc.get_value().get(root)) {
-		set_err(err, where(doc, text, len), error_message(e));
-		return TT_EBADREC;
+	if (!ev) {
+		ondemand::value root;
+		if (auto e = doc.get_value().get(root)) {
+			set_err(err, where(doc, text, len), error_message(e));
+			return TT_EBADREC;
+		}
+		rc = conv(c, root, 1, dest{0, 0, out});
+	} else if (t == ondemand::json_type::array) {
+		ondemand::value root;
+		if (auto e = doc.get_value().get(root)) {
+			set_err(err, where(doc, text, len), error_message(e));
+			return TT_EBADREC;
+		}
+		streamed = 1;
+		rc = stream(c, root, 2, ev);
+	} else {
+		rc = root_object(c, doc, ev, out, &streamed);
 	}
-	if (conv(c, root, 1, dest{0, 0, out}) < 0) {
-		set_err(err, where(doc, text, len), c.reason);
+	if (rc < 0) {
+		if (c.reason) /* else the element callback filled err */
+			set_err(err, where(doc, text, len), c.reason);
 		return c.rc;
 	}
 	*depth = c.seen;
@@ -323,19 +462,10 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
 		set_err(err, (size_t)(loc - text), "trailing content after the document");
 		return TT_EBADREC;
 	}
-	return 0;
+	return streamed;
 }
 
 } // namespace
-
-extern "C" size_t tt_json_elem_offset(const tt_json_parser *p, const msgpack_object *elems,
-    uint32_t i)
-{
-	for (const auto &a : p->arrays)
-		if (a.ptr == elems && i < a.n)
-			return p->offs[a.first + i];
-	return SIZE_MAX;
-}
 
 extern "C" tt_json_parser *tt_json_parser_new(void)
 {
@@ -356,13 +486,26 @@ extern "C" void tt_json_parser_free(tt_json_parser *p)
 }
 
 extern "C" int tt_json_parse(tt_json_parser *p, const char *text, size_t len,
-    int max_depth, msgpack_zone *z, msgpack_object *out, int *depth, tt_rec_err *err)
+    int max_depth, const tt_json_elems *ev, msgpack_zone *z, msgpack_object *out,
+    int *depth, tt_rec_err *err)
 {
 	try {
-		return parse(p, text, len, max_depth, z, out, depth, err);
+		return parse(p, text, len, max_depth, ev, z, out, depth, err);
 	} catch (...) {
 		/* std::vector growth is the only thing here that throws */
 		set_err(err, 0, "out of memory");
 		return -ENOMEM;
 	}
+}
+
+extern "C" void tt_json_trim(tt_json_parser *p, size_t keep)
+{
+	/* simdjson grows its buffers to the largest document seen (about 6 bytes
+	 * per byte) and the vectors to the widest container: give that back */
+	if (p->parser.capacity() > keep && p->parser.allocate(keep) != SUCCESS)
+		return; /* it keeps the old buffers */
+	if (p->vals.capacity() * sizeof(msgpack_object) > keep)
+		std::vector<msgpack_object>().swap(p->vals);
+	if (p->kvs.capacity() * sizeof(msgpack_object_kv) > keep)
+		std::vector<msgpack_object_kv>().swap(p->kvs);
 }

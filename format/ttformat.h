@@ -160,6 +160,13 @@ void tt_decoder_free(tt_decoder *d);
  * no timestamp. Returns the number of records emitted (>= 0) or <0 when the text
  * as a whole is not JSON or not a record (err says where); element-level
  * problems in a batch go to sink->reject and do not fail the call.
+ * A batch is decoded an element at a time: its rejections go to the sink as
+ * they are found, its records after the whole text has parsed (a text that
+ * fails as a whole yields none). Memory: about 4 times the text (simdjson's
+ * buffers) plus the batch's encoded records plus one record's tree; a batch
+ * over TT_BATCH_MAX elements is refused before any is built, and a record of
+ * more values than rec_max (each takes a byte at least) when it reaches that
+ * count. An OTLP/JSON export is one tree: up to about 30 times its size.
  * The buffer must be readable for TT_JSON_PADDING bytes past `len` (the bytes
  * there are ignored); tt_decode_json copies when `padded` is 0. */
 #define TT_JSON_PADDING 64

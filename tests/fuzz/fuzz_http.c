@@ -152,7 +152,7 @@ static void check_json(const char *p, size_t n)
 	memcpy(pad, p, n);
 	memset(pad + n, 0, TT_JSON_PADDING);
 	msgpack_zone_clear(&zone);
-	rc = tt_json_parse(jp, pad, n, 1000, &zone, &root, &depth, &err);
+	rc = tt_json_parse(jp, pad, n, 1000, NULL, &zone, &root, &depth, &err);
 	if (rc != 0) {
 		fprintf(stderr, "ttd sent a body that is not JSON (%s at %zu): %.*s\n", err.reason,
 		    err.offset, (int)(n > 2000 ? 2000 : n), p);

@@ -426,6 +426,65 @@ static void test_batch_cap(void **state)
 	tt_buf_free(&t.text);
 }
 
+/* A batch is decoded one element at a time (json_simdjson.cc streams it):
+ * what a caller sees must be what a whole tree gave. */
+static void test_batch_streamed(void **state)
+{
+	tt_decode_opts o = {.rec_max = 64};
+	tt_decoder *d;
+	transcript t = {0};
+	tt_sink s = tr_sink(&t);
+	tt_rec_err e = {0};
+	char big[512];
+	size_t n = 0;
+	(void)state;
+
+	assert_int_equal(tt_decoder_new(&d, &o), 0);
+	/* a syntax error after good elements: the document fails, no record */
+	const char *late = "[{\"ts\":1,\"corr\":\"a\"},{\"ts\":2,\"corr\":\"b\"},{\"ts\":3,,}]";
+	assert_int_equal(tt_decode_json(d, late, strlen(late), 0, NOW, &s, &e), TT_EBADREC);
+	assert_int_equal(t.nrec, 0);
+	assert_int_equal(e.offset, 49); /* the second comma */
+	/* an element of more values than rec_max bytes is rejected without being
+	 * built, at its offset; the others are stored */
+	n += (size_t)sprintf(big, "[{\"ts\":1,\"corr\":\"a\"},{\"ts\":2,\"x\":[");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)sprintf(big + n, "%s0", i ? "," : "");
+	n += (size_t)sprintf(big + n, "]},{\"ts\":3,\"corr\":\"c\"}]");
+	assert_int_equal(tt_decode_json(d, big, n, 0, NOW, &s, &e), 2);
+	assert_int_equal(t.nrej, 1);
+	assert_non_null(strstr(tr_str(&t),
+	    "reject [1] at 21 field '': record of more than 64 values cannot fit the limit of 64 bytes"));
+	/* the same record as the whole document */
+	assert_int_equal(tt_decode_json(d, big + 21, n - 21 - 24, 0, NOW, &s, &e), TT_ETOOBIG);
+	assert_non_null(strstr(e.reason, "record of more than 64 values"));
+	tt_decoder_free(d);
+	tt_buf_free(&t.text);
+
+	/* envelopes: an escaped key is still "traces"; a timestamp beside the
+	 * array makes a record with a "traces" field; an OTLP export is not held
+	 * to one record's value cap (its spans are) */
+	static const struct { const char *json; int rc; } c[] = {
+		{ "{\"tr\\u0061ces\":[{\"ts\":1,\"corr\":\"a\"},{\"ts\":2,\"corr\":\"b\"}]}", 2 },
+		{ "{\"traces\":[{\"ts\":1,\"corr\":\"a\"}],\"ts\":5}", 1 },
+		{ "{\"logs\":[{\"ts\":1,\"corr\":\"a\"}],\"traces\":[{\"ts\":1},{\"ts\":2},{\"ts\":3}]}", 3 },
+		{ "{\"x\":{\"traces\":[{\"ts\":1},{\"ts\":2}]},\"ts\":5}", 1 },
+		{ "{\"resourceSpans\":[{\"resource\":{\"attributes\":[]},\"scopeSpans\":[{\"spans\":["
+		  "{\"traceId\":\"0102\",\"spanId\":\"03\",\"name\":\"a\",\"startTimeUnixNano\":\"1\"},"
+		  "{\"traceId\":\"0102\",\"spanId\":\"04\",\"name\":\"b\",\"startTimeUnixNano\":\"2\"},"
+		  "{\"traceId\":\"0102\",\"spanId\":\"05\",\"name\":\"c\",\"startTimeUnixNano\":\"3\"}]}]}]}", 3 },
+	};
+	o.rec_max = 100;
+	assert_int_equal(tt_decoder_new(&d, &o), 0);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		t.nrec = t.nrej = 0;
+		assert_int_equal(tt_decode_json(d, c[i].json, strlen(c[i].json), 0, NOW, &s, &e), c[i].rc);
+		assert_int_equal(t.nrec, c[i].rc);
+	}
+	tt_decoder_free(d);
+	tt_buf_free(&t.text);
+}
+
 static void test_sink_abort(void **state)
 {
 	transcript t = {.abort_at = 2};
@@ -587,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_depth_cap),
 		cmocka_unit_test(test_rec_max),
 		cmocka_unit_test(test_batch_cap),
+		cmocka_unit_test(test_batch_streamed),
 		cmocka_unit_test(test_sink_abort),
 		cmocka_unit_test(test_padded_input),
 		cmocka_unit_test(test_msgpack_input),
