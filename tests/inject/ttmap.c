@@ -9,7 +9,8 @@
  *                                      map, committing every 500 (the map
  *                                      size it reached: mdb_stat -e; not read
  *                                      here: a second LMDB environment in one
- *                                      process drops the first one's locks)
+ *                                      process drops the first one's locks);
+ *                                      on failure "ttmap: N records durable"
  *   ttmap scan DIR MAPSIZE SECONDS     scan the whole store again and again
  *                                      with MAPSIZE as the initial map (so it
  *                                      must adopt the writer's growth,
@@ -84,10 +85,12 @@ static int cmd_ingest(const char *dir, uint64_t map, long n, long first)
 		    "{\"ts\":%lld,\"corr\":\"m%ld\",\"service\":\"s%ld\",\"n\":%ld,\"msg\":\"map growth %ld %lx\"}",
 		    1732147200000000000LL + (long long)i * 1000, i % 97, i % 5, i, i, (unsigned long)i * 2654435761u);
 		memset(&err, 0, sizeof err);
-		if ((rc = tt_decode_json(d, line, (size_t)len, 0, 0, &sink, &err)) < 0)
+		if ((rc = tt_decode_json(d, line, (size_t)len, 0, 0, &sink, &err)) < 0 ||
+		    ((i - first) % 500 == 499 && (rc = tt_writer_flush(w)) < 0)) {
+			fprintf(stderr, "ttmap: %llu records durable\n",
+			    (unsigned long long)tt_writer_durable(w));
 			die("append", tt_writer_error(w) ? tt_writer_error(w) : rc);
-		if ((i - first) % 500 == 499 && (rc = tt_writer_flush(w)) < 0)
-			die("flush", rc);
+		}
 	}
 	if ((rc = tt_writer_close(w, 0)) < 0)
 		die("close", rc);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # LMDB resources: map growth while other processes have the store open, map
-# full (grow and redo), stale reader slots left by 100 killed readers.
+# full (grow and redo; and with no room to grow), stale reader slots left by
+# 100 killed readers.
 #
 # The tools start with a 1 GiB map and have no option for it, so the growth
 # side is driven through the library by tests/inject/ttmap (map 64 KiB):
@@ -50,6 +51,27 @@ test_expect_success 'a reader started after the growth, with a 64 KiB map, scans
 	"$M" scan g $TINY 0 >out && grep "^scans 1 last $((GROW + 100))\$" out &&
 	tt-check -D g
 '
+
+# ---- map full with no room to grow
+
+# The address space capped (ulimit -v) so the map cannot double past a few
+# MiB: the writer must fail cleanly, leave exactly what it had acknowledged
+# (durable) and a store that checks clean, and grow again once it can.
+# ASan reserves terabytes of shadow memory: no ulimit -v there.
+case $TT_BUILD in *-san) test_skip "map full with no room to grow" "ulimit -v under ASan" ;; *)
+test_expect_success "map full with no room to grow (ulimit -v): ENOMEM, the durable records stored, check clean, grows again" '
+	for v in 24576 32768 49152; do
+		rm -rf nf && ( ulimit -v $v && exec "$M" ingest nf 65536 1000000 0 ) >nf.out 2>nf.err && continue
+		d=$(sed -n "s/^ttmap: \([0-9]*\) records durable\$/\1/p" nf.err)
+		[ -n "$d" ] && [ "$d" -gt 0 ] && break
+	done
+	cat nf.err; [ -n "${d:-}" ] && grep -q "Cannot allocate memory" nf.err &&
+	echo "# map full at $(mdb_stat -e nf/index | sed -n "s/^ *Map size: //p") bytes under ulimit -v $v KiB: $d records durable" >>"$TEST_DIR/notes" &&
+	test $(tt-query -D nf -n all --count) -eq $d && tt-check -D nf &&
+	"$M" ingest nf 65536 1000 $d >/dev/null && test $(tt-query -D nf -n all --count) -eq $((d + 1000)) &&
+	tt-check -D nf
+'
+;; esac
 
 # ---- stale reader slots
 
