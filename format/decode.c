@@ -291,11 +291,61 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 	return rc;
 }
 
+/* One msgpack value of u bytes at p unpacked into the zone: a value of more
+ * values than rec_max (a record of them cannot fit) is not unpacked: 1. */
+static int mp_unpack(tt_decoder *d, const uint8_t *p, size_t u, msgpack_object *o)
+{
+	size_t off = 0;
+
+	/* each value takes a byte: only a value of more bytes can be that big */
+	if (u > d->rec_max && tt_mp_count(p, u, d->rec_max) > d->rec_max)
+		return 1;
+	switch (msgpack_unpack((const char *)p, u, &off, &d->zone, o)) {
+	case MSGPACK_UNPACK_SUCCESS: return 0;
+	case MSGPACK_UNPACK_NOMEM_ERROR: return -ENOMEM;
+	default: return TT_EBADREC;
+	}
+}
+
+/* A root array, an element at a time: each unpacked, mapped and dropped, so
+ * the document costs one element's tree, not the tree of all of them. The
+ * whole of it was walked already: nothing can be malformed here. */
+static int mp_batch(tt_decoder *d, const uint8_t *p, size_t u, tt_rec_err *err)
+{
+	tt_value v;
+	size_t h, off;
+	int rc;
+
+	if (tt_mp_head(p, u, &v, &h))
+		return TT_EBADREC;
+	if (v.v.count > TT_BATCH_MAX) {
+		tt_err_set(err, 0, "", "batch of %llu elements exceeds the limit of %d",
+		    (unsigned long long)v.v.count, TT_BATCH_MAX);
+		return TT_ETOOBIG;
+	}
+	off = h;
+	for (uint32_t i = 0; i < v.v.count; i++) {
+		msgpack_object o;
+		size_t el;
+		if ((rc = tt_mp_skip(p + off, u - off, TT_DEPTH_MAX, &el, err)))
+			return rc;
+		msgpack_zone_clear(&d->zone);
+		if ((rc = mp_unpack(d, p + off, el, &o)) < 0) {
+			tt_err_set(err, off, "", rc == -ENOMEM ? "out of memory" : "malformed msgpack");
+			return rc;
+		}
+		if ((rc = batch_elem(d, i, SIZE_MAX, rc ? NULL : &o, err)) < 0)
+			return rc;
+		off += el;
+	}
+	return (int)d->emitted;
+}
+
 int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
     int64_t now_ns, const tt_sink *sink, tt_rec_err *err)
 {
 	msgpack_object root;
-	size_t u, off = 0;
+	size_t u;
 	int rc;
 
 	if (used)
@@ -311,11 +361,19 @@ int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
 	if (rc)
 		return rc;
 	d->doc_depth = TT_DEPTH_MAX;
-	if (msgpack_unpack((const char *)p, u, &off, &d->zone, &root) != MSGPACK_UNPACK_SUCCESS) {
-		tt_err_set(err, 0, "", "malformed msgpack");
-		return TT_EBADREC;
-	}
 	if (used)
 		*used = u;
-	return tt_decode_tree(d, &root, err);
+	if ((p[0] & 0xf0) == 0x90 || p[0] == 0xdc || p[0] == 0xdd)
+		rc = mp_batch(d, p, u, err);
+	else if ((rc = mp_unpack(d, p, u, &root)) == 1) {
+		tt_err_set(err, 0, "", TT_JSON_NODES_MSG, d->rec_max, d->rec_max);
+		rc = TT_ETOOBIG;
+	} else if (rc < 0) {
+		tt_err_set(err, 0, "", rc == -ENOMEM ? "out of memory" : "malformed msgpack");
+	} else {
+		rc = tt_decode_tree(d, &root, err);
+	}
+	if (u > TT_DECODE_KEEP)
+		trim(d);
+	return rc;
 }

@@ -32,6 +32,10 @@ int tt_mp_head(const uint8_t *p, size_t n, tt_value *v, size_t *hdr);
 int tt_mp_skip(const uint8_t *p, size_t n, int max_depth, size_t *used,
     tt_rec_err *err);
 
+/* Values (map keys count, containers count once) in the value at p, counted
+ * up to limit + 1; p must hold one value that tt_mp_skip accepted. */
+size_t tt_mp_count(const uint8_t *p, size_t n, size_t limit);
+
 /* ---- encode.c: the record builder */
 typedef struct tt_recb {
 	msgpack_object_kv *kv; /* output fields; kv[0] = ts, kv[1] = corr */

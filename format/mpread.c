@@ -218,6 +218,26 @@ int tt_mp_skip(const uint8_t *p, size_t n, int max_depth, size_t *used, tt_rec_e
 	return rc;
 }
 
+size_t tt_mp_count(const uint8_t *p, size_t n, size_t limit)
+{
+	uint64_t pending = 1;
+	size_t off = 0, values = 0;
+
+	/* msgpack is prefix-encoded: the values are read in a row, a container's
+	 * header announcing that many more */
+	while (pending-- && values <= limit && off < n) {
+		tt_value v;
+		size_t h;
+		if (tt_mp_head(p + off, n - off, &v, &h))
+			break;
+		off += h;
+		values++;
+		if (v.type == TT_V_ARRAY || v.type == TT_V_MAP)
+			pending += v.type == TT_V_MAP ? 2 * (uint64_t)v.v.count : v.v.count;
+	}
+	return values;
+}
+
 int tt_mp_check(const uint8_t *p, size_t n, size_t *used, tt_rec_err *err)
 {
 	return tt_mp_skip(p, n, TT_DEPTH_MAX, used, err);

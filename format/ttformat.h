@@ -174,7 +174,9 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
     int64_t now_ns, const tt_sink *sink, tt_rec_err *err);
 
 /* Decode one msgpack object (a record map in any field dialect, or an array of
- * them) from p; *used = bytes consumed. Same return convention as JSON. */
+ * them) from p; *used = bytes consumed. Same return convention as JSON. The
+ * whole object is walked first (bounds, depth); an array is then unpacked an
+ * element at a time, so memory is one record's tree, not the document's. */
 int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
     int64_t now_ns, const tt_sink *sink, tt_rec_err *err);
 

@@ -485,6 +485,56 @@ static void test_batch_streamed(void **state)
 	tt_buf_free(&t.text);
 }
 
+/* A msgpack root array is unpacked an element at a time too; an element of
+ * more values than rec_max bytes is refused without being unpacked. */
+static void test_msgpack_streamed(void **state)
+{
+	tt_decode_opts o = {.rec_max = 64};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	tt_decoder *d;
+	transcript t = {0};
+	tt_sink s = tr_sink(&t);
+	tt_rec_err e = {0};
+	size_t used;
+	(void)state;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	for (int i = 0; i < 3; i++) {
+		msgpack_pack_map(&pk, 2);
+		msgpack_pack_str_with_body(&pk, "ts", 2);
+		msgpack_pack_int(&pk, i + 1);
+		if (i == 1) {
+			msgpack_pack_str_with_body(&pk, "x", 1);
+			msgpack_pack_array(&pk, 70);
+			for (int k = 0; k < 70; k++)
+				msgpack_pack_int(&pk, 0);
+		} else {
+			msgpack_pack_str_with_body(&pk, "corr", 4);
+			msgpack_pack_str_with_body(&pk, "c", 1);
+		}
+	}
+	assert_int_equal(tt_decoder_new(&d, &o), 0);
+	assert_int_equal(tt_decode_msgpack(d, (const uint8_t *)sb.data, sb.size, &used, NOW, &s, &e), 2);
+	assert_int_equal(used, sb.size);
+	assert_int_equal(t.nrec, 2);
+	assert_int_equal(t.nrej, 1);
+	assert_non_null(strstr(tr_str(&t),
+	    "reject [1] at 0 field '': record of more than 64 values cannot fit the limit of 64 bytes"));
+	/* the big element alone: a document error */
+	{
+		const uint8_t *el = (const uint8_t *)sb.data + 1 + 12;
+		assert_int_equal(el[0], 0x82);
+		assert_int_equal(tt_decode_msgpack(d, el, sb.size - 1 - 24, &used, NOW, &s, &e), TT_ETOOBIG);
+		assert_non_null(strstr(e.reason, "record of more than 64 values"));
+	}
+	tt_decoder_free(d);
+	msgpack_sbuffer_destroy(&sb);
+	tt_buf_free(&t.text);
+}
+
 static void test_sink_abort(void **state)
 {
 	transcript t = {.abort_at = 2};
@@ -647,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_rec_max),
 		cmocka_unit_test(test_batch_cap),
 		cmocka_unit_test(test_batch_streamed),
+		cmocka_unit_test(test_msgpack_streamed),
 		cmocka_unit_test(test_sink_abort),
 		cmocka_unit_test(test_padded_input),
 		cmocka_unit_test(test_msgpack_input),
