@@ -161,11 +161,24 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
 	if (codec == BLK_CODEC_NONE) {
 		if (rlen)
 			memcpy(raw->data, io->data + BLK_HDR_SIZE, rlen);
+	} else if (raw_need == rlen) {
+		/* whole: the strict decoder. LZ4 1.9.4's partial one accepts a
+		 * malformed stream whose length comes out right and then copies
+		 * whatever the buffer held before (a previous block's records)
+		 * into its output: a forged block with a valid checksum did so. */
+		if (LZ4_decompress_safe((const char *)io->data + BLK_HDR_SIZE,
+		    (char *)raw->data, (int)clen, (int)rlen) != (int)rlen)
+			return TT_ECORRUPT;
 	} else {
-		/* partial: decode at least raw_need bytes (LZ4 may give more) */
-		int k = LZ4_decompress_safe_partial((const char *)io->data + BLK_HDR_SIZE,
-		    (char *)raw->data, (int)clen, (int)raw_need, (int)rlen);
-		if (k < (int)raw_need || (raw_need == rlen && k != (int)rlen))
+		/* partial: decode at least raw_need bytes (LZ4 may give a few
+		 * more), over zeros, so that a malformed stream can only yield
+		 * zeros (no valid frame) and never stale bytes */
+		uint32_t cap = raw_need + 64 < rlen ? raw_need + 64 : rlen;
+		int k;
+		memset(raw->data, 0, cap);
+		k = LZ4_decompress_safe_partial((const char *)io->data + BLK_HDR_SIZE,
+		    (char *)raw->data, (int)clen, (int)raw_need, (int)cap);
+		if (k < (int)raw_need)
 			return TT_ECORRUPT;
 		rlen = (uint32_t)k;
 	}

@@ -351,6 +351,9 @@ static void scan_all(tt_store *s, struct seen *sn)
 	FUZZ_ASSERT(tt_pos_format(&next, buf, sizeof buf) == 0 && tt_pos_parse(buf, &next) == 0);
 	sc.flags = TT_SCAN_REVERSE;
 	rc = tt_store_scan(s, &sc, on_rec_count, &back, NULL);
+	if (rc < 0 || back != sn->n)
+		fprintf(stderr, "forward scan: %zu records; reverse scan: %zu (rc %d)\n",
+		    sn->n, back, rc);
 	FUZZ_ASSERT(rc >= 0 && back == sn->n);
 }
 
