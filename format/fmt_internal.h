@@ -129,6 +129,24 @@ int tt_map_record(tt_decoder *d, const msgpack_object *in, tt_rec_err *err);
  * Returns 0 or a negative error for the document as a whole. */
 int tt_otlp_map(tt_decoder *d, const msgpack_object *root, tt_rec_err *err);
 
+/* The same mapping a piece at a time (a streamed OTLP/JSON export, decode.c):
+ * each resource's "resource" value, then each of its scopes' "scope" (or
+ * "instrumentationLibrary") value, then that scope's elements. What a
+ * resource and a scope hand over must live until the next resource. logs:
+ * 0 spans, 1 log records; el NULL: an element too big to build. */
+typedef struct tt_otlp_ctx {
+	tt_decoder *d;
+	size_t index;   /* element number across the whole document */
+	char where[96]; /* "resourceSpans[0].scopeSpans[1].spans[2]" */
+	const msgpack_object *service, *host, *resource, *scope;
+} tt_otlp_ctx;
+void tt_otlp_begin(tt_otlp_ctx *c, tt_decoder *d);
+int tt_otlp_resource(tt_otlp_ctx *c, const msgpack_object *res, int logs, uint32_t i,
+    tt_rec_err *err);
+void tt_otlp_scope(tt_otlp_ctx *c, const msgpack_object *sc);
+int tt_otlp_element(tt_otlp_ctx *c, const msgpack_object *el, int logs, uint32_t i,
+    uint32_t j, uint32_t k, tt_rec_err *err);
+
 /* ---- decode.c */
 /* Start a decoding call: clear the zone, set now and the sink. */
 void tt_decode_begin(tt_decoder *d, int64_t now_ns, const tt_sink *sink);

@@ -11,13 +11,7 @@
 
 #include "fmt_internal.h"
 
-/* path of the element being mapped, for error messages */
-typedef struct otlp_ctx {
-	tt_decoder *d;
-	size_t index;   /* element number across the whole document */
-	char where[96]; /* "resourceSpans[0].scopeSpans[1].spans[2]" */
-	const msgpack_object *service, *host, *resource, *scope;
-} otlp_ctx;
+typedef tt_otlp_ctx otlp_ctx;
 
 static const msgpack_object *get_arr(const msgpack_object *m, const char *k)
 {
@@ -448,10 +442,10 @@ static int map_log(otlp_ctx *c, const msgpack_object *log, tt_rec_err *e)
 }
 
 /* resource attributes: service.name -> service, host.name -> host, the rest
- * -> the record's "resource" map */
+ * -> the record's "resource" map (res: the value of a resource's "resource") */
 static int resource_setup(otlp_ctx *c, const msgpack_object *res)
 {
-	const msgpack_object *attrs = get_arr(tt_map_get(res, "resource"), "attributes");
+	const msgpack_object *attrs = get_arr(res, "attributes");
 	msgpack_object *m;
 	int rc;
 
@@ -504,53 +498,85 @@ static size_t count_elements(const msgpack_object *top, const char *scopes_key,
 	return total;
 }
 
+static const char *const kind_keys[2][4] = {
+	{ "resourceSpans", "scopeSpans", "instrumentationLibrarySpans", "spans" },
+	{ "resourceLogs", "scopeLogs", "instrumentationLibraryLogs", "logRecords" },
+};
+
+void tt_otlp_begin(otlp_ctx *c, tt_decoder *d)
+{
+	memset(c, 0, sizeof *c);
+	c->d = d;
+}
+
+int tt_otlp_resource(otlp_ctx *c, const msgpack_object *res, int logs, uint32_t i,
+    tt_rec_err *err)
+{
+	const char *rk = kind_keys[logs][0];
+	int rc = resource_setup(c, res);
+
+	if (rc && rc != -ENOMEM)
+		tt_err_set(err, 0, rk, "malformed resource attributes in %s[%u]", rk, i);
+	return rc;
+}
+
+void tt_otlp_scope(otlp_ctx *c, const msgpack_object *sc)
+{
+	get_str(sc, "name", &c->scope);
+}
+
+int tt_otlp_element(otlp_ctx *c, const msgpack_object *el, int logs, uint32_t i,
+    uint32_t j, uint32_t k, tt_rec_err *err)
+{
+	const char *const *kk = kind_keys[logs];
+	tt_rec_err e = {0};
+	int rc;
+
+	snprintf(c->where, sizeof c->where, "%s[%u].%s[%u].%s[%u]", kk[0], i, kk[1], j, kk[3], k);
+	if (!el) {
+		tt_err_set(&e, 0, c->where, "record of more than %zu values cannot fit the "
+		    "limit of %zu bytes", c->d->rec_max, c->d->rec_max);
+		rc = TT_ETOOBIG;
+	} else {
+		rc = logs ? map_log(c, el, &e) : map_span(c, el, &e);
+	}
+	if (rc < 0) {
+		if (c->d->aborted || rc == -ENOMEM) {
+			if (err)
+				*err = e;
+			return rc;
+		}
+		tt_reject(c->d, c->index, &e);
+	}
+	c->index++;
+	return 0;
+}
+
 static int otlp_walk(otlp_ctx *c, const msgpack_object *top, int logs, tt_rec_err *err)
 {
-	const char *rk = logs ? "resourceLogs" : "resourceSpans";
-	const char *sk = logs ? "scopeLogs" : "scopeSpans";
-	const char *osk = logs ? "instrumentationLibraryLogs" : "instrumentationLibrarySpans";
-	const char *ek = logs ? "logRecords" : "spans";
-	size_t total = count_elements(top, sk, osk, ek);
+	const char *const *kk = kind_keys[logs];
+	size_t total = count_elements(top, kk[1], kk[2], kk[3]);
 
 	if (total > TT_BATCH_MAX) {
-		tt_err_set(err, 0, rk, "export of %zu elements exceeds the limit of %d",
+		tt_err_set(err, 0, kk[0], "export of %zu elements exceeds the limit of %d",
 		    total, TT_BATCH_MAX);
 		return TT_ETOOBIG;
 	}
 	for (uint32_t i = 0; i < top->via.array.size; i++) {
 		const msgpack_object *r = &top->via.array.ptr[i], *ss;
 		int rc;
-		if ((rc = resource_setup(c, r)) == -ENOMEM)
+		if ((rc = tt_otlp_resource(c, tt_map_get(r, "resource"), logs, i, err)))
 			return rc;
-		if (rc) {
-			tt_err_set(err, 0, rk, "malformed resource attributes in %s[%u]", rk, i);
-			return rc;
-		}
-		if (!(ss = get_arr(r, sk)))
-			ss = get_arr(r, osk);
+		if (!(ss = get_arr(r, kk[1])))
+			ss = get_arr(r, kk[2]);
 		for (uint32_t j = 0; ss && j < ss->via.array.size; j++) {
 			const msgpack_object *scope = &ss->via.array.ptr[j];
-			const msgpack_object *els = get_arr(scope, ek);
+			const msgpack_object *els = get_arr(scope, kk[3]);
 			const msgpack_object *sc = tt_map_get(scope, "scope");
-			if (!sc)
-				sc = tt_map_get(scope, "instrumentationLibrary");
-			get_str(sc, "name", &c->scope);
-			for (uint32_t k = 0; els && k < els->via.array.size; k++) {
-				tt_rec_err e = {0};
-				snprintf(c->where, sizeof c->where, "%s[%u].%s[%u].%s[%u]",
-				    rk, i, sk, j, ek, k);
-				rc = logs ? map_log(c, &els->via.array.ptr[k], &e) :
-				    map_span(c, &els->via.array.ptr[k], &e);
-				if (rc < 0) {
-					if (c->d->aborted || rc == -ENOMEM) {
-						if (err)
-							*err = e;
-						return rc;
-					}
-					tt_reject(c->d, c->index, &e);
-				}
-				c->index++;
-			}
+			tt_otlp_scope(c, sc ? sc : tt_map_get(scope, "instrumentationLibrary"));
+			for (uint32_t k = 0; els && k < els->via.array.size; k++)
+				if ((rc = tt_otlp_element(c, &els->via.array.ptr[k], logs, i, j, k, err)))
+					return rc;
 		}
 	}
 	return 0;
@@ -562,8 +588,7 @@ int tt_otlp_map(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 	const msgpack_object *a;
 	int rc = 0;
 
-	memset(&c, 0, sizeof c);
-	c.d = d;
+	tt_otlp_begin(&c, d);
 	if ((a = get_arr(root, "resourceSpans")))
 		rc = otlp_walk(&c, a, 0, err);
 	if (rc == 0 && (a = get_arr(root, "resourceLogs")))
