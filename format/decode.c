@@ -29,9 +29,19 @@ int tt_decoder_new(tt_decoder **out, const tt_decode_opts *opts)
 	d->jp = tt_json_parser_new();
 	d->rb.cap = 32;
 	d->rb.kv = malloc(d->rb.cap * sizeof *d->rb.kv);
-	if (!d->jp || !d->rb.kv || !msgpack_zone_init(&d->zone, 16384)) {
+	d->otlp = malloc(sizeof *d->otlp);
+	if (!d->jp || !d->rb.kv || !d->otlp || !msgpack_zone_init(&d->zone, 16384)) {
 		tt_json_parser_free(d->jp);
 		free(d->rb.kv);
+		free(d->otlp);
+		free(d);
+		return -ENOMEM;
+	}
+	if (!msgpack_zone_init(&d->keep, 4096)) {
+		msgpack_zone_destroy(&d->zone);
+		tt_json_parser_free(d->jp);
+		free(d->rb.kv);
+		free(d->otlp);
 		free(d);
 		return -ENOMEM;
 	}
@@ -50,6 +60,8 @@ void tt_decoder_free(tt_decoder *d)
 		return;
 	tt_json_parser_free(d->jp);
 	msgpack_zone_destroy(&d->zone);
+	msgpack_zone_destroy(&d->keep);
+	free(d->otlp);
 	tt_buf_free(&d->pad);
 	tt_buf_free(&d->out);
 	tt_buf_free(&d->stage);
@@ -220,6 +232,36 @@ static int json_elem(void *ctx, uint32_t i, size_t off, const msgpack_object *el
 	return batch_elem(d, i, off, el, d->err);
 }
 
+/* A streamed OTLP/JSON export: the resource's mapping state is built in the
+ * keep zone (swapped in for the call), each element in the zone. */
+static int json_otlp_resource(void *ctx, int logs, uint32_t i, const msgpack_object *res)
+{
+	tt_decoder *d = ctx;
+	msgpack_zone z = d->zone;
+	int rc;
+
+	d->zone = d->keep;
+	rc = tt_otlp_resource(d->otlp, res, logs, i, d->err);
+	d->keep = d->zone;
+	d->zone = z;
+	return rc;
+}
+
+static void json_otlp_scope(void *ctx, const msgpack_object *sc)
+{
+	tt_decoder *d = ctx;
+
+	tt_otlp_scope(d->otlp, sc);
+}
+
+static int json_otlp_element(void *ctx, int logs, uint32_t i, uint32_t j, uint32_t k,
+    const msgpack_object *el)
+{
+	tt_decoder *d = ctx;
+
+	return tt_otlp_element(d->otlp, el, logs, i, j, k, d->err);
+}
+
 /* The staged records to the caller's sink. */
 static int unstage(tt_decoder *d)
 {
@@ -252,12 +294,14 @@ static void trim(tt_decoder *d)
 	if (d->out.cap > TT_DECODE_KEEP)
 		tt_buf_free(&d->out);
 	msgpack_zone_clear(&d->zone);
+	msgpack_zone_clear(&d->keep);
 }
 
 int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
     int64_t now_ns, const tt_sink *sink, tt_rec_err *err)
 {
-	tt_json_elems ev = { json_elem, d, TT_BATCH_MAX, 0 };
+	tt_json_elems ev = { json_elem, d, TT_BATCH_MAX, 0, json_otlp_resource,
+	    json_otlp_scope, json_otlp_element, NULL };
 	msgpack_object root;
 	int rc;
 
@@ -274,6 +318,8 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 		text = (const char *)d->pad.data;
 	}
 	ev.max_nodes = d->rec_max;
+	ev.keep = &d->keep;
+	tt_otlp_begin(d->otlp, d);
 	d->user = sink;
 	d->sink = &d->stage_sink;
 	d->stage.len = 0;

@@ -58,6 +58,8 @@ struct tt_decoder {
 	tt_sink stage_sink;  /* the sink that stages them */
 	const tt_sink *user; /* the caller's sink while d->sink stages */
 	tt_rec_err *err;     /* the caller's err during tt_decode_json */
+	msgpack_zone keep;   /* a streamed OTLP export's resource and scopes */
+	struct tt_otlp_ctx *otlp; /* its mapping state (decode.c) */
 	int doc_depth;       /* nesting bound of the document: records built from
 	                      * it nest no deeper, so at <= TT_DEPTH_MAX their
 	                      * depth needs no check */

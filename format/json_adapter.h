@@ -49,8 +49,20 @@ typedef struct tt_json_elems {
 	int (*element)(void *ctx, uint32_t i, size_t off, const msgpack_object *el, int depth);
 	void *ctx;
 	size_t max_elems; /* a batch of more elements: TT_ETOOBIG, nothing handed over */
-	size_t max_nodes; /* values and keys in one record (an element or a root
-	                   * record; not an OTLP export, capped by its span count) */
+	size_t max_nodes; /* values and keys in one record (an element, a root
+	                   * record, a span or log record; a resource with its
+	                   * scopes) */
+	/* An OTLP export the same way, if otlp_resource is not NULL (else one
+	 * tree): for each resource (logs 0: resourceSpans, 1: resourceLogs), the
+	 * value of its "resource" key (NULL if none), then for each of its scopes
+	 * the value of "scope" or "instrumentationLibrary", then that scope's
+	 * spans or logRecords one at a time (el NULL: over max_nodes). Resources'
+	 * and scopes' trees go to the keep zone, cleared at each resource. */
+	int (*otlp_resource)(void *ctx, int logs, uint32_t i, const msgpack_object *res);
+	void (*otlp_scope)(void *ctx, const msgpack_object *scope);
+	int (*otlp_element)(void *ctx, int logs, uint32_t i, uint32_t j, uint32_t k,
+	    const msgpack_object *el);
+	msgpack_zone *keep;
 } tt_json_elems;
 #define TT_JSON_NODES_MSG "record of more than %zu values cannot fit the limit of %zu bytes"
 

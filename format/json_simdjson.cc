@@ -43,6 +43,7 @@ struct conv_ctx {
 	size_t max_nodes;    /* more: stop building it (SIZE_MAX: no cap) */
 	bool over;           /* stopped by max_nodes */
 	bool watch;          /* stop at a root key that may make a batch or an export */
+	const char *field;   /* for err->field, or nullptr */
 	char msg[160];
 };
 
@@ -342,6 +343,270 @@ int stream(conv_ctx &c, ondemand::value &v, int depth, const tt_json_elems *ev)
 	return 0;
 }
 
+/* ---- OTLP/JSON exports, streamed: resourceSpans[i].scopeSpans[j].spans[k]
+ * (and the logs kind) handed to ev's otlp_* callbacks a piece at a time.
+ * Keys are looked up as tt_map_get does on a tree: the first of that name. */
+
+const char *const otlp_keys[2][4] = {
+	{ "resourceSpans", "scopeSpans", "instrumentationLibrarySpans", "spans" },
+	{ "resourceLogs", "scopeLogs", "instrumentationLibraryLogs", "logRecords" },
+};
+
+struct found {
+	long idx = -1; /* field number of the first field of that name, -1 none */
+	bool arr = false;
+};
+
+/* The first field of each name in keys (values not consumed); obj reset. */
+int scan_keys(conv_ctx &c, ondemand::object &obj, const char *const *keys, int n, found *f)
+{
+	long i = 0;
+
+	for (auto fr : obj) {
+		if (auto e = fr.error())
+			return syntax(c, e);
+		ondemand::field &fl = fr.value_unsafe();
+		std::string_view k;
+		if (auto e = fl.unescaped_key().get(k))
+			return syntax(c, e);
+		for (int x = 0; x < n; x++) {
+			if (f[x].idx >= 0 || k != keys[x])
+				continue;
+			ondemand::json_type t;
+			if (auto e = fl.value().type().get(t))
+				return syntax(c, e);
+			f[x].idx = i;
+			f[x].arr = t == ondemand::json_type::array;
+		}
+		i++;
+	}
+	if (auto e = obj.reset().error())
+		return syntax(c, e);
+	return 0;
+}
+
+/* The value of field number idx of obj, iterating from where obj stands. */
+int field_at(conv_ctx &c, ondemand::object &obj, long idx, ondemand::value &out)
+{
+	long i = 0;
+
+	for (auto fr : obj) {
+		if (auto e = fr.error())
+			return syntax(c, e);
+		if (i++ == idx) {
+			out = fr.value_unsafe().value();
+			return 0;
+		}
+	}
+	return fail(c, TT_EBADREC, "malformed object");
+}
+
+/* A tree of v in the keep zone (resources and scopes: values and keys
+ * counted together per resource against max_nodes). */
+int keep_tree(conv_ctx &c, ondemand::value &v, int depth, const tt_json_elems *ev,
+    msgpack_object *o)
+{
+	msgpack_zone *z = c.z;
+	int rc;
+
+	c.z = ev->keep;
+	rc = conv(c, v, depth, dest{0, 0, o});
+	c.z = z;
+	if (rc < 0 && c.over)
+		c.field = "resource or scope";
+	return rc;
+}
+
+int otlp_elements(conv_ctx &c, ondemand::array &ea, int logs, uint32_t i, uint32_t j,
+    const tt_json_elems *ev);
+
+/* One kind's resources: count their elements into *total (counting pass),
+ * or, total NULL, hand everything over. */
+int otlp_walk(conv_ctx &c, ondemand::value &top, int logs, const tt_json_elems *ev,
+    size_t *total)
+{
+	const char *const *kk = otlp_keys[logs];
+	const char *const rkeys[3] = { "resource", kk[1], kk[2] };
+	const char *const skeys[3] = { "scope", "instrumentationLibrary", kk[3] };
+	ondemand::array res;
+	uint32_t i = 0;
+
+	if (auto e = top.get_array().get(res))
+		return syntax(c, e);
+	for (auto rr : res) {
+		if (auto e = rr.error())
+			return syntax(c, e);
+		ondemand::value &r = rr.value_unsafe();
+		ondemand::json_type t;
+		ondemand::object ro;
+		found rf[3];
+		msgpack_object rv;
+		if (auto e = r.type().get(t))
+			return syntax(c, e);
+		if (t == ondemand::json_type::object) {
+			if (auto e = r.get_object().get(ro))
+				return syntax(c, e);
+			if (scan_keys(c, ro, rkeys, 3, rf) < 0)
+				return c.rc;
+		}
+		if (!total) {
+			const msgpack_object *rp = nullptr;
+			c.nodes = 0;
+			msgpack_zone_clear(ev->keep);
+			if (rf[0].idx >= 0) {
+				ondemand::value v;
+				if (field_at(c, ro, rf[0].idx, v) < 0 || keep_tree(c, v, 4, ev, &rv) < 0)
+					return c.rc;
+				if (auto e = ro.reset().error())
+					return syntax(c, e);
+				rp = &rv;
+			}
+			if (int e = ev->otlp_resource(ev->ctx, logs, i, rp); e < 0)
+				return fail(c, e, nullptr);
+		}
+		/* get_arr(r, scopeSpans), else get_arr(r, instrumentationLibrarySpans) */
+		long si = rf[1].idx >= 0 && rf[1].arr ? rf[1].idx : rf[2].idx >= 0 && rf[2].arr ? rf[2].idx : -1;
+		ondemand::value sv;
+		ondemand::array sa;
+		uint32_t j = 0;
+		if (si < 0) {
+			i++;
+			continue;
+		}
+		if (field_at(c, ro, si, sv) < 0)
+			return c.rc;
+		if (auto e = sv.get_array().get(sa))
+			return syntax(c, e);
+		for (auto sr : sa) {
+			if (auto e = sr.error())
+				return syntax(c, e);
+			ondemand::value &sc = sr.value_unsafe();
+			ondemand::object so;
+			found sf[3];
+			msgpack_object scv;
+			if (auto e = sc.type().get(t))
+				return syntax(c, e);
+			if (t == ondemand::json_type::object) {
+				if (auto e = sc.get_object().get(so))
+					return syntax(c, e);
+				if (scan_keys(c, so, skeys, 3, sf) < 0)
+					return c.rc;
+			}
+			if (!total) {
+				const msgpack_object *sp = nullptr;
+				long at = sf[0].idx >= 0 ? sf[0].idx : sf[1].idx;
+				if (at >= 0) {
+					ondemand::value v;
+					if (field_at(c, so, at, v) < 0 || keep_tree(c, v, 6, ev, &scv) < 0)
+						return c.rc;
+					if (auto e = so.reset().error())
+						return syntax(c, e);
+					sp = &scv;
+				}
+				ev->otlp_scope(ev->ctx, sp);
+			}
+			if (sf[2].idx >= 0 && sf[2].arr) {
+				ondemand::value ev2;
+				ondemand::array ea;
+				if (field_at(c, so, sf[2].idx, ev2) < 0)
+					return c.rc;
+				if (auto e = ev2.get_array().get(ea))
+					return syntax(c, e);
+				if (total) {
+					size_t n;
+					if (auto e = ea.count_elements().get(n))
+						return syntax(c, e);
+					*total += n;
+				} else if (otlp_elements(c, ea, logs, i, j, ev) < 0) {
+					return c.rc;
+				}
+			}
+			j++;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* A scope's elements, each built in the zone, handed over and dropped. */
+int otlp_elements(conv_ctx &c, ondemand::array &ea, int logs, uint32_t i, uint32_t j,
+    const tt_json_elems *ev)
+{
+	size_t kept = c.nodes;
+	uint32_t k = 0;
+
+	for (auto er : ea) {
+		if (auto e = er.error())
+			return syntax(c, e);
+		msgpack_object o;
+		c.nodes = 0;
+		c.over = false;
+		c.p->vals.clear();
+		c.p->kvs.clear();
+		msgpack_zone_clear(c.z);
+		if (conv(c, er.value_unsafe(), 7, dest{0, 0, &o}) < 0 && !c.over)
+			return c.rc;
+		if (int e = ev->otlp_element(ev->ctx, logs, i, j, k++, c.over ? nullptr : &o); e < 0)
+			return fail(c, e, nullptr);
+	}
+	c.over = false;
+	c.nodes = kept;
+	return 0;
+}
+
+/* The root field named key, if it is an array (doc rewound first). */
+int root_array(conv_ctx &c, ondemand::document &doc, const char *key, ondemand::value &out,
+    bool *found_it)
+{
+	ondemand::object obj;
+	found f;
+
+	*found_it = false;
+	doc.rewind();
+	if (auto e = doc.get_object().get(obj))
+		return syntax(c, e);
+	if (scan_keys(c, obj, &key, 1, &f) < 0)
+		return c.rc;
+	if (f.idx < 0 || !f.arr)
+		return 0;
+	*found_it = true;
+	return field_at(c, obj, f.idx, out);
+}
+
+int otlp_stream(conv_ctx &c, ondemand::document &doc, const tt_json_elems *ev)
+{
+	c.max_nodes = ev->max_nodes;
+	for (int logs = 0; logs < 2; logs++) {
+		ondemand::value top;
+		bool present;
+		size_t total = 0;
+		if (root_array(c, doc, otlp_keys[logs][0], top, &present) < 0)
+			return c.rc;
+		if (!present)
+			continue;
+		if (otlp_walk(c, top, logs, ev, &total) < 0)
+			return c.rc;
+		if (total > ev->max_elems) {
+			snprintf(c.msg, sizeof c.msg, "export of %zu elements exceeds the limit of %zu",
+			    total, ev->max_elems);
+			c.field = otlp_keys[logs][0];
+			return fail(c, TT_ETOOBIG, c.msg);
+		}
+		if (root_array(c, doc, otlp_keys[logs][0], top, &present) < 0 ||
+		    otlp_walk(c, top, logs, ev, nullptr) < 0)
+			return c.rc;
+	}
+	/* to the end of the document, for the trailing-content check */
+	ondemand::object obj;
+	doc.rewind();
+	if (auto e = doc.get_object().get(obj))
+		return syntax(c, e);
+	for (auto fr : obj)
+		if (auto e = fr.error())
+			return syntax(c, e);
+	return 0;
+}
+
 /* A root object: built as a tree (a record), unless one of its keys can make
  * it a batch envelope or an OTLP export. Then its keys are read first: a
  * batch array is streamed, an export built whole (its records are capped by
@@ -386,6 +651,10 @@ int root_object(conv_ctx &c, ondemand::document &doc, const tt_json_elems *ev,
 	doc.rewind();
 	if (auto e = doc.get_value().get(root))
 		return syntax(c, e);
+	if (tt_doc_shape_kind(&shape) == TT_DOC_OTLP && ev->otlp_resource) {
+		*streamed = 1;
+		return otlp_stream(c, doc, ev);
+	}
 	if (tt_doc_shape_kind(&shape) != TT_DOC_BATCH) {
 		if (tt_doc_shape_kind(&shape) == TT_DOC_OTLP)
 			c.max_nodes = SIZE_MAX;
@@ -413,7 +682,7 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
     tt_rec_err *err)
 {
 	conv_ctx c{p, text, z, max_depth, 0, 0, nullptr, 0,
-	    ev ? ev->max_nodes : SIZE_MAX, false, false, {0}};
+	    ev ? ev->max_nodes : SIZE_MAX, false, false, nullptr, {0}};
 	ondemand::document doc;
 	int streamed = 0, rc;
 
@@ -452,8 +721,11 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
 		rc = root_object(c, doc, ev, out, &streamed);
 	}
 	if (rc < 0) {
-		if (c.reason) /* else the element callback filled err */
+		if (c.reason) { /* else the element callback filled err */
 			set_err(err, where(doc, text, len), c.reason);
+			if (c.field && err)
+				snprintf(err->field, sizeof err->field, "%s", c.field);
+		}
 		return c.rc;
 	}
 	*depth = c.seen;

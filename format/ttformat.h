@@ -166,7 +166,8 @@ void tt_decoder_free(tt_decoder *d);
  * buffers) plus the batch's encoded records plus one record's tree; a batch
  * over TT_BATCH_MAX elements is refused before any is built, and a record of
  * more values than rec_max (each takes a byte at least) when it reaches that
- * count. An OTLP/JSON export is one tree: up to about 30 times its size.
+ * count. An OTLP/JSON export likewise, a span or log record at a time, after
+ * its resource and scope.
  * The buffer must be readable for TT_JSON_PADDING bytes past `len` (the bytes
  * there are ignored); tt_decode_json copies when `padded` is 0. */
 #define TT_JSON_PADDING 64

@@ -13,6 +13,7 @@
 #include <sanitizer/common_interface_defs.h>
 
 #include "fuzz.h"
+#include "fmt_internal.h"
 
 /* ---- heap bound: ASan calls these hooks for every malloc and free */
 
@@ -209,4 +210,70 @@ const char *fuzz_tmpdir(void)
 	}
 	atexit(tmp_cleanup);
 	return tmp_root;
+}
+
+/* ---- streamed decoding against the whole tree */
+
+struct collect {
+	tt_buf recs, rejs;
+};
+
+static int collect_record(void *ctx, const uint8_t *rec, size_t len)
+{
+	struct collect *c = ctx;
+	uint32_t n = (uint32_t)len;
+
+	FUZZ_ASSERT(tt_buf_append(&c->recs, &n, sizeof n) == 0);
+	FUZZ_ASSERT(tt_buf_append(&c->recs, rec, len) == 0);
+	return 0;
+}
+
+static void collect_reject(void *ctx, size_t index, const tt_rec_err *err)
+{
+	struct collect *c = ctx;
+	char line[320];
+	/* the value cap stops a record before its size is known: same element,
+	 * other words */
+	int capped = strstr(err->reason, "values cannot fit the limit") ||
+	    strstr(err->reason, "bytes exceeds the limit");
+	int n = snprintf(line, sizeof line, "%zu %s %s\n", index, err->field,
+	    capped ? "(too big)" : err->reason);
+
+	FUZZ_ASSERT(tt_buf_append(&c->rejs, line, (size_t)n) == 0);
+}
+
+void fuzz_check_stream(const char *text, size_t n, size_t rec_max)
+{
+	tt_decode_opts o = { rec_max };
+	struct collect a = {0}, b = {0};
+	tt_sink sa = { collect_record, collect_reject, &a }, sb = { collect_record, collect_reject, &b };
+	tt_decoder *d;
+	tt_rec_err err = {0};
+	msgpack_object root;
+	int ra, rb, on = atomic_exchange(&mem_on, 0);
+
+	FUZZ_ASSERT(tt_decoder_new(&d, &o) == 0);
+	ra = tt_decode_json(d, text, n, 1, 1700000000000000000LL, &sa, &err);
+	tt_decode_begin(d, 1700000000000000000LL, &sb);
+	rb = tt_json_parse(d->jp, text, n, TT_DOC_DEPTH_MAX, NULL, &d->zone, &root,
+	    &d->doc_depth, &err);
+	if (rb == 0)
+		rb = tt_decode_tree(d, &root, &err);
+	if (rb >= 0) {
+		if (ra != rb || a.recs.len != b.recs.len ||
+		    (a.recs.len && memcmp(a.recs.data, b.recs.data, a.recs.len)) ||
+		    a.rejs.len != b.rejs.len || (a.rejs.len && memcmp(a.rejs.data, b.rejs.data, a.rejs.len))) {
+			fprintf(stderr, "streamed decoding: %d, %zu record bytes, rejects:\n%.*s"
+			    "whole tree: %d, %zu record bytes, rejects:\n%.*s", ra, a.recs.len,
+			    (int)a.rejs.len, (const char *)a.rejs.data, rb, b.recs.len,
+			    (int)b.rejs.len, (const char *)b.rejs.data);
+			abort();
+		}
+	}
+	tt_decoder_free(d);
+	tt_buf_free(&a.recs);
+	tt_buf_free(&a.rejs);
+	tt_buf_free(&b.recs);
+	tt_buf_free(&b.rejs);
+	atomic_store(&mem_on, on);
 }

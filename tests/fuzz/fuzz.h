@@ -8,7 +8,9 @@
  *   - heap bound: the peak of live heap bytes during one decoder call must
  *     stay under FUZZ_MEM_MULT x input + FUZZ_MEM_BASE (fuzz_mem_begin/end);
  *   - record oracle: every record a decoder emits must be canonical (the
- *     writer's append_decoded trusts that without checking) and printable.
+ *     writer's append_decoded trusts that without checking) and printable;
+ *   - stream oracle: JSON decoded as before streaming, one whole tree, gives
+ *     the same records (fuzz_check_stream).
  */
 #ifndef TT_FUZZ_H
 #define TT_FUZZ_H
@@ -47,6 +49,13 @@ void fuzz_sink_init(tt_sink *s, fuzz_sink_ctx *c, size_t rec_max);
 void fuzz_check_decode(int rc, const tt_rec_err *err, size_t len, const fuzz_sink_ctx *sc);
 /* The checks of the sink on one record; also used on records read from a store. */
 void fuzz_check_record(const uint8_t *rec, size_t len, const tt_filter *f);
+
+/* tt_decode_json (batches and exports streamed a piece at a time) against
+ * decoding the same padded text as one tree: where the tree decodes, the
+ * stream must give the same records in the same order and reject the same
+ * elements (the stream may accept a text whose skipped parts the tree
+ * refuses). */
+void fuzz_check_stream(const char *text, size_t n, size_t rec_max);
 
 /* A private temporary directory (removed at exit); fuzz_rm_rf empties trees. */
 const char *fuzz_tmpdir(void);

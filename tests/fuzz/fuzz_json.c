@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode(d, pad, size, 1, rec_max);
 	tt_decoder_free(d);
 	fuzz_mem_end(size, "tt_decode_json document");
+	fuzz_check_stream(pad, size, rec_max);
 
 	/* line by line, one decoder for all (as tt-ingest) */
 	fuzz_mem_begin();

@@ -63,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check_decode(rc, &err, n, &sc);
 	tt_decoder_free(d);
 	fuzz_mem_end(n, "tt_decode_json (OTLP)");
+	fuzz_check_stream(text, n, TT_REC_MAX_DEFAULT);
 	free(text);
 	return 0;
 }

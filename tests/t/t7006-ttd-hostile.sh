@@ -264,10 +264,10 @@ notes
 
 # ---- bodies of tiny elements: the decoder's memory, in a ttd of its own
 # (VmHWM only grows). A batch is counted before anything is built and then
-# decoded one element at a time; a record stops being built at more values
-# than it could have bytes. OTLP/JSON is still one tree (about 30x its size).
+# decoded one element at a time (an OTLP export one span or log record at a
+# time); a record stops being built at more values than it could have bytes.
 case $TT_BUILD in *-san) TINY_MAX_MB=1500 ;; *) TINY_MAX_MB=200 ;; esac
-test_expect_success 'tiny-element bodies of 20 MiB: 413 naming the cap; peak RSS bounded; memory given back' '
+test_expect_success 'tiny-element bodies of 20 MiB (batch, envelope, record, OTLP): 413 naming the cap; peak RSS bounded; memory given back' '
 	python3 - <<-\PY &&
 	n = 20 * 1024 * 1024 // 2 - 64
 	z = ",".join(["0"] * n)
@@ -276,6 +276,7 @@ test_expect_success 'tiny-element bodies of 20 MiB: 413 naming the cap; peak RSS
 	open("record", "w").write("{\"ts\":1,\"corr\":\"a\",\"x\":[" + z + "]}")
 	open("element", "w").write("[{\"corr\":\"t-1\"},{\"corr\":\"t-2\",\"x\":[" +
 	    ",".join(["0"] * (1 << 20)) + "]},{\"corr\":\"t-3\"}]")
+	open("otlp", "w").write("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[" + z + "]}]}]}")
 	PY
 	TTD_PID= && STORE=$TEST_DIR/tiny && ttd_start && m0=$(hwm_mb) &&
 	c=$(req POST /ingest -H "Content-Type: application/json" --data-binary @zeros) &&
@@ -287,6 +288,8 @@ test_expect_success 'tiny-element bodies of 20 MiB: 413 naming the cap; peak RSS
 	c=$(req POST /ingest -H "Content-Type: application/json" --data-binary @element) &&
 	expect_code 200 "$c" && expect_json ".accepted == 2 and .rejected == 1" &&
 	grep -q "record of more than 1048576 values" body &&
+	c=$(req POST /v1/traces -H "Content-Type: application/json" --data-binary @otlp) &&
+	expect_code 413 "$c" && grep -q "export of 10485696 elements exceeds the limit of 100000" body &&
 	m=$(hwm_mb) && r=$(($(sed -n "s/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/$TTD_PID/status) / 1024)) &&
 	echo "# tiny-element bodies of 20 MiB: ttd peak RSS $m MiB (bound $TINY_MAX_MB; 783 before streaming), $r MiB after, $m0 at start" &&
 	[ $m -lt $TINY_MAX_MB ] &&

@@ -535,6 +535,71 @@ static void test_msgpack_streamed(void **state)
 	tt_buf_free(&t.text);
 }
 
+/* An OTLP/JSON export is streamed too: a resource and a scope are read
+ * before their spans whatever the key order; the first key of a name counts;
+ * the span cap holds for the export as a whole; a span of more values than
+ * rec_max bytes is rejected with its path. */
+static void test_otlp_streamed(void **state)
+{
+	static const char *const same[][2] = {
+		{ "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc\"}}]},"
+		  "\"scopeSpans\":[{\"scope\":{\"name\":\"sc\"},\"spans\":[{\"traceId\":\"01\",\"spanId\":\"02\",\"name\":\"a\",\"startTimeUnixNano\":\"5\"}]}]}]}",
+		  "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"5\",\"name\":\"a\",\"spanId\":\"02\",\"traceId\":\"01\"}],\"scope\":{\"name\":\"sc\"}}],"
+		  "\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc\"}}]}}]}" },
+		{ "{\"resourceLogs\":[{\"instrumentationLibraryLogs\":[{\"instrumentationLibrary\":{\"name\":\"old\"},\"logRecords\":[{\"timeUnixNano\":\"7\",\"body\":{\"stringValue\":\"m\"},\"traceId\":\"0a\"}]}]}]}",
+		  "{\"resourceLogs\":[{\"scopeLogs\":5,\"instrumentationLibraryLogs\":[{\"logRecords\":[{\"traceId\":\"0a\",\"body\":{\"stringValue\":\"m\"},\"timeUnixNano\":\"7\"}],\"instrumentationLibrary\":{\"name\":\"old\"}}]}]}" },
+	};
+	tt_decode_opts o = {.rec_max = 256};
+	tt_decoder *d;
+	tt_rec_err e = {0};
+	(void)state;
+
+	assert_int_equal(tt_decoder_new(&d, &o), 0);
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		transcript a = {0}, b = {0};
+		tt_sink sa = tr_sink(&a), sb = tr_sink(&b);
+		assert_int_equal(tt_decode_json(d, same[i][0], strlen(same[i][0]), 0, NOW, &sa, &e), 1);
+		assert_int_equal(tt_decode_json(d, same[i][1], strlen(same[i][1]), 0, NOW, &sb, &e), 1);
+		assert_string_equal(tr_str(&a), tr_str(&b));
+		tt_buf_free(&a.text);
+		tt_buf_free(&b.text);
+	}
+	/* a span of 300 values next to a good one */
+	{
+		transcript t = {0};
+		tt_sink s = tr_sink(&t);
+		char big[4096];
+		size_t n = (size_t)sprintf(big, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
+		    "{\"traceId\":\"01\",\"name\":\"x\",\"startTimeUnixNano\":\"1\",\"attributes\":[");
+		for (int k = 0; k < 300; k++)
+			n += (size_t)sprintf(big + n, "%s0", k ? "," : "");
+		n += (size_t)sprintf(big + n, "]},{\"traceId\":\"02\",\"name\":\"y\",\"startTimeUnixNano\":\"2\"}]}]}]}");
+		assert_int_equal(tt_decode_json(d, big, n, 0, NOW, &s, &e), 1);
+		assert_non_null(strstr(tr_str(&t), "reject [0] at 0 field 'resourceSpans[0].scopeSpans[0].spans[0]': "
+		    "record of more than 256 values cannot fit the limit of 256 bytes"));
+		tt_buf_free(&t.text);
+	}
+	tt_decoder_free(d);
+	/* the cap on the export as a whole: over it, nothing */
+	{
+		size_t n = TT_BATCH_MAX + 1, len = 0;
+		char *json = malloc(3 * n + 64);
+		transcript t = {0};
+		assert_non_null(json);
+		len += (size_t)sprintf(json, "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[");
+		for (size_t k = 0; k < n; k++)
+			memcpy(json + len, "{},", 3), len += 3;
+		len--;
+		len += (size_t)sprintf(json + len, "]}]}]}");
+		decode1(json, TT_ETOOBIG, &e, &t);
+		assert_int_equal(t.nrec, 0);
+		assert_string_equal(e.field, "resourceLogs");
+		assert_non_null(strstr(e.reason, "export of 100001 elements"));
+		free(json);
+		tt_buf_free(&t.text);
+	}
+}
+
 static void test_sink_abort(void **state)
 {
 	transcript t = {.abort_at = 2};
@@ -698,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_batch_cap),
 		cmocka_unit_test(test_batch_streamed),
 		cmocka_unit_test(test_msgpack_streamed),
+		cmocka_unit_test(test_otlp_streamed),
 		cmocka_unit_test(test_sink_abort),
 		cmocka_unit_test(test_padded_input),
 		cmocka_unit_test(test_msgpack_input),
