@@ -420,6 +420,39 @@ int keep_tree(conv_ctx &c, ondemand::value &v, int depth, const tt_json_elems *e
 int otlp_elements(conv_ctx &c, ondemand::array &ea, int logs, uint32_t i, uint32_t j,
     const tt_json_elems *ev);
 
+/* A resource or a scope: if v is an object, where its three keys are. */
+int open_keys(conv_ctx &c, ondemand::value &v, ondemand::object &o, const char *const *keys,
+    found *f)
+{
+	ondemand::json_type t;
+
+	if (auto e = v.type().get(t))
+		return syntax(c, e);
+	if (t != ondemand::json_type::object)
+		return 0;
+	if (auto e = v.get_object().get(o))
+		return syntax(c, e);
+	return scan_keys(c, o, keys, 3, f);
+}
+
+/* The tree of field idx of o in the keep zone (*p = out), or *p = NULL if
+ * idx < 0; o is reset after. */
+int keep_field(conv_ctx &c, ondemand::object &o, long idx, int depth, const tt_json_elems *ev,
+    msgpack_object *out, const msgpack_object **p)
+{
+	ondemand::value v;
+
+	*p = nullptr;
+	if (idx < 0)
+		return 0;
+	if (field_at(c, o, idx, v) < 0 || keep_tree(c, v, depth, ev, out) < 0)
+		return c.rc;
+	if (auto e = o.reset().error())
+		return syntax(c, e);
+	*p = out;
+	return 0;
+}
+
 /* One kind's resources: count their elements into *total (counting pass),
  * or, total NULL, hand everything over. */
 int otlp_walk(conv_ctx &c, ondemand::value &top, int logs, const tt_json_elems *ev,
@@ -436,31 +469,17 @@ int otlp_walk(conv_ctx &c, ondemand::value &top, int logs, const tt_json_elems *
 	for (auto rr : res) {
 		if (auto e = rr.error())
 			return syntax(c, e);
-		ondemand::value &r = rr.value_unsafe();
-		ondemand::json_type t;
 		ondemand::object ro;
 		found rf[3];
 		msgpack_object rv;
-		if (auto e = r.type().get(t))
-			return syntax(c, e);
-		if (t == ondemand::json_type::object) {
-			if (auto e = r.get_object().get(ro))
-				return syntax(c, e);
-			if (scan_keys(c, ro, rkeys, 3, rf) < 0)
-				return c.rc;
-		}
+		const msgpack_object *rp;
+		if (open_keys(c, rr.value_unsafe(), ro, rkeys, rf) < 0)
+			return c.rc;
 		if (!total) {
-			const msgpack_object *rp = nullptr;
 			c.nodes = 0;
 			msgpack_zone_clear(ev->keep);
-			if (rf[0].idx >= 0) {
-				ondemand::value v;
-				if (field_at(c, ro, rf[0].idx, v) < 0 || keep_tree(c, v, 4, ev, &rv) < 0)
-					return c.rc;
-				if (auto e = ro.reset().error())
-					return syntax(c, e);
-				rp = &rv;
-			}
+			if (keep_field(c, ro, rf[0].idx, 4, ev, &rv, &rp) < 0)
+				return c.rc;
 			if (int e = ev->otlp_resource(ev->ctx, logs, i, rp); e < 0)
 				return fail(c, e, nullptr);
 		}
@@ -480,29 +499,15 @@ int otlp_walk(conv_ctx &c, ondemand::value &top, int logs, const tt_json_elems *
 		for (auto sr : sa) {
 			if (auto e = sr.error())
 				return syntax(c, e);
-			ondemand::value &sc = sr.value_unsafe();
 			ondemand::object so;
 			found sf[3];
 			msgpack_object scv;
-			if (auto e = sc.type().get(t))
-				return syntax(c, e);
-			if (t == ondemand::json_type::object) {
-				if (auto e = sc.get_object().get(so))
-					return syntax(c, e);
-				if (scan_keys(c, so, skeys, 3, sf) < 0)
-					return c.rc;
-			}
+			const msgpack_object *sp;
+			if (open_keys(c, sr.value_unsafe(), so, skeys, sf) < 0)
+				return c.rc;
 			if (!total) {
-				const msgpack_object *sp = nullptr;
-				long at = sf[0].idx >= 0 ? sf[0].idx : sf[1].idx;
-				if (at >= 0) {
-					ondemand::value v;
-					if (field_at(c, so, at, v) < 0 || keep_tree(c, v, 6, ev, &scv) < 0)
-						return c.rc;
-					if (auto e = so.reset().error())
-						return syntax(c, e);
-					sp = &scv;
-				}
+				if (keep_field(c, so, sf[0].idx >= 0 ? sf[0].idx : sf[1].idx, 6, ev, &scv, &sp) < 0)
+					return c.rc;
 				ev->otlp_scope(ev->ctx, sp);
 			}
 			if (sf[2].idx >= 0 && sf[2].arr) {

@@ -266,7 +266,7 @@ notes
 # (VmHWM only grows). A batch is counted before anything is built and then
 # decoded one element at a time (an OTLP export one span or log record at a
 # time); a record stops being built at more values than it could have bytes.
-case $TT_BUILD in *-san) TINY_MAX_MB=1500 ;; *) TINY_MAX_MB=200 ;; esac
+case $TT_BUILD in *-san) TINY_MAX_MB=1500 ;; *) TINY_MAX_MB=256 ;; esac
 test_expect_success 'tiny-element bodies of 20 MiB (batch, envelope, record, OTLP): 413 naming the cap; peak RSS bounded; memory given back' '
 	python3 - <<-\PY &&
 	n = 20 * 1024 * 1024 // 2 - 64
