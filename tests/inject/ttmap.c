@@ -22,6 +22,9 @@
  *                                      read transaction, print "holding",
  *                                      wait to be killed (a stale reader slot
  *                                      pinning a snapshot)
+ *   ttmap open DIR                     the same without the transaction: keeps
+ *                                      the environment (and LMDB's reader
+ *                                      table) open, pins nothing
  *
  * Exit status 0, or 1 with a message on stderr.
  */
@@ -145,8 +148,10 @@ static int cmd_scan(const char *dir, uint64_t map, int secs)
 	return 0;
 }
 
-static int cmd_hold(const char *dir) __attribute__((noreturn));
-static int cmd_hold(const char *dir)
+/* hold: a read transaction open (a snapshot pinned); open: the environment
+ * only, no transaction (keeps LMDB's reader table, pins nothing) */
+static int cmd_hold(const char *dir, int txn) __attribute__((noreturn));
+static int cmd_hold(const char *dir, int txn)
 {
 	MDB_env *e;
 	MDB_txn *t;
@@ -158,10 +163,10 @@ static int cmd_hold(const char *dir)
 	if ((rc = mdb_env_create(&e)) || (rc = mdb_env_set_maxdbs(e, 4096)) ||
 	    (rc = mdb_env_set_maxreaders(e, 1024)) ||
 	    (rc = mdb_env_open(e, p, MDB_RDONLY | MDB_NOTLS, 0600)) ||
-	    (rc = mdb_txn_begin(e, NULL, MDB_RDONLY, &t)) ||
-	    (rc = mdb_dbi_open(t, NULL, 0, &dbi)) || (rc = mdb_stat(t, dbi, &st)))
+	    (txn && ((rc = mdb_txn_begin(e, NULL, MDB_RDONLY, &t)) ||
+	    (rc = mdb_dbi_open(t, NULL, 0, &dbi)) || (rc = mdb_stat(t, dbi, &st)))))
 		die("hold", rc > 0 ? -rc : rc);
-	printf("holding\n");
+	printf(txn ? "holding\n" : "open\n");
 	fflush(stdout);
 	for (;;)
 		pause();
@@ -174,7 +179,10 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "scan"))
 		return cmd_scan(argv[2], strtoull(argv[3], NULL, 0), atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "hold"))
-		return cmd_hold(argv[2]);
-	fprintf(stderr, "usage: ttmap ingest DIR MAPSIZE N FIRST | scan DIR MAPSIZE SECONDS | hold DIR\n");
+		return cmd_hold(argv[2], 1);
+	if (argc == 3 && !strcmp(argv[1], "open"))
+		return cmd_hold(argv[2], 0);
+	fprintf(stderr, "usage: ttmap ingest DIR MAPSIZE N FIRST | scan DIR MAPSIZE SECONDS | "
+	    "hold DIR | open DIR\n");
 	return 2;
 }
