@@ -262,11 +262,10 @@ static int digits(const char *p, int n)
 	return v;
 }
 
-/* Local civil time -> seconds since the epoch (mktime, DST resolved by it). */
-static int local_to_epoch(int y, int mo, int d, int h, int mi, int sec, int64_t *out)
+/* A civil date and time as struct tm (tm_isdst -1: mktime decides). */
+static struct tm civil_tm(int y, int mo, int d, int h, int mi, int sec)
 {
 	struct tm tm;
-	time_t t;
 
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -276,6 +275,15 @@ static int local_to_epoch(int y, int mo, int d, int h, int mi, int sec, int64_t 
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	tm.tm_isdst = -1;
+	return tm;
+}
+
+/* Local civil time -> seconds since the epoch (mktime, DST resolved by it). */
+static int local_to_epoch(int y, int mo, int d, int h, int mi, int sec, int64_t *out)
+{
+	struct tm tm = civil_tm(y, mo, d, h, mi, sec);
+	time_t t;
+
 	t = mktime(&tm);
 	if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
 		return TT_EBADARG;
@@ -354,14 +362,7 @@ static int parse_rfc3339(const char *s, int64_t *out)
 		sec = 59;
 
 	if (has_tz) {
-		struct tm tm;
-		memset(&tm, 0, sizeof(tm));
-		tm.tm_year = y - 1900;
-		tm.tm_mon = mo - 1;
-		tm.tm_mday = d;
-		tm.tm_hour = h;
-		tm.tm_min = mi;
-		tm.tm_sec = sec;
+		struct tm tm = civil_tm(y, mo, d, h, mi, sec);
 		secs = (int64_t)timegm(&tm) - tz_sign * (tz_h * 3600 + tz_m * 60);
 	} else if (local_to_epoch(y, mo, d, h, mi, sec, &secs) < 0) {
 		return TT_EBADARG;

@@ -190,15 +190,9 @@ static struct found *found_find(const struct chkfile *f, uint64_t off, uint32_t 
  * looked)? Then whatever is missing is not a problem. */
 static int seg_row_gone(tt_store *s, uint64_t seg)
 {
-	MDB_txn *t;
 	segrec r;
-	int gone = 0;
 
-	if (store_rtxn(s, &t) == 0) {
-		gone = index_seg_get(s, t, seg, &r) == TT_ENOTFOUND;
-		store_rtxn_done(s, t);
-	}
-	return gone;
+	return index_seg_read(s, seg, &r) == TT_ENOTFOUND;
 }
 
 /* Writers and gc may run meanwhile: the segment's row and its block log

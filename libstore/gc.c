@@ -208,14 +208,8 @@ static int remove_orphans(tt_store *s, const struct segrow *rows, size_t n)
 		{
 			/* re-check under the current index: a segment being created has its row
 			 * committed before its file exists, so a file without a row is dead */
-			MDB_txn *t;
 			segrec r;
-			int present = 1;
-			if (store_rtxn(s, &t) == 0) {
-				present = index_seg_get(s, t, id, &r) != TT_ENOTFOUND;
-				store_rtxn_done(s, t);
-			}
-			if (present)
+			if (index_seg_read(s, id, &r) != TT_ENOTFOUND)
 				continue;
 		}
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)

@@ -118,6 +118,18 @@ int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r)
 	return segrec_decode(d.mv_data, d.mv_size, r);
 }
 
+int index_seg_read(tt_store *s, uint64_t seg, segrec *r)
+{
+	MDB_txn *t;
+	int rc;
+
+	if ((rc = store_rtxn(s, &t)) != 0)
+		return mdb_rc(rc);
+	rc = index_seg_get(s, t, seg, r);
+	store_rtxn_done(s, t);
+	return rc;
+}
+
 int index_seg_list(tt_store *s, int which, struct segrow **out, size_t *n)
 {
 	struct segrow *v = NULL;

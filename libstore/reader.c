@@ -71,14 +71,9 @@ static int blog_get(tt_store *s, MDB_txn *t, uint64_t seq, blogrec *b)
 /* Is the segment still in the index? (tells a gc race from a lost file) */
 static int seg_exists(tt_store *s, uint64_t seg)
 {
-	MDB_txn *t;
 	segrec r;
-	int rc;
-	if (store_rtxn(s, &t) != 0)
-		return 1;
-	rc = index_seg_get(s, t, seg, &r);
-	store_rtxn_done(s, t);
-	return rc != TT_ENOTFOUND;
+
+	return index_seg_read(s, seg, &r) != TT_ENOTFOUND;
 }
 
 /* Read (part of) a block into raw; problems are reported and yield <0. */

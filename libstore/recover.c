@@ -58,17 +58,12 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 	tt_buf io = { 0 }, raw = { 0 };
 	uint8_t hdr[SEG_HDR_SIZE];
 	segrec r;
-	MDB_txn *t;
 	struct stat st;
 	uint64_t pos, size;
 	int rc, sealed = 0;
 
 	memset(batch, 0, sizeof batch);
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	rc = index_seg_get(s, t, seg, &r);
-	store_rtxn_done(s, t);
-	if (rc < 0)
+	if ((rc = index_seg_read(s, seg, &r)) < 0)
 		return rc;
 	if (r.state == TT_SEG_SEALED) {
 		*out = r;
@@ -104,11 +99,7 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 		store_problem(s, seg, size, TT_ECORRUPT, "segment file shorter than its index; dropping the missing blocks");
 		if ((rc = index_drop_blocks_from(s, seg, size)) < 0)
 			return rc;
-		if ((rc = store_rtxn(s, &t)) != 0)
-			return mdb_rc(rc);
-		rc = index_seg_get(s, t, seg, &r);
-		store_rtxn_done(s, t);
-		if (rc < 0)
+		if ((rc = index_seg_read(s, seg, &r)) < 0)
 			return rc;
 	}
 	pos = r.end;
@@ -195,32 +186,39 @@ int seg_own(tt_store *s, uint64_t seg, int *fdp)
 	return 0;
 }
 
+int orphans_walk(tt_store *s, int stop_unwritable,
+    int (*fn)(void *ctx, uint64_t seg, int fd, segrec *r, int rc), void *ctx)
+{
+	struct segrow *rows;
+	size_t n;
+	int rc = 0;
+
+	if ((rc = index_seg_list(s, SEGS_ACTIVE, &rows, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		segrec r;
+		int fd, own = seg_own(s, rows[i].id, &fd);
+
+		if (stop_unwritable && (own == -EACCES || own == -EROFS))
+			break;
+		if (own < 0)
+			continue;
+		rc = fn(ctx, rows[i].id, fd, &r, recover_segment(s, rows[i].id, fd, &r));
+		if (rc <= 0)
+			close(fd);
+	}
+	free(rows);
+	return rc;
+}
+
+static int recovered(void *ctx, uint64_t seg, int fd, segrec *r, int rc)
+{
+	return rc < 0 && rc != TT_ENOTFOUND ? rc : 0;
+}
+
 /* Recover every unsealed segment whose writer is gone. A store we may not
  * write (EACCES) is left as it is: its readers see what is indexed. */
 int recover_orphans(tt_store *s)
 {
-	struct segrow *rows;
-	size_t n;
-	int rc;
-
-	if ((rc = index_seg_list(s, SEGS_ACTIVE, &rows, &n)) < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		segrec r;
-		int fd;
-
-		rc = seg_own(s, rows[i].id, &fd);
-		if (rc == -EACCES || rc == -EROFS)
-			break;
-		if (rc < 0)
-			continue;
-		rc = recover_segment(s, rows[i].id, fd, &r);
-		close(fd);
-		if (rc < 0 && rc != TT_ENOTFOUND) {
-			free(rows);
-			return rc;
-		}
-	}
-	free(rows);
-	return 0;
+	return orphans_walk(s, 1, recovered, NULL);
 }

@@ -198,6 +198,8 @@ int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,
 int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
     segrec *seg_after, uint64_t *first_seq_out);
 int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r);
+/* index_seg_get in a read transaction of its own */
+int index_seg_read(tt_store *s, uint64_t seg, segrec *r);
 int index_seg_put(MDB_txn *t, tt_store *s, uint64_t seg, const segrec *r);
 /* Segment rows in id order; free(*out). which: SEGS_ALL, SEGS_ACTIVE, or
  * SEGS_WITH_BAD (all, plus rows that do not decode, given with r.state 0). */
@@ -211,6 +213,14 @@ int index_drop_blocks_from(tt_store *s, uint64_t seg, uint64_t file_off);
  * cut a torn tail. *sealed set when the file ends in a seal trailer. */
 int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *r);
 int recover_orphans(tt_store *s);
+/* Each unsealed segment nobody holds, owned (seg_own) and recovered in turn:
+ * fn gets recover_segment's result; it returns 0 to go on (fd is closed),
+ * 1 when it keeps fd (the walk ends, returning 1), <0 to end with that (fd
+ * closed). With stop_unwritable, a segment we may not write (EACCES, EROFS)
+ * ends the walk (returning 0); other segments that cannot be owned are
+ * passed over. */
+int orphans_walk(tt_store *s, int stop_unwritable,
+    int (*fn)(void *ctx, uint64_t seg, int fd, segrec *r, int rc), void *ctx);
 /* Open seg's file read-write and take its writer lock without waiting:
  * 0 (caller closes *fd), TT_ELOCKED when a live process holds it, -errno. */
 int seg_own(tt_store *s, uint64_t seg, int *fd);

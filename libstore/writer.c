@@ -197,36 +197,29 @@ static int seg_too_old_or_big(const tt_store *s, const segrec *r)
 	    store_now() - r->created_ns >= s->o.segment_age_ns;
 }
 
+/* A recovered orphan: sealed if too old or big, else adopted (kept: 1). */
+static int adopt(void *ctx, uint64_t seg, int fd, segrec *r, int rc)
+{
+	tt_writer *w = ctx;
+
+	if (rc == 0 && r->state == TT_SEG_ACTIVE && r->end > 0 && seg_too_old_or_big(w->s, r))
+		rc = seg_seal(w->s, seg, fd, r);
+	if (rc != 0 || r->state != TT_SEG_ACTIVE || r->end == 0)
+		return 0;
+	w->seg = seg;
+	w->fd = fd;
+	w->r = *r;
+	return 1;
+}
+
 /* Adopt an unsealed segment nobody holds, else create one. */
 static int seg_acquire(tt_writer *w)
 {
-	tt_store *s = w->s;
-	struct segrow *rows;
-	size_t n;
-	int rc;
+	int rc = orphans_walk(w->s, 0, adopt, w);
 
-	if ((rc = index_seg_list(s, SEGS_ACTIVE, &rows, &n)) < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		segrec r;
-		int fd;
-
-		if (seg_own(s, rows[i].id, &fd) < 0)
-			continue;
-		rc = recover_segment(s, rows[i].id, fd, &r);
-		if (rc == 0 && r.state == TT_SEG_ACTIVE && r.end > 0 && seg_too_old_or_big(s, &r))
-			rc = seg_seal(s, rows[i].id, fd, &r);
-		if (rc == 0 && r.state == TT_SEG_ACTIVE && r.end > 0) {
-			w->seg = rows[i].id;
-			w->fd = fd;
-			w->r = r;
-			free(rows);
-			return 0;
-		}
-		close(fd);
-	}
-	free(rows);
-	return seg_create(s, &w->seg, &w->fd, &w->r);
+	if (rc != 0)
+		return rc > 0 ? 0 : rc;
+	return seg_create(w->s, &w->seg, &w->fd, &w->r);
 }
 
 /* ---- the thread */
