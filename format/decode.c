@@ -240,6 +240,10 @@ static int json_otlp_resource(void *ctx, int logs, uint32_t i, const msgpack_obj
 	msgpack_zone z = d->zone;
 	int rc;
 
+	if (!d->otlp_begun) { /* the first resource of the export */
+		tt_otlp_begin(d->otlp, d);
+		d->otlp_begun = 1;
+	}
 	d->zone = d->keep;
 	rc = tt_otlp_resource(d->otlp, res, logs, i, d->err);
 	d->keep = d->zone;
@@ -319,7 +323,7 @@ int tt_decode_json(tt_decoder *d, const char *text, size_t len, int padded,
 	}
 	ev.max_nodes = d->rec_max;
 	ev.keep = &d->keep;
-	tt_otlp_begin(d->otlp, d);
+	d->otlp_begun = 0;
 	d->user = sink;
 	d->sink = &d->stage_sink;
 	d->stage.len = 0;

@@ -60,6 +60,7 @@ struct tt_decoder {
 	tt_rec_err *err;     /* the caller's err during tt_decode_json */
 	msgpack_zone keep;   /* a streamed OTLP export's resource and scopes */
 	struct tt_otlp_ctx *otlp; /* its mapping state (decode.c) */
+	int otlp_begun;      /* otlp set up for this call */
 	int doc_depth;       /* nesting bound of the document: records built from
 	                      * it nest no deeper, so at <= TT_DEPTH_MAX their
 	                      * depth needs no check */
