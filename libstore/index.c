@@ -127,7 +127,7 @@ int index_seg_read(tt_store *s, uint64_t seg, segrec *r)
 		return mdb_rc(rc);
 	rc = index_seg_get(s, t, seg, r);
 	store_rtxn_done(s, t);
-	return rc;
+	return mdb_rc(rc); /* callers test < 0: no positive LMDB code gets by */
 }
 
 int index_seg_list(tt_store *s, int which, struct segrow **out, size_t *n)

@@ -198,7 +198,7 @@ int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,
 int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
     segrec *seg_after, uint64_t *first_seq_out);
 int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r);
-/* index_seg_get in a read transaction of its own */
+/* index_seg_get in a read transaction of its own; errors are negative */
 int index_seg_read(tt_store *s, uint64_t seg, segrec *r);
 int index_seg_put(MDB_txn *t, tt_store *s, uint64_t seg, const segrec *r);
 /* Segment rows in id order; free(*out). which: SEGS_ALL, SEGS_ACTIVE, or
