@@ -177,10 +177,28 @@ const char *cli_store_dir(const char *opt)
 	cli_die(CLI_EXIT_STORE, "no store: use --store DIR or set TERATRACE_STORE");
 }
 
+/* Each problem is printed once per process, however many times a read meets
+ * the same bad block (a query and then its summary both do). */
+static int problem_seen(const tt_problem *p)
+{
+	static struct { uint64_t seg, off; } seen[64];
+	static size_t n;
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (seen[i].seg == p->segment && seen[i].off == p->offset)
+			return 1;
+	seen[n % 64].seg = p->segment;
+	seen[n % 64].off = p->offset;
+	n++;
+	return 0;
+}
+
 void cli_problem_print(void *ctx, const tt_problem *p)
 {
 	(void)ctx;
 	cli_problems++;
+	if (problem_seen(p))
+		return;
 	if (p->what && p->code != TT_ECORRUPT) /* name the cause: "cannot read block: Input/output error" */
 		cli_err("segment %016llx offset %llu: %s: %s", (unsigned long long)p->segment,
 		    (unsigned long long)p->offset, p->what, tt_strerror(p->code));

@@ -122,12 +122,13 @@ static void print_json(const char *dir, const tt_stats *st, stat_ctx *sc, int se
 		char line[1024];
 		int k = snprintf(line, sizeof(line),
 		    ",\"segments\":%llu,\"sealed\":%llu,\"records\":%llu,\"blocks\":%llu,"
-		    "\"ids\":%llu,\"data_bytes\":%llu,\"raw_bytes\":%llu,\"index_bytes\":%llu,"
+		    "\"ids\":%llu,\"id_entries\":%llu,\"data_bytes\":%llu,\"raw_bytes\":%llu,\"index_bytes\":%llu,"
 		    "\"index_file_bytes\":%llu,\"ratio\":%.3f,\"bytes_per_record\":%.1f,"
 		    "\"min_ts\":%lld,\"max_ts\":%lld,\"min\":\"%s\",\"max\":\"%s\"",
 		    (unsigned long long)st->segments, (unsigned long long)st->sealed,
 		    (unsigned long long)st->records, (unsigned long long)st->blocks,
-		    (unsigned long long)st->ids, (unsigned long long)st->data_bytes,
+		    (unsigned long long)st->ids, (unsigned long long)st->id_entries,
+		    (unsigned long long)st->data_bytes,
 		    (unsigned long long)st->raw_bytes, (unsigned long long)st->index_bytes,
 		    (unsigned long long)st->index_file_bytes,
 		    st->data_bytes ? (double)st->raw_bytes / (double)st->data_bytes : 0.0,
@@ -187,7 +188,8 @@ static void print_table(const char *dir, const tt_stats *st, stat_ctx *sc, int s
 	    (unsigned long long)st->sealed);
 	printf("records        %llu in %llu blocks\n", (unsigned long long)st->records,
 	    (unsigned long long)st->blocks);
-	printf("ids            %llu\n", (unsigned long long)st->ids);
+	printf("ids            %llu (%llu index entries: one per id per block)\n",
+	    (unsigned long long)st->ids, (unsigned long long)st->id_entries);
 	if (st->records) {
 		cli_fmt_time(st->min_ts, utc, a, sizeof(a));
 		cli_fmt_time(st->max_ts, utc, b, sizeof(b));

@@ -491,6 +491,7 @@ static int rebuild(tt_store *s, struct checker *ck)
 		f->s = s;
 		f->seg = ids[i];
 		f->r.state = TT_SEG_ACTIVE;
+		f->r.flags = SEGF_SVCSET;
 		f->r.end = SEG_HDR_SIZE;
 		if (pread(fds[i], hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr && seg_header_check(hdr, ids[i]) == 0)
 			f->r.created_ns = (int64_t)get64(hdr + 24);

@@ -65,6 +65,63 @@ int tt_store_segments(tt_store *s, tt_seg_fn fn, void *ctx)
 	return rc < 0 ? rc : (int)n;
 }
 
+/* Distinct correlation ids over every segment: each c/<segment> database is
+ * sorted by the id's hash, so a k-way merge of their keys (MDB_NEXT_NODUP)
+ * counts each hash once, in memory bounded by the number of segments. */
+struct idcur { MDB_cursor *c; uint64_t key; };
+
+static void idheap_down(struct idcur *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && h[l].key < h[m].key) m = l;
+		if (l + 1 < n && h[l + 1].key < h[m].key) m = l + 1;
+		if (m == i)
+			return;
+		struct idcur x = h[i]; h[i] = h[m]; h[m] = x;
+		i = m;
+	}
+}
+
+static int distinct_ids(MDB_txn *t, const MDB_dbi *dbis, const int *ok, size_t n, uint64_t *out)
+{
+	struct idcur *h = calloc(n ? n : 1, sizeof *h);
+	size_t k = 0;
+	uint64_t last = 0, cnt = 0;
+	MDB_val key, d;
+	int rc = 0;
+
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i] || mdb_cursor_open(t, dbis[i], &h[k].c) != 0)
+			continue;
+		if (mdb_cursor_get(h[k].c, &key, &d, MDB_FIRST) == 0 && key.mv_size == IDX_KEY_SIZE) {
+			h[k].key = getbe64(key.mv_data);
+			k++;
+		} else {
+			mdb_cursor_close(h[k].c);
+		}
+	}
+	for (size_t i = k / 2; i-- > 0;)
+		idheap_down(h, k, i);
+	while (k) {
+		if (cnt == 0 || h[0].key != last)
+			cnt++;
+		last = h[0].key;
+		if (mdb_cursor_get(h[0].c, &key, &d, MDB_NEXT_NODUP) == 0 && key.mv_size == IDX_KEY_SIZE) {
+			h[0].key = getbe64(key.mv_data);
+		} else {
+			mdb_cursor_close(h[0].c);
+			h[0] = h[--k];
+		}
+		idheap_down(h, k, 0);
+	}
+	free(h);
+	*out = cnt;
+	return rc;
+}
+
 int tt_store_stats(tt_store *s, tt_stats *st)
 {
 	struct segrow *rows;
@@ -111,12 +168,17 @@ int tt_store_stats(tt_store *s, tt_stats *st)
 			if (store_rtxn(s, &t) == 0) {
 				for (size_t i = 0; i < n; i++)
 					if (ok[i] && mdb_stat(t, dbis[i], &ms) == 0)
-						st->ids += ms.ms_entries; /* keys: ids per segment */
+						st->id_entries += ms.ms_entries; /* one per (id, block) */
+				rc = distinct_ids(t, dbis, ok, n, &st->ids);
 				store_rtxn_done(s, t);
 			}
 		}
 		free(dbis);
 		free(ok);
+		if (rc < 0) {
+			free(rows);
+			return rc;
+		}
 	}
 	free(rows);
 	return 0;

@@ -182,8 +182,158 @@ int index_seg_put(MDB_txn *t, tt_store *s, uint64_t seg, const segrec *r)
 	return mdb_put(t, s->db_segs, &k, &d, 0);
 }
 
-/* ---- service interning: up to SVC_BITS names get a bit each */
+/* ---- services and service sets (FORMAT.md 7.5)
+ *
+ * A service name gets a number once, for ever ("svc": name -> number, "svcsets"
+ * 'v' rows: number -> name). The services of one id in one block form a set
+ * (at most SVCSET_SVC_MAX numbers, sorted) that also gets a number once
+ * ("svcsets" 'k' rows: numbers -> set, 'n' rows: set -> numbers); an entry of a
+ * SEGF_SVCSET segment holds that set number. Stores have few services and
+ * fewer sets in use, so a small per-commit memo answers almost every lookup. */
 
+#define SVC_MEMO 32
+
+struct svcmemo {
+	struct { const void *p; size_t len; uint16_t num; } name[SVC_MEMO];
+	struct { uint8_t key[1 + 2 * SVCSET_SVC_MAX]; uint8_t klen; uint16_t set; } set[SVC_MEMO];
+	unsigned nname, nset, rr_name, rr_set; /* round-robin replacement */
+};
+
+static int meta_next(MDB_txn *t, tt_store *s, const char *name, uint64_t dflt, uint64_t *out)
+{
+	int rc = store_get_u64(t, s->db_meta, name, out);
+	if (rc == TT_ENOTFOUND) {
+		*out = dflt;
+		return 0;
+	}
+	return rc;
+}
+
+/* The number of service name p (assigned now if new); 1 when it cannot have
+ * one (a name over SVC_NAME_MAX bytes, or every number taken): the entry then
+ * says "unknown" and readers look at the records. */
+static int svc_num(tt_store *s, MDB_txn *t, struct svcmemo *m, const void *p, size_t n,
+    uint16_t *num)
+{
+	MDB_val k = { n, (void *)p }, d;
+	uint8_t nb[2], vk[3];
+	uint64_t next;
+	MDB_stat st;
+	unsigned slot;
+	int rc;
+
+	for (unsigned i = 0; i < m->nname; i++)
+		if (m->name[i].len == n && memcmp(m->name[i].p, p, n) == 0) {
+			*num = m->name[i].num;
+			return 0;
+		}
+	if (n == 0 || n > SVC_NAME_MAX)
+		return 1;
+	if ((rc = mdb_get(t, s->db_svc, &k, &d)) == 0) {
+		if (d.mv_size == 1) /* version-1 rows: the bit number */
+			*num = *(uint8_t *)d.mv_data;
+		else if (d.mv_size == 2)
+			*num = get16(d.mv_data);
+		else
+			return 1;
+	} else if (rc != MDB_NOTFOUND) {
+		return rc;
+	} else {
+		/* stores written before numbers had the counter numbered 0..n-1 */
+		if ((rc = mdb_stat(t, s->db_svc, &st)) ||
+		    (rc = meta_next(t, s, "next_svc", st.ms_entries, &next)))
+			return rc;
+		if (next > SVC_NUM_MAX)
+			return 1;
+		*num = (uint16_t)next;
+		put16(nb, *num);
+		vk[0] = 'v';
+		vk[1] = (uint8_t)(*num >> 8), vk[2] = (uint8_t)*num;
+		d.mv_size = 2, d.mv_data = nb;
+		if ((rc = mdb_put(t, s->db_svc, &k, &d, MDB_NOOVERWRITE)) != 0)
+			return rc;
+		k.mv_size = 3, k.mv_data = vk;
+		d.mv_size = n, d.mv_data = (void *)p;
+		if ((rc = mdb_put(t, s->db_svcsets, &k, &d, 0)) != 0 ||
+		    (rc = store_put_u64(t, s->db_meta, "next_svc", next + 1)) != 0)
+			return rc;
+	}
+	slot = m->nname < SVC_MEMO ? m->nname++ : m->rr_name++ % SVC_MEMO;
+	m->name[slot].p = p; /* valid: the caller's arena lives until the commit */
+	m->name[slot].len = n;
+	m->name[slot].num = *num;
+	return 0;
+}
+
+static int u16_cmp(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The set number of the services of e (SVCSET_UNKNOWN when not known). */
+static int svc_set(tt_store *s, MDB_txn *t, struct svcmemo *m, const blkinfo *b,
+    const blkid *e, uint16_t *set)
+{
+	uint16_t nums[SVCSET_SVC_MAX];
+	uint8_t key[1 + 2 * SVCSET_SVC_MAX], nk[3];
+	MDB_val k, d;
+	uint64_t next;
+	unsigned klen = 1, slot;
+	int rc;
+
+	*set = SVCSET_NONE;
+	if (e->nsvc == 0 && !e->svc_more)
+		return 0;
+	*set = SVCSET_UNKNOWN;
+	if (e->svc_more || e->nsvc > SVCSET_SVC_MAX)
+		return 0;
+	for (unsigned x = 0; x < e->nsvc; x++)
+		if ((rc = svc_num(s, t, m, b->arena.data + e->svc_off[x], e->svc_len[x], &nums[x])) != 0)
+			return rc == 1 ? 0 : rc; /* 1: a name without a number: unknown */
+	qsort(nums, e->nsvc, sizeof nums[0], u16_cmp);
+	key[0] = 'k';
+	for (unsigned x = 0; x < e->nsvc; x++, klen += 2)
+		key[klen] = (uint8_t)(nums[x] >> 8), key[klen + 1] = (uint8_t)nums[x];
+	for (unsigned i = 0; i < m->nset; i++)
+		if (m->set[i].klen == klen && memcmp(m->set[i].key, key, klen) == 0) {
+			*set = m->set[i].set;
+			return 0;
+		}
+	k.mv_size = klen, k.mv_data = key;
+	if ((rc = mdb_get(t, s->db_svcsets, &k, &d)) == 0) {
+		if (d.mv_size != 2)
+			return 0; /* damaged row: unknown, readers look at the records */
+		*set = get16(d.mv_data);
+	} else if (rc != MDB_NOTFOUND) {
+		return rc;
+	} else {
+		uint8_t sb[2];
+		if ((rc = meta_next(t, s, "next_svcset", 1, &next)) != 0)
+			return rc;
+		if (next > SVCSET_MAX)
+			return 0;
+		put16(sb, (uint16_t)next);
+		d.mv_size = 2, d.mv_data = sb;
+		if ((rc = mdb_put(t, s->db_svcsets, &k, &d, MDB_NOOVERWRITE)) != 0)
+			return rc;
+		nk[0] = 'n';
+		nk[1] = (uint8_t)(next >> 8), nk[2] = (uint8_t)next;
+		k.mv_size = 3, k.mv_data = nk;
+		d.mv_size = klen - 1, d.mv_data = key + 1;
+		if ((rc = mdb_put(t, s->db_svcsets, &k, &d, 0)) != 0 ||
+		    (rc = store_put_u64(t, s->db_meta, "next_svcset", next + 1)) != 0)
+			return rc;
+		*set = (uint16_t)next;
+	}
+	slot = m->nset < SVC_MEMO ? m->nset++ : m->rr_set++ % SVC_MEMO;
+	memcpy(m->set[slot].key, key, klen);
+	m->set[slot].klen = (uint8_t)klen;
+	m->set[slot].set = *set;
+	return 0;
+}
+
+/* Version-1 entries (segments without SEGF_SVCSET): a bit per service. */
 struct svcmap { uint8_t n; struct { const void *p; size_t len; } name[SVC_BITS]; };
 
 static int svc_load(tt_store *s, MDB_txn *t, struct svcmap *m)
@@ -207,28 +357,20 @@ static int svc_load(tt_store *s, MDB_txn *t, struct svcmap *m)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int svc_bit(tt_store *s, MDB_txn *t, struct svcmap *m, const void *p, size_t n, uint16_t *mask)
+/* The mask of a version-1 entry. New names are not given bits any more (the
+ * set numbers took over), so a name without one is "others". */
+static uint16_t svc_mask(const struct svcmap *m, const blkinfo *b, const blkid *e)
 {
-	uint8_t b;
-	MDB_val k = { n, (void *)p }, d = { 1, &b };
-	int rc;
-	for (uint8_t i = 0; i < m->n; i++)
-		if (m->name[i].len == n && memcmp(m->name[i].p, p, n) == 0) {
-			*mask |= (uint16_t)(1u << i);
-			return 0;
-		}
-	if (m->n >= SVC_BITS || n > 200) {
-		*mask |= 1u << SVC_BITS;
-		return 0;
+	uint16_t mask = e->svc_more ? (uint16_t)(1u << SVC_BITS) : 0;
+	for (unsigned x = 0; x < e->nsvc; x++) {
+		unsigned i;
+		for (i = 0; i < m->n; i++)
+			if (m->name[i].len == e->svc_len[x] &&
+			    memcmp(m->name[i].p, b->arena.data + e->svc_off[x], e->svc_len[x]) == 0)
+				break;
+		mask |= (uint16_t)(1u << (i < m->n ? i : SVC_BITS));
 	}
-	b = m->n;
-	if ((rc = mdb_put(t, s->db_svc, &k, &d, MDB_NOOVERWRITE)) != 0)
-		return rc;
-	m->name[m->n].p = p; /* valid: points into the caller's arena until commit */
-	m->name[m->n].len = n;
-	m->n++;
-	*mask |= (uint16_t)(1u << b);
-	return 0;
+	return mask;
 }
 
 /* ---- the commit */
@@ -260,6 +402,7 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 		MDB_dbi dbi;
 		uint64_t seq;
 		struct svcmap sm;
+		struct svcmemo memo;
 
 		r = *seg_after;
 		nce = 0;
@@ -267,8 +410,9 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 			break;
 		if ((rc = store_get_u64(t, s->db_meta, "next_seq", &seq)) ||
 		    (rc = store_seg_dbi(s, seg, 1, t, &dbi)) ||
-		    (rc = svc_load(s, t, &sm)))
+		    (!(r.flags & SEGF_SVCSET) && (rc = svc_load(s, t, &sm))))
 			goto abort;
+		memo.nname = memo.nset = memo.rr_name = memo.rr_set = 0;
 		if (first_seq_out)
 			*first_seq_out = seq;
 		for (size_t i = 0; i < nblks; i++, seq++) {
@@ -292,12 +436,10 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 				blkid *e = &b->ids[j];
 				idxval iv = { seq, e->raw_lo, e->raw_hi, e->min_ts, e->max_ts,
 				    (uint16_t)e->count, (uint16_t)e->n_req, (uint16_t)e->n_resp, 0 };
-				for (unsigned x = 0; x < e->nsvc; x++)
-					if ((rc = svc_bit(s, t, &sm, b->arena.data + e->svc_off[x],
-					    e->svc_len[x], &iv.svc)) != 0)
-						goto abort;
-				if (e->svc_more)
-					iv.svc |= 1u << SVC_BITS;
+				if (!(r.flags & SEGF_SVCSET))
+					iv.svc = svc_mask(&sm, b, e);
+				else if ((rc = svc_set(s, t, &memo, b, e, &iv.svc)) != 0)
+					goto abort;
 				idx_key(b->arena.data + e->key_off, e->key_len, ce[nce].key);
 				idxval_encode(&iv, ce[nce].val);
 				nce++;

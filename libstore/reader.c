@@ -502,34 +502,182 @@ int tt_store_wait(tt_store *s, const tt_pos *after, int timeout_ms)
 
 /* ---- id summaries */
 
-static void svc_names(tt_store *s, MDB_txn *t, uint16_t mask, char *out, size_t n)
+/* The services of an id, gathered as names (copied into an arena), sorted and
+ * made unique at the end. */
+struct svcnames {
+	tt_buf arena;
+	struct nref { uint32_t off, len; } *v;
+	size_t n, cap;
+	struct svcmap1 { uint8_t have, n; uint32_t off[SVC_BITS], len[SVC_BITS]; } v1;
+};
+
+static int names_add(struct svcnames *sn, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (sn->n && sn->v[sn->n - 1].len == n &&
+	    memcmp(sn->arena.data + sn->v[sn->n - 1].off, p, n) == 0)
+		return 0; /* the common run of one service */
+	if (sn->n == sn->cap) {
+		size_t nc = sn->cap ? sn->cap * 2 : 16;
+		struct nref *nv = realloc(sn->v, nc * sizeof *nv);
+		if (!nv)
+			return -ENOMEM;
+		sn->v = nv, sn->cap = nc;
+	}
+	sn->v[sn->n].off = (uint32_t)sn->arena.len;
+	sn->v[sn->n].len = (uint32_t)n;
+	if (tt_buf_append(&sn->arena, p, n) < 0)
+		return -ENOMEM;
+	sn->n++;
+	return 0;
+}
+
+static int nref_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct nref *x = a, *y = b;
+	const uint8_t *base = ctx;
+	size_t m = x->len < y->len ? x->len : y->len;
+	int c = memcmp(base + x->off, base + y->off, m);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Names of version-1 service bits, loaded once per summary. */
+static int svc_v1_load(tt_store *s, MDB_txn *t, struct svcnames *sn)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
-	size_t len = 0;
 	int rc;
 
-	out[0] = 0;
-	if (mdb_cursor_open(t, s->db_svc, &c) != 0)
-		return;
+	sn->v1.have = 1;
+	if ((rc = mdb_cursor_open(t, s->db_svc, &c)) != 0)
+		return mdb_rc(rc);
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		uint8_t b = d.mv_size == 1 ? *(uint8_t *)d.mv_data : 0xff;
-		if (b >= SVC_BITS || !(mask & (1u << b)))
+		if (b >= SVC_BITS)
 			continue;
-		if (len + k.mv_size + 2 >= n)
+		sn->v1.off[b] = (uint32_t)sn->arena.len;
+		sn->v1.len[b] = (uint32_t)k.mv_size;
+		if (tt_buf_append(&sn->arena, k.mv_data, k.mv_size) < 0) {
+			rc = -ENOMEM;
 			break;
-		if (len)
-			out[len++] = ',';
-		memcpy(out + len, k.mv_data, k.mv_size);
-		len += k.mv_size;
-		out[len] = 0;
+		}
+		if (b + 1 > sn->v1.n)
+			sn->v1.n = b + 1;
 	}
 	mdb_cursor_close(c);
-	if ((mask & (1u << SVC_BITS)) && len + 3 < n) {
+	return rc == MDB_NOTFOUND ? 0 : mdb_rc(rc);
+}
+
+/* Add the name of service number num. 1 when it has none (readers then look
+ * at the records). */
+static int svc_num_name(tt_store *s, MDB_txn *t, struct svcnames *sn, uint16_t num)
+{
+	uint8_t kb[3] = { 'v', (uint8_t)(num >> 8), (uint8_t)num };
+	MDB_val k = { 3, kb }, d;
+	int rc;
+
+	if (s->db_svcsets && (rc = mdb_get(t, s->db_svcsets, &k, &d)) == 0)
+		return names_add(sn, d.mv_data, d.mv_size);
+	if (num >= SVC_BITS)
+		return 1;
+	/* numbers below SVC_BITS may be version-1 bits, named only in "svc" */
+	if (!sn->v1.have && (rc = svc_v1_load(s, t, sn)) < 0)
+		return rc;
+	if (num >= sn->v1.n || sn->v1.len[num] == 0)
+		return 1;
+	return names_add(sn, sn->arena.data + sn->v1.off[num], sn->v1.len[num]);
+}
+
+/* Add the services an entry names; 1 when it does not know them all. */
+static int entry_services(tt_store *s, MDB_txn *t, const segrec *seg, const idxval *v,
+    struct svcnames *sn)
+{
+	int rc, unknown = 0;
+
+	if (!(seg->flags & SEGF_SVCSET)) {
+		for (unsigned b = 0; b < SVC_BITS; b++)
+			if ((v->svc & (1u << b)) && (rc = svc_num_name(s, t, sn, (uint16_t)b)) != 0) {
+				if (rc < 0)
+					return rc;
+				unknown = 1;
+			}
+		return unknown || (v->svc & (1u << SVC_BITS)) ? 1 : 0;
+	}
+	if (v->svc == SVCSET_NONE)
+		return 0;
+	if (v->svc == SVCSET_UNKNOWN || !s->db_svcsets)
+		return 1;
+	{
+		uint8_t kb[3] = { 'n', (uint8_t)(v->svc >> 8), (uint8_t)v->svc };
+		MDB_val k = { 3, kb }, d;
+		const uint8_t *p;
+		if ((rc = mdb_get(t, s->db_svcsets, &k, &d)) != 0)
+			return rc == MDB_NOTFOUND ? 1 : mdb_rc(rc);
+		if (d.mv_size == 0 || d.mv_size % 2 || d.mv_size > 2 * SVCSET_SVC_MAX)
+			return 1;
+		p = d.mv_data;
+		for (size_t i = 0; i < d.mv_size; i += 2)
+			if ((rc = svc_num_name(s, t, sn, (uint16_t)(p[i] << 8 | p[i + 1]))) != 0) {
+				if (rc < 0)
+					return rc;
+				unknown = 1;
+			}
+	}
+	return unknown;
+}
+
+/* The services of id's records in one block, read from the records. */
+static int block_services(tt_store *s, MDB_txn *t, const void *id, size_t id_len,
+    const idxval *v, struct svcnames *sn, tt_buf *io, tt_buf *raw)
+{
+	blogrec b;
+	uint32_t got;
+	size_t pos = 0, len;
+	const uint8_t *rec;
+	int rc;
+
+	if (blog_get(s, t, v->seq, &b) < 0 ||
+	    read_block(s, b.seg, b.off, b.comp_len, v->raw_hi, io, raw, &got) < 0)
+		return 0; /* gone, or a bad block (reported) */
+	if (got > v->raw_hi)
+		got = v->raw_hi;
+	while (rec_next(raw->data, got, &pos, &rec, &len) > 0) {
+		tt_rec_info ri;
+		if ((size_t)(rec - raw->data) < v->raw_lo || tt_rec_info_get(rec, len, &ri) < 0 ||
+		    ri.corr.n != id_len || memcmp(ri.corr.p, id, id_len) != 0 || !ri.service.p)
+			continue;
+		if ((rc = names_add(sn, ri.service.p, ri.service.n)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The summary's service list: sorted, unique, at most TT_IDSUM_SVC_MAX names
+ * and as many as fit the buffer; the rest counted in services_omitted. */
+static void services_put(struct svcnames *sn, tt_idsum *o)
+{
+	size_t len = 0, u = 0;
+
+	if (sn->n > 1)
+		qsort_r(sn->v, sn->n, sizeof *sn->v, nref_cmp, sn->arena.data);
+	for (size_t i = 0; i < sn->n; i++)
+		if (u == 0 || nref_cmp(&sn->v[u - 1], &sn->v[i], sn->arena.data) != 0)
+			sn->v[u++] = sn->v[i];
+	o->n_services = (uint32_t)u;
+	o->services[0] = 0;
+	for (size_t i = 0; i < u; i++) {
+		size_t n = sn->v[i].len;
+		if (i >= TT_IDSUM_SVC_MAX || len + n + 2 > sizeof o->services) {
+			o->services_omitted++;
+			continue;
+		}
 		if (len)
-			out[len++] = ',';
-		memcpy(out + len, "...", 4);
+			o->services[len++] = ',';
+		memcpy(o->services + len, sn->arena.data + sn->v[i].off, n);
+		len += n;
+		o->services[len] = 0;
 	}
 }
 
@@ -537,33 +685,53 @@ static int idsum_in(tt_store *s, MDB_txn *t, struct segent *segs, size_t nsegs,
     const void *id, size_t id_len, tt_idsum *o)
 {
 	struct ref *refs;
+	struct svcnames sn;
+	tt_buf io = { 0 }, raw = { 0 };
 	size_t n;
-	uint16_t mask = 0;
 	int rc = collect_refs(s, t, segs, nsegs, id, id_len, &refs, &n);
 
 	if (rc < 0)
 		return rc;
 	memset(o, 0, sizeof *o);
+	memset(&sn, 0, sizeof sn);
 	o->id = id, o->id_len = id_len;
 	o->first_ts = INT64_MAX, o->last_ts = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
 		blogrec b;
+		const segrec *seg = NULL;
 		if (blog_get(s, t, refs[i].v.seq, &b) < 0)
 			continue; /* block removed by gc */
 		o->count += refs[i].v.count;
 		o->n_req += refs[i].v.n_req;
 		o->n_resp += refs[i].v.n_resp;
-		mask |= refs[i].v.svc;
 		if (refs[i].v.min_ts < o->first_ts) o->first_ts = refs[i].v.min_ts;
 		if (refs[i].v.max_ts > o->last_ts) o->last_ts = refs[i].v.max_ts;
 		if (refs[i].v.seq > o->last_seq) o->last_seq = refs[i].v.seq;
+		for (size_t j = 0; j < nsegs && !seg; j++)
+			if (segs[j].id == refs[i].seg)
+				seg = &segs[j].r;
+		if (!seg)
+			continue;
+		rc = entry_services(s, t, seg, &refs[i].v, &sn);
+		if (rc == 1)
+			rc = block_services(s, t, id, id_len, &refs[i].v, &sn, &io, &raw);
+		if (rc < 0)
+			goto out;
 	}
-	free(refs);
-	if (o->count == 0)
-		return TT_ENOTFOUND;
+	rc = 0;
+	if (o->count == 0) {
+		rc = TT_ENOTFOUND;
+		goto out;
+	}
 	o->complete = o->n_req >= 1 && o->n_req == o->n_resp;
-	svc_names(s, t, mask, o->services, sizeof o->services);
-	return 0;
+	services_put(&sn, o);
+out:
+	free(refs);
+	free(sn.v);
+	tt_buf_free(&sn.arena);
+	tt_buf_free(&io);
+	tt_buf_free(&raw);
+	return rc;
 }
 
 int tt_store_idsum(tt_store *s, const void *id, size_t id_len, tt_idsum *out)

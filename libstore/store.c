@@ -469,6 +469,12 @@ static int open_main_dbs(tt_store *s)
 		mdb_txn_abort(t);
 		return rc == MDB_NOTFOUND ? TT_ENOTFOUND : rc;
 	}
+	/* added after version 1 stores were written: optional for a reader */
+	s->db_svcsets = 0;
+	if ((rc = mdb_dbi_open(t, "svcsets", cf, &s->db_svcsets)) != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(t);
+		return rc;
+	}
 	return mdb_txn_commit(t);
 }
 
@@ -483,9 +489,14 @@ static int env_open(tt_store *s, const char *path, unsigned envf)
 	mdb_env_set_maxdbs(s->env, MAX_DBS);
 	mdb_env_set_maxreaders(s->env, 1024);
 	mdb_env_set_mapsize(s->env, s->o.map_size);
-	if ((rc = mdb_env_open(s->env, path, envf, 0600)) != 0) {
+	if ((rc = mdb_env_open(s->env, path, envf, STORE_LMDB_MODE(s))) != 0) {
 		mdb_env_close(s->env);
 		s->env = NULL;
+	} else if (s->group && !(envf & MDB_RDONLY)) {
+		/* LMDB gives data.mdb the lock file's mode; the group only reads it */
+		char data[4224];
+		snprintf(data, sizeof data, "%s/data.mdb", path);
+		(void)chmod(data, 0640);
 	}
 	return rc;
 }
@@ -512,11 +523,11 @@ static int store_create(tt_store *s, const char *index)
 	char tmp[4200];
 	int rc;
 
-	if (mkdir(s->segdir, 0700) < 0 && errno != EEXIST)
+	if (store_mkdir(s, s->segdir) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(tmp, sizeof tmp, "%s/index.new.%ld", s->dir, (long)getpid());
 	rm_index_dir(tmp); /* left by a creator with our pid that crashed */
-	if (mkdir(tmp, 0700) < 0)
+	if (store_mkdir(s, tmp) < 0)
 		return -errno;
 	if ((rc = env_open(s, tmp, MDB_NOTLS | MDB_NORDAHEAD)) == 0) {
 		if ((rc = open_main_dbs(s)) == 0)
@@ -649,7 +660,7 @@ int store_index_fresh(tt_store *s)
 	store_env_close(s);
 	rebuild_dir(s, tmp, sizeof tmp);
 	rm_index_dir(tmp);
-	if (mkdir(tmp, 0700) < 0)
+	if (store_mkdir(s, tmp) < 0)
 		return -errno;
 	if ((rc = env_open(s, tmp, MDB_NOTLS | MDB_NORDAHEAD | MDB_NOSYNC)) != 0)
 		return mdb_rc(rc);
@@ -683,6 +694,59 @@ int store_index_swap(tt_store *s, int keep)
 		int rc2 = store_env_open(s, index);
 		return mdb_rc(rc ? rc : rc2);
 	}
+}
+
+int store_mkdir(const tt_store *s, const char *path)
+{
+	if (mkdir(path, STORE_DIR_MODE(s)) < 0)
+		return -1;
+	if (s->group) /* mkdir's mode passed through the umask */
+		(void)chmod(path, STORE_DIR_MODE(s));
+	return 0;
+}
+
+/* chown/chmod one path of a store made group-readable */
+static int group_one(const char *path, uint32_t gid, mode_t mode)
+{
+	if ((gid != (uint32_t)-1 && chown(path, (uid_t)-1, (gid_t)gid) < 0) ||
+	    chmod(path, mode) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 0;
+}
+
+/* TT_OPEN_GROUP: make an existing (or just created) store readable by group
+ * gid: directories 02750, segment files and data.mdb 0640, lock.mdb 0660. */
+static int group_apply(const char *dir, uint32_t gid)
+{
+	static const char *const dirs[] = { "", "/seg", "/index" };
+	char p[4300];
+	DIR *d;
+	struct dirent *e;
+	int rc;
+
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		snprintf(p, sizeof p, "%s%s", dir, dirs[i]);
+		if ((rc = group_one(p, gid, 02750)) < 0)
+			return rc;
+	}
+	snprintf(p, sizeof p, "%s/index/data.mdb", dir);
+	if ((rc = group_one(p, gid, 0640)) < 0)
+		return rc;
+	snprintf(p, sizeof p, "%s/index/lock.mdb", dir);
+	if ((rc = group_one(p, gid, 0660)) < 0)
+		return rc;
+	snprintf(p, sizeof p, "%s/seg", dir);
+	if (!(d = opendir(p)))
+		return errno == ENOENT ? 0 : -errno;
+	rc = 0;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/seg/%s", dir, e->d_name);
+		rc = group_one(p, gid, 0640);
+	}
+	closedir(d);
+	return rc;
 }
 
 int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
@@ -720,6 +784,11 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 		rc = -ENOTDIR;
 		goto fail;
 	}
+	if ((s->o.flags & TT_OPEN_GROUP) && !(s->o.flags & TT_OPEN_RDONLY) &&
+	    (rc = group_apply(dir, s->o.gid)) < 0)
+		goto fail;
+	if (stat(dir, &st) == 0)
+		s->group = (st.st_mode & S_IRGRP) != 0;
 	snprintf(path, sizeof path, "%s/seg", dir);
 	if (!(s->segdir = strdup(path))) { rc = -ENOMEM; goto fail; }
 	snprintf(path, sizeof path, "%s/index", dir);

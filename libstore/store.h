@@ -34,7 +34,17 @@
 #define IDX_VAL_SIZE 40u           /* corr dup value */
 #define BLOG_FIXED 48u             /* block log value before the id list */
 #define SEGREC_SIZE 80u
-#define SVC_BITS 15                /* interned services; bit 15 = "others" */
+#define SVC_BITS 15                /* version-1 entries: a bit per service; bit 15 = "others" */
+#define SEGF_SVCSET 0x1u           /* segs.flags: the segment's corr entries hold
+                                    * service-set numbers, not bits (7.5) */
+#define SVCSET_NONE 0u             /* the id's records in the block name no service */
+#define SVCSET_UNKNOWN 0xffffu     /* too many services (or names) to number: readers
+                                    * take the names from the records */
+#define SVCSET_MAX 0xfffeu         /* set numbers 1..SVCSET_MAX */
+#define SVCSET_SVC_MAX 4u          /* services in a set: as many as a blkid keeps */
+#define SVC_NUM_MAX 0xffffu        /* service numbers 0..SVC_NUM_MAX */
+#define SVC_NAME_MAX 400u          /* longer names are not numbered (an LMDB key is
+                                    * at most 511 bytes) */
 #define MAX_DBS 4096               /* LMDB named databases: ~ live segments */
 #define LIVE_SEG_MAX 4000
 
@@ -54,7 +64,7 @@ static inline uint64_t getbe64(const uint8_t *p)
 /* A segment's row in the "segs" database (FORMAT.md 7.2). */
 typedef struct segrec {
 	uint32_t state;      /* enum tt_seg_state */
-	uint32_t flags;      /* reserved, 0 */
+	uint32_t flags;      /* SEGF_*: set at creation, never changed */
 	int64_t created_ns;
 	int64_t min_ts, max_ts;
 	uint64_t records, blocks;
@@ -123,6 +133,14 @@ void blkinfo_free(blkinfo *b);
 int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len);
 
 /* ---- the store handle */
+/* Modes of what a store creates: private, or readable by the store's group
+ * (directories setgid so new files inherit the group; LMDB's lock file is
+ * group-writable because LMDB readers take a slot in it). */
+#define STORE_DIR_MODE(s)  ((s)->group ? 02750 : 0700)
+#define STORE_FILE_MODE(s) ((s)->group ? 0640 : 0600)
+#define STORE_LMDB_MODE(s) ((s)->group ? 0660 : 0600)
+int store_mkdir(const tt_store *s, const char *path);
+
 struct fdent { uint64_t seg; int fd; };
 struct dbient { uint64_t seg; MDB_dbi dbi; };
 
@@ -130,9 +148,12 @@ struct tt_store {
 	char *dir;
 	char *segdir;
 	int segdir_fd;
+	int group;                  /* the store is group-readable (its directory is
+	                             * g+r): what it creates is too (FORMAT.md 3) */
 	tt_store_opts o;
 	MDB_env *env;
 	MDB_dbi db_meta, db_segs, db_blocks, db_svc;
+	MDB_dbi db_svcsets;         /* "svcsets"; 0 when a read-only open found none */
 	uint32_t gen;
 	pthread_rwlock_t txn_lock;  /* shared per txn; exclusive to resize the map */
 	pthread_mutex_t mu;         /* dbi cache, fd cache, rtxn cache */

@@ -58,6 +58,9 @@ enum tt_sync {
 #define TT_OPEN_NORECOVER  0x4u /* skip the open-time recovery pass (tt-check) */
 #define TT_OPEN_REBUILD    0x8u /* open even when the index does not (damaged): then
                                  * only tt_store_check(s, 1, ...) works, replacing it */
+#define TT_OPEN_GROUP     0x10u /* make the store readable by group gid: its files and
+                                 * the ones it creates later (FORMAT.md 3); a store
+                                 * whose directory is g+r stays so without the flag */
 
 typedef struct tt_store_opts {
 	unsigned flags;          /* TT_OPEN_* */
@@ -70,6 +73,8 @@ typedef struct tt_store_opts {
 	size_t rec_max;          /* largest record accepted; 0 = TT_REC_MAX_DEFAULT */
 	void (*on_problem)(void *ctx, const tt_problem *p); /* may be NULL */
 	void *problem_ctx;
+	uint32_t gid;            /* TT_OPEN_GROUP: the group; (uint32_t)-1 keeps the
+	                          * directory's group */
 } tt_store_opts;
 
 /* Open (and with TT_OPEN_CREATE create) the store at dir. Unless RDONLY or
@@ -189,7 +194,11 @@ int tt_store_end(tt_store *s, tt_pos *end);
  * Holds no LMDB read transaction while waiting. 1 = new data, 0 = timeout. */
 int tt_store_wait(tt_store *s, const tt_pos *after, int timeout_ms);
 
-/* Per-correlation-id summary, from the index alone (no data read). */
+/* Per-correlation-id summary, from the index (data is read only for the
+ * services of blocks where an id has more than 4 services, or of names the
+ * index could not number: see FORMAT.md 7.5). */
+#define TT_IDSUM_SVC_MAX 64     /* service names listed per id */
+#define TT_IDSUM_SVC_BYTES 4096 /* and their bytes, separators included */
 typedef struct tt_idsum {
 	const void *id;      /* valid during the callback / until the next call */
 	size_t id_len;
@@ -198,7 +207,11 @@ typedef struct tt_idsum {
 	uint64_t last_seq;   /* newest block holding it */
 	uint32_t n_req, n_resp; /* records with dir "->" and "<-" */
 	int complete;        /* n_req >= 1 && n_req == n_resp (TraceHub's rule) */
-	char services[256];  /* comma-separated service names, sorted, truncated */
+	uint32_t n_services; /* distinct services of the id's records, exactly */
+	uint32_t services_omitted; /* of those, not in services[] (the caps below) */
+	/* the service names, sorted (bytewise), joined by ','; at most
+	 * TT_IDSUM_SVC_MAX names, and as many as fit the buffer */
+	char services[TT_IDSUM_SVC_BYTES];
 } tt_idsum;
 
 typedef int (*tt_idsum_fn)(void *ctx, const tt_idsum *sum);
@@ -236,7 +249,8 @@ typedef struct tt_stats {
 	uint64_t raw_bytes;   /* uncompressed record bytes */
 	uint64_t index_bytes; /* LMDB pages in use */
 	uint64_t index_file_bytes; /* LMDB file size on disk */
-	uint64_t ids;         /* correlation index entries: one per (id, block) */
+	uint64_t ids;         /* distinct correlation ids (by their 64-bit hash) */
+	uint64_t id_entries;  /* correlation index entries: one per (id, block) */
 	int64_t min_ts, max_ts;
 } tt_stats;
 int tt_store_stats(tt_store *s, tt_stats *st);

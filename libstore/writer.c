@@ -121,6 +121,7 @@ int seg_create(tt_store *s, uint64_t *segp, int *fdp, segrec *rp)
 			goto abort;
 		}
 		r.state = TT_SEG_ACTIVE;
+		r.flags = SEGF_SVCSET;
 		r.created_ns = store_now();
 		if ((rc = store_put_u64(t, s->db_meta, "next_seg", seg + 1)) ||
 		    (rc = index_seg_put(t, s, seg, &r)) ||
@@ -133,7 +134,7 @@ int seg_create(tt_store *s, uint64_t *segp, int *fdp, segrec *rp)
 		}
 		/* 2. create the file, lock it, write + sync the header, sync the dir */
 		store_seg_path(s, seg, path, sizeof path);
-		if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE(s))) < 0)
 			return -errno;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			close(fd); /* a recovering process took it first: use another id */
