@@ -503,6 +503,7 @@ static int rebuild(tt_store *s, struct checker *ck)
 		}
 		if ((rc = store_wtxn_commit(s, t)) != 0) { free(f); goto out; }
 		rc = walk_file(fds[i], ids[i], s->uuid, ck, rb_good, f, &valid_end, UINT64_MAX);
+		store_progress(s, "rebuild", i + 1, n);
 		if (rc == 1) {
 			/* refused (another version or store): a sealed row with nothing
 			 * indexed keeps it from gc's orphan removal, from recovery and
@@ -548,8 +549,12 @@ static int check_all(tt_store *s, struct checker *ck)
 	size_t n;
 	int rc;
 
+	uint64_t total = 0, done = 0;
+
 	if ((rc = index_seg_list(s, SEGS_WITH_BAD, &rows, &n)) < 0)
 		return rc;
+	for (size_t i = 0; i < n; i++)
+		total += rows[i].r.end;
 	for (size_t i = 0; i < n; i++) {
 		if (rows[i].r.state == 0) {
 			report(ck, rows[i].id, 0, TT_ECORRUPT, "malformed segment row");
@@ -557,6 +562,8 @@ static int check_all(tt_store *s, struct checker *ck)
 		}
 		if ((rc = check_segment(s, rows[i].id, &rows[i].r, ck)) < 0)
 			break;
+		done += rows[i].r.end;
+		store_progress(s, "check", done, total);
 	}
 	free(rows);
 	return rc < 0 ? rc : ck->count;

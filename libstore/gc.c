@@ -353,6 +353,7 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 		int del = 0;
 		tt_seginfo si;
 
+		store_progress(s, "gc", i, n);
 		if (r->state != TT_SEG_SEALED)
 			continue;
 		if (o->max_age_ns && r->max_ts < now - o->max_age_ns)
@@ -372,6 +373,7 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 		if (fn && (rc = fn(ctx, &si)) < 0)
 			goto out;
 	}
+	store_progress(s, "gc", n, n);
 	rc = deleted;
 out:
 	free(rows);

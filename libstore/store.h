@@ -167,6 +167,14 @@ struct tt_store {
 	int index_fresh;            /* meta_init may start an index beside segment files */
 };
 
+/* Long work reports how far it is (tt_store_opts.on_progress). */
+static inline void store_progress(const tt_store *s, const char *what, uint64_t done,
+    uint64_t total)
+{
+	if (s->o.on_progress)
+		s->o.on_progress(s->o.progress_ctx, what, done, total);
+}
+
 /* LMDB returns positive errno values for system errors; the API promises -errno. */
 static inline int mdb_rc(int rc) { return rc > 0 ? -rc : rc; }
 

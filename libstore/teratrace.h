@@ -75,6 +75,11 @@ typedef struct tt_store_opts {
 	void *problem_ctx;
 	uint32_t gid;            /* TT_OPEN_GROUP: the group; (uint32_t)-1 keeps the
 	                          * directory's group */
+	/* Called now and then by long work (tt_store_check: "check" in segment
+	 * bytes, "rebuild" in segment files; tt_store_gc: "gc" in segments) with
+	 * how much of it is done; may be NULL. Runs on the calling thread. */
+	void (*on_progress)(void *ctx, const char *what, uint64_t done, uint64_t total);
+	void *progress_ctx;
 } tt_store_opts;
 
 /* Open (and with TT_OPEN_CREATE create) the store at dir. Unless RDONLY or
