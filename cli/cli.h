@@ -86,6 +86,10 @@ typedef struct cli_opts {
 	int reverse;           /* -r */
 	int64_t now_ns;        /* fixed at start: anchors relative times */
 	int has_filter;        /* a condition other than the time range */
+	/* the conditions again, for --stats: which ones the rollups can answer */
+	const char **rk_svc, **rk_name, **rk_kind; /* --service S, service=, name=, kind= */
+	size_t n_svc, n_name, n_kind, cap_svc, cap_name, cap_kind;
+	int not_rollup;        /* a condition the rollups cannot answer */
 } cli_opts;
 
 /* Long option ids for options without a short letter. */
@@ -154,6 +158,22 @@ int cli_opts_match_arg(cli_opts *o, const char *arg);
  * output and colour. */
 void cli_opts_finish(cli_opts *o);
 void cli_opts_free(cli_opts *o);
+
+/* ---- --stats (stats.c) */
+typedef struct cli_stats {
+	const char *by[TT_STATQ_BY_MAX];   /* --by a,b */
+	const char *sum[TT_STATQ_SUM_MAX]; /* --sum x,y */
+	size_t nby, nsum;
+	char *by_buf, *sum_buf;
+	int64_t every_ns;                  /* --every DUR; 0 = one bucket */
+	int scan;                          /* --scan: never the rollups */
+	int explain;                       /* --explain: say which path answered */
+} cli_stats;
+void cli_stats_by(cli_stats *st, const char *arg);
+void cli_stats_sum(cli_stats *st, const char *arg);
+void cli_stats_free(cli_stats *st);
+/* Print the aggregate rows; *rows = how many. 0 or <0 (reported). */
+int cli_stats_run(tt_store *s, const cli_opts *o, const cli_stats *st, uint64_t *rows);
 
 /* ---- record printer */
 typedef struct cli_out cli_out;

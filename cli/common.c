@@ -280,6 +280,16 @@ void cli_opts_free(cli_opts *o)
 {
 	tt_filter_free(o->filter);
 	o->filter = NULL;
+	free(o->rk_svc);
+	free(o->rk_name);
+	free(o->rk_kind);
+	o->rk_svc = o->rk_name = o->rk_kind = NULL;
+}
+
+static void rk_push(const char ***v, size_t *n, size_t *cap, const char *val)
+{
+	cli_grow(v, cap, *n, sizeof **v);
+	(*v)[(*n)++] = val;
 }
 
 void cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
@@ -315,9 +325,11 @@ void cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 		o->has_filter = 1;
 		if (tt_filter_add_service(o->filter, arg) < 0)
 			cli_bad_value("--service", arg);
+		rk_push(&o->rk_svc, &o->n_svc, &o->cap_svc, arg);
 		return;
 	case OPT_LEVEL: {
 		o->has_filter = 1;
+		o->not_rollup = 1;
 		int lvl = tt_level_parse(arg, strlen(arg));
 		if (lvl == TT_LVL_NONE || tt_filter_set_level(o->filter, lvl) < 0)
 			cli_die(CLI_EXIT_USAGE,
@@ -327,6 +339,7 @@ void cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 	}
 	case 'g': {
 		o->has_filter = 1;
+		o->not_rollup = 1;
 		tt_rec_err err;
 		memset(&err, 0, sizeof(err));
 		if (tt_filter_set_grep(o->filter, arg, &err) < 0)
@@ -336,6 +349,7 @@ void cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 	case OPT_MIN_DUR:
 	case OPT_MAX_DUR:
 		o->has_filter = 1;
+		o->not_rollup = 1;
 		if (tt_parse_duration(arg, &v) < 0)
 			cli_bad_value(c == OPT_MIN_DUR ? "--min-dur" : "--max-dur", arg);
 		if (c == OPT_MIN_DUR)
@@ -404,6 +418,17 @@ int cli_opts_match_arg(cli_opts *o, const char *arg)
 	if (rc < 0)
 		cli_die(CLI_EXIT_USAGE, "invalid match '%s': %s", arg,
 		    rc == TT_ETOOBIG ? "too many matches" : "expected FIELD=VALUE");
+	/* service=, name=, kind= with a value: a rollup key */
+	if (arg[n] != '=' || !eq[1])
+		o->not_rollup = 1;
+	else if (n == 7 && !memcmp(arg, "service", 7))
+		rk_push(&o->rk_svc, &o->n_svc, &o->cap_svc, eq + 1);
+	else if (n == 4 && !memcmp(arg, "name", 4))
+		rk_push(&o->rk_name, &o->n_name, &o->cap_name, eq + 1);
+	else if (n == 4 && !memcmp(arg, "kind", 4))
+		rk_push(&o->rk_kind, &o->n_kind, &o->cap_kind, eq + 1);
+	else
+		o->not_rollup = 1;
 	return 1;
 }
 

@@ -11,6 +11,7 @@
 static const char usage_str[] =
 "usage: tt-query [OPTIONS] [CORRELATION-ID...] [FIELD=VALUE...]\n"
 "       tt-query --list [OPTIONS] [FIELD=VALUE...]\n"
+"       tt-query --stats [--by F,..] [--every DUR] [--sum F,..] [OPTIONS] [FIELD=VALUE...]\n"
 "\n"
 "With ids: every record of each id in timestamp order, and whether the trace\n"
 "is complete. Without: the records matching the filters, oldest first.\n"
@@ -19,6 +20,13 @@ CLI_HELP_STORE
 "  -i, --id ID            a correlation id (for ids that look like FIELD=VALUE)\n"
 "  -l, --list             recent correlation ids, newest first (default -n 50)\n"
 "  -c, --count            print only the number of matching records (or ids)\n"
+"      --stats            counts, errors, rate, p50/p90/p95/p99/max of dur\n"
+"      --by F,..          --stats per value of these fields (attrs paths too)\n"
+"      --every DUR        --stats per time bucket of DUR (1m, 1h, 1d)\n"
+"      --sum F,..         --stats sums of these numeric fields (input_tokens,\n"
+"                         output_tokens, cost: every LLM alias)\n"
+"      --scan             --stats from the records, not the per-minute rollups\n"
+"      --explain          --stats: say whether rollups or a scan answered\n"
 CLI_HELP_FILTER
 "  -n, --lines N|all      at most N records (per id) or ids\n"
 "  -r, --reverse          newest first\n"
@@ -32,7 +40,8 @@ CLI_HELP_MATCHES
 "Exit status: 0 found; 1 an id has no records or nothing matched; 2 usage;\n"
 "3 corruption found; 4 store unavailable.\n";
 
-enum { OPT_LIST = OPT_TOOL, OPT_COUNT };
+enum { OPT_LIST = OPT_TOOL, OPT_COUNT, OPT_STATS, OPT_BY, OPT_EVERY, OPT_SUM, OPT_SCAN,
+	OPT_EXPLAIN };
 
 static const struct option longopts[] = {
 	CLI_OPTS_COMMON,
@@ -40,6 +49,12 @@ static const struct option longopts[] = {
 	{ "id", required_argument, NULL, 'i' },
 	{ "list", no_argument, NULL, 'l' },
 	{ "count", no_argument, NULL, 'c' },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "by", required_argument, NULL, OPT_BY },
+	{ "every", required_argument, NULL, OPT_EVERY },
+	{ "sum", required_argument, NULL, OPT_SUM },
+	{ "scan", no_argument, NULL, OPT_SCAN },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -299,10 +314,12 @@ int main(int argc, char **argv)
 	query q;
 	const char **ids;
 	size_t nids = 0;
-	int c, list = 0, code = CLI_EXIT_OK, missing = 0;
+	int c, list = 0, stats = 0, code = CLI_EXIT_OK, missing = 0;
+	cli_stats st;
 
 	cli_init(argv[0]);
 	memset(&q, 0, sizeof(q));
+	memset(&st, 0, sizeof(st));
 	cli_opts_init(&q.o);
 	ids = calloc((size_t)argc + 1, sizeof(*ids));
 	if (!ids)
@@ -319,6 +336,25 @@ int main(int argc, char **argv)
 		case 'c':
 			q.count_only = 1;
 			break;
+		case OPT_STATS:
+			stats = 1;
+			break;
+		case OPT_BY:
+			cli_stats_by(&st, optarg);
+			break;
+		case OPT_SUM:
+			cli_stats_sum(&st, optarg);
+			break;
+		case OPT_EVERY:
+			if (tt_parse_duration(optarg, &st.every_ns) < 0 || st.every_ns <= 0)
+				cli_bad_value("--every", optarg);
+			break;
+		case OPT_SCAN:
+			st.scan = 1;
+			break;
+		case OPT_EXPLAIN:
+			st.explain = 1;
+			break;
 		default:
 			cli_opts_parse(&q.o, c, optarg, usage_str);
 		}
@@ -331,6 +367,10 @@ int main(int argc, char **argv)
 			cli_die(CLI_EXIT_USAGE, "invalid correlation id '%s'", ids[i]);
 	if (list && nids)
 		cli_die(CLI_EXIT_USAGE, "--list takes no correlation ids");
+	if (stats && (list || nids || q.count_only))
+		cli_die(CLI_EXIT_USAGE, "--stats takes no correlation ids, --list or --count");
+	if (!stats && (st.nby || st.nsum || st.every_ns || st.scan || st.explain))
+		cli_die(CLI_EXIT_USAGE, "--by, --every, --sum, --scan and --explain go with --stats");
 	cli_opts_finish(&q.o);
 	if (list && (q.o.fmt == CLI_FMT_TREE || q.o.fmt == CLI_FMT_MSGPACK ||
 	                q.o.fmt == CLI_FMT_OTLP))
@@ -343,6 +383,18 @@ int main(int argc, char **argv)
 	cli_catch_interrupt_output();
 
 	q.s = cli_store_open(cli_store_dir(q.o.store), TT_OPEN_RDONLY, NULL);
+	if (stats) {
+		code = cli_stats_run(q.s, &q.o, &st, &q.n) < 0 ? CLI_EXIT_STORE :
+		    q.n == 0 ? CLI_EXIT_NOMATCH : CLI_EXIT_OK;
+		cli_check_stdout();
+		if (fclose(stdout) != 0)
+			cli_die(CLI_EXIT_STORE, "could not write to standard output");
+		tt_store_close(q.s);
+		cli_opts_free(&q.o);
+		cli_stats_free(&st);
+		free(ids);
+		return cli_exit_code(code);
+	}
 	if (!q.count_only)
 		q.out = cli_out_new(&q.o, 0);
 	if (nids) {

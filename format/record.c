@@ -240,3 +240,52 @@ int tt_rec_field(const uint8_t *rec, size_t len, const char *path, tt_value *out
 	tt_mp_head(attrs.raw, attrs.raw_len, &m, &h);
 	return find_in_map(attrs.raw + h, attrs.raw_len - h, attrs.v.count, path, pn, 2, out);
 }
+
+/* One map's pairs: scalar values to fn; "attrs" (at depth 1) walked too. */
+static int scalars_in(const uint8_t *p, size_t n, uint32_t count, int depth, int attrs,
+    tt_rec_kv_fn fn, void *ctx)
+{
+	size_t off = 0, h;
+	int rc;
+
+	for (uint32_t i = 0; i < count; i++) {
+		tt_value k, v;
+		size_t vlen;
+		if (off >= n || tt_mp_head(p + off, n - off, &k, &h))
+			return TT_EBADREC;
+		if ((k.type == TT_V_ARRAY || k.type == TT_V_MAP) &&
+		    tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &h, NULL))
+			return TT_EBADREC;
+		off += h;
+		if (tt_mp_head(p + off, n - off, &v, &h))
+			return TT_EBADREC;
+		vlen = h;
+		if ((v.type == TT_V_ARRAY || v.type == TT_V_MAP) &&
+		    tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &vlen, NULL))
+			return TT_EBADREC;
+		if (k.type == TT_V_STR) {
+			if (v.type == TT_V_MAP && attrs && key_is(&k, "attrs", 5)) {
+				if ((rc = scalars_in(p + off + h, vlen - h, v.v.count, depth + 1, 0, fn, ctx)) != 0)
+					return rc;
+			} else if (v.type != TT_V_MAP && v.type != TT_V_ARRAY) {
+				v.raw_len = vlen;
+				if ((rc = fn(ctx, 1 - attrs, k.v.s.p, k.v.s.n, &v)) != 0)
+					return rc;
+			}
+		}
+		off += vlen;
+	}
+	return 0;
+}
+
+int tt_rec_scalars(const uint8_t *rec, size_t len, tt_rec_kv_fn fn, void *ctx)
+{
+	tt_value m;
+	size_t h;
+
+	if (!rec || !fn)
+		return TT_EBADARG;
+	if (tt_mp_head(rec, len, &m, &h) || m.type != TT_V_MAP)
+		return TT_EBADREC;
+	return scalars_in(rec + h, len - h, m.v.count, 1, 1, fn, ctx);
+}

@@ -124,6 +124,14 @@ int tt_rec_ts_corr(const uint8_t *rec, size_t len, int64_t *ts,
  * Returns 1 found, 0 absent, <0 error. */
 int tt_rec_field(const uint8_t *rec, size_t len, const char *path, tt_value *out);
 
+/* Every scalar field of a record in one pass: the top level's (in_attrs 0)
+ * and those directly inside "attrs" (in_attrs 1); maps and arrays are
+ * skipped. fn returns 0 to go on, anything else stops the walk and is
+ * returned. TT_EBADREC when the bytes are not a map. */
+typedef int (*tt_rec_kv_fn)(void *ctx, int in_attrs, const char *k, size_t kn,
+    const tt_value *v);
+int tt_rec_scalars(const uint8_t *rec, size_t len, tt_rec_kv_fn fn, void *ctx);
+
 /* Validate one msgpack object at p (at most n bytes): every count and length is
  * bounded by the bytes that remain, nesting <= TT_DEPTH_MAX. *used = its size.
  * TT_EBADREC (with err) on malformed/truncated input, TT_ETOOBIG over limits. */

@@ -566,6 +566,23 @@ static int check_all(tt_store *s, struct checker *ck)
 		store_progress(s, "check", done, total);
 	}
 	free(rows);
+	if (rc >= 0) {
+		uint64_t rolled, expect;
+		char what[160];
+		int bad = rollup_verify(s, &rolled, &expect);
+		if (bad < 0)
+			return bad;
+		if (bad) {
+			snprintf(what, sizeof what, "%d rollup rows do not decode", bad);
+			report(ck, 0, 0, TT_ECORRUPT, what);
+		}
+		if (rolled != expect) {
+			snprintf(what, sizeof what, "rollups count %llu records, the index folded %llu "
+			    "(run tt-check --rebuild-index)", (unsigned long long)rolled,
+			    (unsigned long long)expect);
+			report(ck, 0, 0, TT_ECORRUPT, what);
+		}
+	}
 	return rc < 0 ? rc : ck->count;
 }
 

@@ -459,7 +459,8 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 			if ((rc = mdb_put(t, dbi, &k, &d, 0)) != 0)
 				goto abort;
 		}
-		if ((rc = index_seg_put(t, s, seg, &r)) ||
+		if ((rc = rollup_commit(s, t, blks, nblks)) ||
+		    (rc = index_seg_put(t, s, seg, &r)) ||
 		    (rc = store_put_u64(t, s->db_meta, "next_seq", seq)))
 			goto abort;
 		rc = store_wtxn_commit(s, t);

@@ -232,6 +232,8 @@ int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos, const uint8_t **re
 void blkinfo_reset(blkinfo *b)
 {
 	b->nids = 0;
+	b->nru = 0;
+	b->ru_hist.len = 0;
 	b->arena.len = 0;
 	b->nrec = 0;
 	b->min_ts = INT64_MAX;
@@ -244,7 +246,9 @@ void blkinfo_free(blkinfo *b)
 	if (!b)
 		return;
 	free(b->ids);
+	free(b->ru);
 	tt_buf_free(&b->arena);
+	tt_buf_free(&b->ru_hist);
 	memset(b, 0, sizeof *b);
 }
 
@@ -286,7 +290,7 @@ static int tab_grow(const blkinfo *b, uint32_t **tab, uint32_t *tabsz)
  * smallest record with an id is about 13 bytes). */
 int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 {
-	uint32_t *tab = NULL, tabsz = 64, mask;
+	uint32_t *tab = NULL, tabsz = 64, mask, *rutab = NULL, rutabsz = 0;
 	size_t pos = 0, rlen;
 	const uint8_t *rec;
 	int rc, r;
@@ -311,6 +315,8 @@ int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 		b->nrec++;
 		if (ri.ts < b->min_ts) b->min_ts = ri.ts;
 		if (ri.ts > b->max_ts) b->max_ts = ri.ts;
+		if ((rc = rollup_fold(b, &rutab, &rutabsz, &ri, rec, rlen)) < 0)
+			goto fail;
 		if (!ri.corr.p || ri.corr.n == 0 || ri.corr.n > TT_ID_MAX)
 			continue;
 		if (b->nids * 2 >= tabsz) {
@@ -376,8 +382,10 @@ int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 	if (b->nrec == 0)
 		b->min_ts = b->max_ts = 0;
 	free(tab);
+	free(rutab);
 	return 0;
 fail:
 	free(tab);
+	free(rutab);
 	return rc;
 }

@@ -470,8 +470,10 @@ static int open_main_dbs(tt_store *s)
 		return rc == MDB_NOTFOUND ? TT_ENOTFOUND : rc;
 	}
 	/* added after version 1 stores were written: optional for a reader */
-	s->db_svcsets = 0;
-	if ((rc = mdb_dbi_open(t, "svcsets", cf, &s->db_svcsets)) != 0 && rc != MDB_NOTFOUND) {
+	s->db_svcsets = s->db_rollup = s->db_rgroups = 0;
+	if (((rc = mdb_dbi_open(t, "svcsets", cf, &s->db_svcsets)) != 0 && rc != MDB_NOTFOUND) ||
+	    ((rc = mdb_dbi_open(t, "rollup", cf, &s->db_rollup)) != 0 && rc != MDB_NOTFOUND) ||
+	    ((rc = mdb_dbi_open(t, "rgroups", cf, &s->db_rgroups)) != 0 && rc != MDB_NOTFOUND)) {
 		mdb_txn_abort(t);
 		return rc;
 	}

@@ -115,6 +115,20 @@ typedef struct blkid {
 	uint8_t nsvc, svc_more;
 } blkid;
 
+/* The rollup of one (minute, service, name, kind) within one block, folded
+ * by blkinfo_scan and committed by rollup_commit (FORMAT.md 7.6). */
+typedef struct rollacc {
+	int64_t minute;              /* ts / 60 s, floored */
+	uint32_t svc_off, svc_len, name_off, name_len, kind_off, kind_len; /* in arena */
+	uint32_t hash;
+	uint64_t count, errors, dur_n, dur_sum, llm_n;
+	int64_t dur_min, dur_max, in_tok, out_tok, cost_nano;
+} rollacc;
+
+#define ROLLUP_SVC_MAX 128u        /* bytes of a service name in a group key */
+#define ROLLUP_NAME_MAX 200u       /* of a name (longer ones are cut) */
+#define ROLLUP_KIND_MAX 32u        /* of a kind */
+
 typedef struct blkinfo {
 	uint64_t off;                /* file offset of the block header */
 	uint32_t comp_len, raw_len, nrec;
@@ -124,6 +138,9 @@ typedef struct blkinfo {
 	blkid *ids;
 	uint32_t nids, cap_ids;
 	tt_buf arena;
+	rollacc *ru;                 /* rollups of the block's records */
+	uint32_t nru, cap_ru;
+	tt_buf ru_hist;              /* u64 (rollacc index << 16 | bucket) per duration */
 } blkinfo;
 
 void blkinfo_reset(blkinfo *b);
@@ -131,6 +148,22 @@ void blkinfo_free(blkinfo *b);
 /* Walk a raw payload and fill b->ids / ts range / nrec. TT_ECORRUPT if the
  * payload does not frame into canonical records. */
 int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len);
+
+/* ---- rollup.c */
+/* Fold one record (its info already read) into the rollups of b; tab and tabsz
+ * are the caller's hash table over b->ru (freed by the caller). */
+int rollup_fold(blkinfo *b, uint32_t **tab, uint32_t *tabsz, const tt_rec_info *ri,
+    const uint8_t *rec, size_t len);
+/* Add the rollups of blks to the index, inside the commit's transaction. */
+int rollup_commit(tt_store *s, MDB_txn *t, blkinfo *blks, size_t nblks);
+/* The LLM fields of a record (the first of each kind's aliases it has). */
+enum { LLM_IN, LLM_OUT, LLM_COST };
+struct llm { int have[3]; int64_t v[3]; /* tokens; cost x 1e9 */ };
+int rollup_llm(const uint8_t *rec, size_t len, struct llm *l);
+/* Level error or fatal, or status "error": what a rollup counts as an error. */
+int rollup_is_error(const tt_rec_info *ri);
+/* tt-check: the rollups' record count against what was folded and pruned. */
+int rollup_verify(tt_store *s, uint64_t *rolled, uint64_t *expect);
 
 /* ---- the store handle */
 /* Modes of what a store creates: private, or readable by the store's group
@@ -154,6 +187,7 @@ struct tt_store {
 	MDB_env *env;
 	MDB_dbi db_meta, db_segs, db_blocks, db_svc;
 	MDB_dbi db_svcsets;         /* "svcsets"; 0 when a read-only open found none */
+	MDB_dbi db_rollup, db_rgroups; /* "rollup", "rgroups" (7.6); 0 likewise */
 	uint32_t gen;
 	pthread_rwlock_t txn_lock;  /* shared per txn; exclusive to resize the map */
 	pthread_mutex_t mu;         /* dbi cache, fd cache, rtxn cache */

@@ -280,6 +280,106 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx);
 int tt_store_check(tt_store *s, int rebuild,
     void (*fn)(void *ctx, const tt_problem *p), void *ctx);
 
+/* ---- rollups (FORMAT.md 7.6): per minute and (service, name, kind), folded
+ * into the index by every commit, in the same transaction as the records */
+
+/* A duration histogram: log-linear buckets (128 per power of two of ns), so
+ * tt_hist_value(bucket) is within 0.4 % of every value in the bucket. Sparse:
+ * only buckets in use, in increasing order. */
+typedef struct tt_hist {
+	uint16_t *b;     /* bucket numbers, increasing */
+	uint64_t *n;     /* values in each */
+	size_t len, cap;
+	uint64_t total;  /* sum of n */
+} tt_hist;
+
+uint16_t tt_hist_bucket(int64_t v);          /* v <= 0: bucket 0 */
+int64_t tt_hist_value(uint16_t bucket);      /* the bucket's midpoint */
+int tt_hist_add(tt_hist *h, uint16_t bucket, uint64_t n);     /* 0 or -ENOMEM */
+int tt_hist_merge(tt_hist *into, const tt_hist *from);        /* 0 or -ENOMEM */
+int64_t tt_hist_quantile(const tt_hist *h, double q);          /* nearest rank; -1 empty */
+void tt_hist_free(tt_hist *h);
+
+#define TT_ROLLUP_GROUPS_MAX 1000 /* (name, kind) groups per service; later ones
+                                   * are counted under the name "(other)" */
+#define TT_ROLLUP_OTHER "(other)"
+
+typedef struct tt_rollup {
+	int64_t minute_ns;             /* start of the minute (UTC) */
+	const char *service, *name, *kind; /* "" when the records have none; valid
+	                                * during the callback */
+	size_t service_len, name_len, kind_len;
+	uint64_t count;                /* records */
+	uint64_t errors;               /* level error/fatal, or status "error" */
+	uint64_t dur_n;                /* records with a duration (spans) */
+	int64_t dur_min, dur_max;      /* ns, of those */
+	uint64_t dur_sum;              /* ns */
+	uint64_t llm_n;                /* records with a token count or a cost */
+	int64_t in_tokens, out_tokens; /* sums */
+	int64_t cost_nano;             /* sum of cost x 1e9 (exact in any order) */
+	tt_hist hist;                  /* durations; valid during the callback */
+} tt_rollup;
+
+typedef int (*tt_rollup_fn)(void *ctx, const tt_rollup *r);
+
+/* Rollups of the minutes that overlap [since, until], oldest minute first
+ * (groups in number order within a minute). fn returns as tt_rec_fn's does.
+ * Returns the number delivered or <0. */
+int tt_store_rollups(tt_store *s, int64_t since, int64_t until, tt_rollup_fn fn, void *ctx);
+
+/* Delete the rollups of minutes that end before `before` (rollup retention:
+ * tt-gc --rollup-max-age). Returns the number of rollup rows deleted. */
+int tt_store_rollups_prune(tt_store *s, int64_t before);
+
+/* ---- aggregate queries (tt-query --stats, /api/stats) */
+
+#define TT_STATQ_BY_MAX 8          /* group-by fields */
+#define TT_STATQ_SUM_MAX 8         /* summed fields */
+#define TT_STATQ_GROUPS_MAX 1000000 /* (bucket, group) rows: TT_ETOOBIG past it */
+#define TT_STATQ_SCAN 0x1u         /* read the records, never the rollups */
+
+typedef struct tt_str { const char *p; size_t n; } tt_str;
+
+typedef struct tt_statq {
+	int64_t since, until;          /* TT_TS_MIN / TT_TS_MAX for open ends */
+	int64_t every_ns;              /* time buckets of this length; 0 = one */
+	const char *const *by;         /* group by these fields (dotted paths reach
+	                                * into attrs; service, name and kind are the
+	                                * rollup keys) */
+	size_t nby;
+	const char *const *sum;        /* sum these numeric fields; input_tokens,
+	                                * output_tokens and cost are the LLM fields
+	                                * of every alias (FORMAT.md 7.6) */
+	size_t nsum;
+	/* conditions the rollups can answer: the field is any of the values
+	 * (an empty list: no condition) */
+	const char *const *services; size_t nservices;
+	const char *const *names; size_t nnames;
+	const char *const *kinds; size_t nkinds;
+	const tt_filter *filter;       /* anything else; makes it a scan. NULL: none */
+	unsigned flags;                /* TT_STATQ_* */
+} tt_statq;
+
+typedef struct tt_statrow {
+	int64_t bucket_ns;             /* start of the time bucket (every = 0: since, or 0) */
+	int64_t span_ns;               /* its length, for rates (every, or the range
+	                                * clipped to the store's records) */
+	const tt_str *group;           /* nby values ("" when absent); valid during fn */
+	uint64_t count, errors;
+	uint64_t dur_n;                /* records with a duration */
+	int64_t dur_min, dur_max;      /* 0 when dur_n is 0 */
+	uint64_t dur_sum;
+	const tt_hist *hist;           /* of the durations: quantiles within 0.4 % */
+	const double *sums;            /* nsum sums */
+} tt_statrow;
+
+typedef int (*tt_statrow_fn)(void *ctx, const tt_statrow *r);
+
+/* Run q; rows come sorted by bucket, then by group values. *used_rollups (may
+ * be NULL) tells which path answered. Returns rows delivered or <0. */
+int tt_store_statq(tt_store *s, const tt_statq *q, tt_statrow_fn fn, void *ctx,
+    int *used_rollups);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,413 @@
+/*
+ * stats.c -- aggregate queries (tt-query --stats, ttd's /api/stats): counts,
+ * errors, duration quantiles and sums, grouped by fields and time buckets.
+ *
+ * Two paths give the same answer. A query whose groups and conditions are
+ * among the rollup keys (service, name, kind; FIELD=VALUE on those; sums of
+ * the LLM fields) and whose buckets are whole minutes reads the rollups for
+ * the whole minutes of its range, and scans only the partial minutes at the
+ * range's two ends. Any other query scans the records of its range (blocks
+ * outside it are skipped unread). Both build the same histograms, so counts,
+ * errors, sums and even quantiles agree exactly -- as long as the range holds
+ * no record that gc deleted (rollups outlive raw records by design).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "store.h"
+
+#define MINUTE 60000000000LL
+
+/* One group of one time bucket. */
+struct sacc {
+	int64_t bucket;
+	uint32_t key_off, key_len;  /* group values in the arena: (u32 len, bytes) each */
+	uint64_t hash;
+	uint64_t count, errors, dur_n, dur_sum;
+	int64_t dur_min, dur_max;
+	tt_hist h;
+	size_t sums;                /* index of its nsum slots in the sum arrays */
+};
+
+struct sumv { int64_t i; double f; }; /* integers summed exactly, floats apart */
+
+struct sq {
+	const tt_statq *q;
+	tt_store *s;
+	struct sacc *v;
+	size_t n, cap;
+	uint32_t *tab;
+	size_t tabsz;
+	tt_buf arena, key;
+	struct sumv *sums;          /* n * nsum */
+	int sum_llm[TT_STATQ_SUM_MAX]; /* sum i is LLM field LLM_IN/OUT/COST, or -1 */
+	int by_well[TT_STATQ_BY_MAX];  /* by i is service (0), name (1), kind (2), or -1 */
+	int err;
+};
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t d = a / b;
+	return (a % b != 0 && ((a < 0) != (b < 0))) ? d - 1 : d;
+}
+
+static int64_t bucket_of(const tt_statq *q, int64_t ts)
+{
+	if (q->every_ns <= 0)
+		return q->since == TT_TS_MIN ? 0 : q->since;
+	return floor_div(ts, q->every_ns) * q->every_ns;
+}
+
+static int key_add(tt_buf *k, const char *p, size_t n)
+{
+	uint8_t l[4];
+	put32(l, (uint32_t)n);
+	return tt_buf_append(k, l, 4) < 0 || tt_buf_append(k, p, n) < 0 ? -ENOMEM : 0;
+}
+
+/* The accumulator of (bucket, the group in sq->key), created if new. */
+static struct sacc *acc_get(struct sq *sq, int64_t bucket)
+{
+	uint64_t h = XXH3_64bits_withSeed(sq->key.data, sq->key.len, (uint64_t)bucket);
+	size_t slot;
+	struct sacc *a;
+
+	if (2 * (sq->n + 1) > sq->tabsz) {
+		size_t nsz = sq->tabsz ? sq->tabsz * 2 : 256;
+		uint32_t *nt = malloc(nsz * sizeof *nt);
+		if (!nt)
+			return NULL;
+		memset(nt, 0xff, nsz * sizeof *nt);
+		for (size_t i = 0; i < sq->n; i++) {
+			for (slot = sq->v[i].hash & (nsz - 1); nt[slot] != UINT32_MAX; slot = (slot + 1) & (nsz - 1))
+				;
+			nt[slot] = (uint32_t)i;
+		}
+		free(sq->tab);
+		sq->tab = nt, sq->tabsz = nsz;
+	}
+	for (slot = h & (sq->tabsz - 1);; slot = (slot + 1) & (sq->tabsz - 1)) {
+		uint32_t i = sq->tab[slot];
+		if (i == UINT32_MAX)
+			break;
+		a = &sq->v[i];
+		if (a->hash == h && a->bucket == bucket && a->key_len == sq->key.len &&
+		    memcmp(sq->arena.data + a->key_off, sq->key.data, sq->key.len) == 0)
+			return a;
+	}
+	if (sq->n >= TT_STATQ_GROUPS_MAX) {
+		sq->err = TT_ETOOBIG;
+		return NULL;
+	}
+	if (sq->n == sq->cap) {
+		size_t nc = sq->cap ? sq->cap * 2 : 64;
+		struct sacc *nv = realloc(sq->v, nc * sizeof *nv);
+		struct sumv *ns = sq->q->nsum ? realloc(sq->sums, nc * sq->q->nsum * sizeof *ns) : NULL;
+		if (!nv || (sq->q->nsum && !ns)) {
+			if (nv) sq->v = nv;
+			if (ns) sq->sums = ns;
+			return NULL;
+		}
+		sq->v = nv, sq->cap = nc;
+		if (ns)
+			sq->sums = ns;
+	}
+	a = &sq->v[sq->n];
+	memset(a, 0, sizeof *a);
+	a->bucket = bucket;
+	a->hash = h;
+	a->dur_min = INT64_MAX, a->dur_max = INT64_MIN;
+	a->key_off = (uint32_t)sq->arena.len;
+	a->key_len = (uint32_t)sq->key.len;
+	a->sums = sq->n * sq->q->nsum;
+	if (sq->q->nsum)
+		memset(&sq->sums[a->sums], 0, sq->q->nsum * sizeof *sq->sums);
+	if (tt_buf_append(&sq->arena, sq->key.data, sq->key.len) < 0)
+		return NULL;
+	sq->tab[slot] = (uint32_t)sq->n++;
+	return a;
+}
+
+static void dur_add(struct sacc *a, uint64_t n, uint64_t sum, int64_t mn, int64_t mx)
+{
+	if (!n)
+		return;
+	if (!a->dur_n || mn < a->dur_min) a->dur_min = mn;
+	if (!a->dur_n || mx > a->dur_max) a->dur_max = mx;
+	a->dur_n += n;
+	a->dur_sum += sum;
+}
+
+/* ---- the scan path */
+
+/* Does the record pass the rollup-shaped conditions of q? */
+static int str_in(const char *p, size_t n, const char *const *v, size_t nv)
+{
+	if (!nv)
+		return 1;
+	for (size_t i = 0; i < nv; i++)
+		if (strlen(v[i]) == n && memcmp(v[i], p ? p : "", n) == 0)
+			return 1;
+	return 0;
+}
+
+static void value_text(const tt_value *v, char *tmp, size_t tn, const char **p, size_t *n)
+{
+	switch (v->type) {
+	case TT_V_STR: case TT_V_BIN: *p = v->v.s.p, *n = v->v.s.n; return;
+	case TT_V_INT: *n = (size_t)snprintf(tmp, tn, "%" PRId64, v->v.i); break;
+	case TT_V_UINT: *n = (size_t)snprintf(tmp, tn, "%" PRIu64, v->v.u); break;
+	case TT_V_FLOAT: *n = (size_t)snprintf(tmp, tn, "%.17g", v->v.f); break;
+	case TT_V_BOOL: *n = (size_t)snprintf(tmp, tn, "%s", v->v.b ? "true" : "false"); break;
+	default: *n = 0; break;
+	}
+	*p = tmp;
+}
+
+static int on_rec(void *ctx, const tt_rec *r)
+{
+	struct sq *sq = ctx;
+	const tt_statq *q = sq->q;
+	tt_rec_info ri;
+	struct sacc *a;
+	struct llm l;
+	int have_llm = 0;
+
+	if (tt_rec_info_get(r->data, r->len, &ri) < 0)
+		return 0;
+	if (r->ts < q->since || r->ts > q->until ||
+	    !str_in(ri.service.p, ri.service.n, q->services, q->nservices) ||
+	    !str_in(ri.name.p, ri.name.n, q->names, q->nnames) ||
+	    !str_in(ri.kind.p, ri.kind.n, q->kinds, q->nkinds) ||
+	    (q->filter && !tt_filter_match(q->filter, r->data, r->len)))
+		return 0;
+	sq->key.len = 0;
+	for (size_t i = 0; i < q->nby; i++) {
+		const char *p = "";
+		size_t n = 0;
+		char tmp[40];
+		tt_value v;
+		switch (sq->by_well[i]) {
+		case 0: if (ri.service.p) p = ri.service.p, n = ri.service.n; break;
+		case 1: if (ri.name.p) p = ri.name.p, n = ri.name.n; break;
+		case 2: if (ri.kind.p) p = ri.kind.p, n = ri.kind.n; break;
+		default:
+			if (tt_rec_field(r->data, r->len, q->by[i], &v) == 1)
+				value_text(&v, tmp, sizeof tmp, &p, &n);
+		}
+		if (key_add(&sq->key, p, n) < 0)
+			return -ENOMEM;
+	}
+	if (!(a = acc_get(sq, bucket_of(q, r->ts))))
+		return sq->err ? sq->err : -ENOMEM;
+	a->count++;
+	a->errors += (uint64_t)rollup_is_error(&ri);
+	if (ri.dur >= 0) {
+		dur_add(a, 1, (uint64_t)ri.dur, ri.dur, ri.dur);
+		if (tt_hist_add(&a->h, tt_hist_bucket(ri.dur), 1) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < q->nsum; i++) {
+		struct sumv *sv = &sq->sums[a->sums + i];
+		tt_value v;
+		if (sq->sum_llm[i] >= 0) {
+			if (!have_llm++ && rollup_llm(r->data, r->len, &l) < 0)
+				return 0;
+			if (l.have[sq->sum_llm[i]])
+				sv->i += l.v[sq->sum_llm[i]];
+		} else if (tt_rec_field(r->data, r->len, q->sum[i], &v) == 1) {
+			if (v.type == TT_V_INT) sv->i += v.v.i;
+			else if (v.type == TT_V_UINT) sv->i += (int64_t)v.v.u;
+			else if (v.type == TT_V_FLOAT) sv->f += v.v.f;
+		}
+	}
+	return 0;
+}
+
+static int scan_range(struct sq *sq, int64_t since, int64_t until)
+{
+	tt_scan sc;
+	int rc;
+
+	if (since > until)
+		return 0;
+	memset(&sc, 0, sizeof sc);
+	sc.since = since;
+	sc.until = until;
+	rc = tt_store_scan(sq->s, &sc, on_rec, sq, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- the rollup path */
+
+static int on_rollup(void *ctx, const tt_rollup *r)
+{
+	struct sq *sq = ctx;
+	const tt_statq *q = sq->q;
+	struct sacc *a;
+	const char *p[3] = { r->service, r->name, r->kind };
+	size_t n[3] = { r->service_len, r->name_len, r->kind_len };
+
+	if (r->minute_ns < sq->q->since || r->minute_ns + MINUTE - 1 > sq->q->until)
+		return 0; /* a partial minute: scanned instead */
+	if (!str_in(p[0], n[0], q->services, q->nservices) ||
+	    !str_in(p[1], n[1], q->names, q->nnames) || !str_in(p[2], n[2], q->kinds, q->nkinds))
+		return 0;
+	sq->key.len = 0;
+	for (size_t i = 0; i < q->nby; i++)
+		if (key_add(&sq->key, p[sq->by_well[i]], n[sq->by_well[i]]) < 0)
+			return -ENOMEM;
+	if (!(a = acc_get(sq, bucket_of(q, r->minute_ns))))
+		return sq->err ? sq->err : -ENOMEM;
+	a->count += r->count;
+	a->errors += r->errors;
+	dur_add(a, r->dur_n, r->dur_sum, r->dur_min, r->dur_max);
+	if (tt_hist_merge(&a->h, &r->hist) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < q->nsum; i++) {
+		struct sumv *sv = &sq->sums[a->sums + i];
+		int64_t x = sq->sum_llm[i] == LLM_IN ? r->in_tokens :
+		    sq->sum_llm[i] == LLM_OUT ? r->out_tokens : r->cost_nano;
+		sv->i += x;
+	}
+	return 0;
+}
+
+/* The LLM field a --sum name stands for, or -1. */
+static int llm_field(const char *name)
+{
+	static const struct { const char *n; int f; } m[] = {
+		{ "input_tokens", LLM_IN }, { "gen_ai.usage.input_tokens", LLM_IN },
+		{ "output_tokens", LLM_OUT }, { "gen_ai.usage.output_tokens", LLM_OUT },
+		{ "cost", LLM_COST }, { "gen_ai.usage.cost", LLM_COST },
+	};
+	for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+		if (strcmp(m[i].n, name) == 0)
+			return m[i].f;
+	return -1;
+}
+
+static int well_known(const char *f)
+{
+	return !strcmp(f, "service") ? 0 : !strcmp(f, "name") ? 1 : !strcmp(f, "kind") ? 2 : -1;
+}
+
+/* ---- delivering: by bucket, then by group values (bytewise) */
+
+static int sacc_cmp(const void *x, const void *y, void *ctx)
+{
+	const struct sacc *a = x, *b = y;
+	const uint8_t *base = ctx;
+	size_t m;
+	int c;
+
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
+	m = a->key_len < b->key_len ? a->key_len : b->key_len;
+	c = memcmp(base + a->key_off, base + b->key_off, m);
+	return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+int tt_store_statq(tt_store *s, const tt_statq *q, tt_statrow_fn fn, void *ctx, int *used_rollups)
+{
+	struct sq sq;
+	tt_str group[TT_STATQ_BY_MAX];
+	double sums[TT_STATQ_SUM_MAX];
+	int rollup_ok = !(q->flags & TT_STATQ_SCAN) && !q->filter && s->db_rollup &&
+	    (q->every_ns == 0 || q->every_ns % MINUTE == 0);
+	int rc = 0, delivered = 0;
+	int64_t lo, hi, span;
+	tt_stats st;
+
+	if (q->nby > TT_STATQ_BY_MAX || q->nsum > TT_STATQ_SUM_MAX || q->every_ns < 0)
+		return TT_EBADARG;
+	memset(&sq, 0, sizeof sq);
+	sq.q = q;
+	sq.s = s;
+	for (size_t i = 0; i < q->nby; i++)
+		if ((sq.by_well[i] = well_known(q->by[i])) < 0)
+			rollup_ok = 0;
+	for (size_t i = 0; i < q->nsum; i++)
+		if ((sq.sum_llm[i] = llm_field(q->sum[i])) < 0)
+			rollup_ok = 0;
+	/* buckets of `every` start at multiples of it, so whole buckets are whole
+	 * minutes; the range's own ends are cut to minutes */
+	if (rollup_ok) {
+		int64_t first = q->since == TT_TS_MIN ? TT_TS_MIN : floor_div(q->since + MINUTE - 1, MINUTE) * MINUTE;
+		int64_t end = q->until == TT_TS_MAX ? TT_TS_MAX : floor_div(q->until + 1, MINUTE) * MINUTE;
+		if (first != TT_TS_MIN && end != TT_TS_MAX && first >= end) {
+			rc = scan_range(&sq, q->since, q->until);
+		} else {
+			if (first != TT_TS_MIN && first > q->since)
+				rc = scan_range(&sq, q->since, first - 1);
+			if (rc == 0) {
+				rc = tt_store_rollups(s, first, end == TT_TS_MAX ? TT_TS_MAX : end - 1,
+				    on_rollup, &sq);
+				rc = rc < 0 ? rc : 0;
+			}
+			if (rc == 0 && end != TT_TS_MAX && end <= q->until)
+				rc = scan_range(&sq, end, q->until);
+		}
+	} else {
+		rc = scan_range(&sq, q->since, q->until);
+	}
+	if (used_rollups)
+		*used_rollups = rollup_ok;
+	if (rc < 0)
+		goto out;
+	/* the span of a bucket, for rates: `every`, or the range clipped to the
+	 * records the store holds */
+	lo = q->since, hi = q->until;
+	if ((lo == TT_TS_MIN || hi == TT_TS_MAX) && tt_store_stats(s, &st) == 0) {
+		if (lo == TT_TS_MIN) lo = st.min_ts;
+		if (hi == TT_TS_MAX) hi = st.max_ts;
+	}
+	span = q->every_ns > 0 ? q->every_ns : (hi > lo ? hi - lo : 0);
+	if (sq.n > 1) /* each accumulator keeps the index of its sums */
+		qsort_r(sq.v, sq.n, sizeof *sq.v, sacc_cmp, sq.arena.data);
+	for (size_t i = 0; i < sq.n; i++) {
+		struct sacc *a = &sq.v[i];
+		tt_statrow row;
+		size_t off = 0;
+
+		memset(&row, 0, sizeof row);
+		row.bucket_ns = a->bucket;
+		row.span_ns = span;
+		for (size_t g = 0; g < q->nby; g++) {
+			const uint8_t *kp = sq.arena.data + a->key_off + off;
+			group[g].n = get32(kp);
+			group[g].p = (const char *)kp + 4;
+			off += 4 + group[g].n;
+		}
+		row.group = group;
+		row.count = a->count, row.errors = a->errors;
+		row.dur_n = a->dur_n, row.dur_sum = a->dur_sum;
+		row.dur_min = a->dur_n ? a->dur_min : 0;
+		row.dur_max = a->dur_n ? a->dur_max : 0;
+		row.hist = &a->h;
+		for (size_t k = 0; k < q->nsum; k++) {
+			const struct sumv *sv = &sq.sums[a->sums + k];
+			sums[k] = sq.sum_llm[k] == LLM_COST ? (double)sv->i / 1e9 :
+			    (double)sv->i + sv->f;
+		}
+		row.sums = sums;
+		if ((rc = fn(ctx, &row)) < 0)
+			goto out;
+		delivered++;
+		if (rc > 0)
+			break;
+	}
+	rc = delivered;
+out:
+	for (size_t i = 0; i < sq.n; i++)
+		tt_hist_free(&sq.v[i].h);
+	free(sq.v);
+	free(sq.sums);
+	free(sq.tab);
+	tt_buf_free(&sq.arena);
+	tt_buf_free(&sq.key);
+	return rc;
+}
