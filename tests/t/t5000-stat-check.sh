@@ -16,7 +16,7 @@ test_expect_success 'tt-stat: counts, time range, sizes, services' '
 	tt-stat >out &&
 	grep "^records        3001 in [0-9]* blocks\$" out &&
 	grep "^segments       1 (0 sealed)\$" out &&
-	grep "^ids            [0-9]*\$" out &&
+	grep "^ids            [0-9]* ([0-9]* index entries" out &&
 	grep "^time range     2024-11-21 00:00:00.000 .. 2024-11-21 00:49:59.000\$" out &&
 	grep "^data .* (raw .*, ratio [0-9.]*x)\$" out &&
 	grep "^  svc0  *1000\$" out && grep "^  svc2  *1000\$" out &&
