@@ -1,6 +1,7 @@
 /*
- * alerts.h -- alert rules evaluated from the rollups, notifications to
- * webhooks and commands (alerts.c, rules.c, notify.c; man 5 ttd-alerts).
+ * alerts.h -- what ttd computes from the rollups: alert rules evaluated on a
+ * timer with notifications to webhooks and commands (alerts.c, rules.c,
+ * notify.c; man 5 ttd-alerts), and span metrics for /metrics (spanmetrics.c).
  *
  * Everything runs on ttd's event loop: evaluation on a timer, never on the
  * ingest path; deliveries are libevent HTTP client requests and child
@@ -88,5 +89,9 @@ typedef struct notify_stats {
 	uint64_t sent, failed, retried, dropped, queued;
 } notify_stats;
 extern notify_stats g_notify;
+
+/* ---- span metrics on /metrics (spanmetrics.c), from the same rollups */
+void ttd_spanmetrics_render(tt_buf *out);
+void ttd_spanmetrics_fini(void);
 
 #endif /* TTD_ALERTS_H */
