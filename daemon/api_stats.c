@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
 #include <event2/http.h>
+#include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 
 #include "ttd.h"
