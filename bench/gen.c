@@ -1,5 +1,5 @@
 /*
- * gen.c -- the deterministic trace record generator behind bench/tt-gen and
+ * gen.c -- the deterministic trace record generator behind tt-gen and
  * the benchmark harness. See gen.h for the shape of the stream.
  */
 #include "gen.h"
@@ -188,13 +188,18 @@ void gen_init(gen *g, uint64_t seed, uint64_t n, int64_t start_ns)
 	for (i = 0; i < 4; i++)
 		g->s[i] = splitmix64(&x);
 	g->n = n;
-	g->now = start_ns ? start_ns : GEN_START_NS;
+	g->now = start_ns;
 	for (i = 0; i < GEN_CONCURRENCY; i++) {
 		int sz = req_size(g);
 		if (sz == 0)
 			break;
 		req_start(g, &g->req[g->active++], sz);
 	}
+}
+
+int64_t gen_span_max(uint64_t n)
+{
+	return n > (uint64_t)(INT64_MAX / GEN_STEP_MAX_NS) ? -1 : (int64_t)n * GEN_STEP_MAX_NS;
 }
 
 static void common(gen *g, gen_req *q, int svc, gen_rec *r)
@@ -396,7 +401,7 @@ const gen_rec *gen_next(gen *g)
 
 	if (g->emitted >= g->n || g->active == 0)
 		return NULL;
-	g->now += 1 + (int64_t)rnd(g, 40000); /* ~20 us apart on average */
+	g->now += 1 + (int64_t)rnd(g, GEN_STEP_MAX_NS); /* ~20 us apart on average */
 	k = (int)rnd(g, (uint32_t)g->active);
 	q = &g->req[k];
 	left = q->n - q->i; /* records still to emit, this one included */

@@ -1,10 +1,12 @@
 /*
  * gen.h -- deterministic generator of realistic trace records (bench/ only).
  *
- * One seed gives one byte-identical stream of records, on every machine: the
- * PRNG is xoshiro256** seeded through splitmix64, there is no clock and no
- * floating-point arithmetic whose result depends on the platform (costs are
- * integer micro-dollars printed as decimals).
+ * One (seed, start time) gives one byte-identical stream of records, on every
+ * machine: the PRNG is xoshiro256** seeded through splitmix64, there is no
+ * clock and no floating-point arithmetic whose result depends on the platform
+ * (costs are integer micro-dollars printed as decimals). The caller chooses
+ * the start: the benchmarks a fixed one (GEN_START_NS), tt-gen "now" minus
+ * gen_span_max() unless told otherwise, so that its records end by now.
  *
  * Shape of the stream (chosen to look like a small fleet serving requests):
  *   - each request (correlation id: 128 random bits, 32 lowercase hex chars)
@@ -13,7 +15,8 @@
  *     LLM calls with tokens and cost, and a final "<-" with the duration;
  *   - GEN_CONCURRENCY requests are in flight at once and their records are
  *     interleaved the way concurrent requests are;
- *   - ts is nanoseconds since the epoch, strictly increasing with jitter;
+ *   - ts is nanoseconds since the epoch, strictly increasing with jitter:
+ *     1..GEN_STEP_MAX_NS apart (about 20 us on average);
  *   - about 5 % of records are errors (level "error");
  *   - span/parent ids are 64 random bits as 16 lowercase hex chars;
  *   - exactly n records are produced (the requests still in flight near the
@@ -29,7 +32,8 @@
 #define GEN_CONCURRENCY 48   /* requests in flight at once */
 #define GEN_ATTRS_MAX 6      /* attrs entries per record */
 #define GEN_JSON_MAX 1024    /* upper bound of one JSON record (no newline) */
-#define GEN_START_NS 1795219200000000000LL /* 2026-11-21T00:00:00Z */
+#define GEN_START_NS 1795219200000000000LL /* 2026-11-21T00:00:00Z: the benchmarks' start */
+#define GEN_STEP_MAX_NS 40000 /* largest gap between two records' ts */
 
 typedef enum gen_vt { GEN_STR, GEN_INT, GEN_MICRO } gen_vt; /* MICRO: i / 1e6 */
 
@@ -86,8 +90,11 @@ typedef struct gen {
 	gen_rec rec;
 } gen;
 
-/* Start a stream of n records. start_ns 0 = GEN_START_NS. */
+/* Start a stream of n records whose first ts is start_ns + 1.. */
 void gen_init(gen *g, uint64_t seed, uint64_t n, int64_t start_ns);
+/* The longest a stream of n records can last (the last ts is at most
+ * start_ns + gen_span_max(n)); -1 when n is too large for int64 nanoseconds. */
+int64_t gen_span_max(uint64_t n);
 /* The next record, or NULL after n records. */
 const gen_rec *gen_next(gen *g);
 /* The record as one JSON object, no newline, NUL-terminated; returns its
