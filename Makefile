@@ -8,6 +8,7 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make run             install deps, build, start ttd on the default store
 #   make deps            install missing Debian packages (apt-get; sudo if not root)
+# A build without its dependencies stops at once and says which are missing.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -16,6 +17,9 @@ SANITIZE ?=
 O ?= 2
 
 BUILD := build$(if $(SANITIZE),-san)
+comma := ,
+space := $(subst ,, )
+VERSION := $(shell sed -n 's/^\#define TT_VERSION_STRING "\(.*\)"/\1/p' libstore/teratrace.h)
 CC  ?= cc
 CXX ?= c++
 
@@ -25,6 +29,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 EVENT_LIBS := $(shell pkg-config --libs libevent libevent_pthreads libprotobuf-c 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null)
+# What a build needs (pkg-config names; fragments may add): checked below.
+DEP_PKGS := $(PKGS) libevent libevent_pthreads libprotobuf-c libcrypto
+DEP_PKGS_tests-build := cmocka
+DEP_PKGS_bench := sqlite3
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror)
@@ -61,6 +69,21 @@ UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 # may add to LIB_OBJ, DAEMON_OBJ, BINS, CPPFLAGS and define their own targets.
 .DEFAULT_GOAL := all
 -include $(wildcard */rules.mk tests/*/rules.mk)
+
+# Fail early, naming what is missing, rather than at the first compiler or
+# protoc-c error. Goals that install the dependencies first (deps, run, test)
+# and goals that build nothing are not checked.
+NODEP_GOALS := deps run test test-long clean uninstall
+ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
+CHECK_PKGS := $(DEP_PKGS) $(foreach g,$(MAKECMDGOALS),$(DEP_PKGS_$(g)))
+ifneq ($(shell command -v protoc-c >/dev/null && pkg-config --exists $(CHECK_PKGS) 2>/dev/null && echo y),y)
+MISSING_DEPS := $(strip \
+    $(if $(shell command -v protoc-c),,protoc-c) \
+    $(if $(shell command -v pkg-config),,pkg-config) \
+    $(foreach p,$(CHECK_PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
+$(error missing build dependencies ($(subst $(space),$(comma)$(space),$(MISSING_DEPS))): run make deps (or make run / make test))
+endif
+endif
 
 .SECONDARY:
 .PHONY: all lib tools test test-long bench install uninstall clean deps run fuzz
@@ -117,18 +140,28 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@contrib/run-main $(BUILD)
 
+BASH_COMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSH_COMPDIR  := $(PREFIX)/share/zsh/site-functions
+# every command completed by contrib/completion; bash-completion loads
+# completions/<command>, so the one script is linked under each name
+COMP_CMDS    := $(notdir $(BINS))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(BASH_COMPDIR) $(DESTDIR)$(ZSH_COMPDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libteratrace.so.0 $(DESTDIR)$(PREFIX)/lib/libteratrace.so
 	install -m 644 libstore/teratrace.h format/ttformat.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' contrib/teratrace.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' contrib/teratrace.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace.pc
+	install -m 644 contrib/completion/teratrace.bash $(DESTDIR)$(BASH_COMPDIR)/teratrace
+	for c in $(COMP_CMDS); do ln -sf teratrace $(DESTDIR)$(BASH_COMPDIR)/$$c; done
+	install -m 644 contrib/completion/_teratrace $(DESTDIR)$(ZSH_COMPDIR)/_teratrace
 	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	for m in man/*.7; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
@@ -138,6 +171,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)))
 	rm -f $(DESTDIR)$(PREFIX)/lib/libteratrace.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace.pc
 	rm -f $(DESTDIR)$(PREFIX)/include/teratrace.h $(DESTDIR)$(PREFIX)/include/ttformat.h
+	rm -f $(addprefix $(DESTDIR)$(BASH_COMPDIR)/,teratrace $(COMP_CMDS))
+	rm -f $(DESTDIR)$(ZSH_COMPDIR)/_teratrace
 
 clean:
 	rm -rf build build-san

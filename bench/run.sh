@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh -- what `make bench` runs (after building bench/tt-gen and
+# bench/run.sh -- what `make bench` runs (after building $BUILD/bin/tt-gen and
 # $BUILD/bench/ttbench):
 #   1. ttbench: every in-process figure, TeraTrace and SQLite side by side,
 #      for each size in $BENCH_N; writes bench/RESULTS.md;

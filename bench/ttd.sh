@@ -17,9 +17,10 @@ set -u
 DIR=${1:?usage: bench/ttd.sh DIR}
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
+GEN_START=2026-11-21T00:00:00Z # = GEN_START_NS (bench/gen.h), what ttbench uses
 N=${TTD_BENCH_N:-1000000}
 SECS=${TTD_BENCH_SECS:-5}
-GEN=bench/tt-gen
+GEN="$BIN/tt-gen --start $GEN_START" # fixed start: the same records every run
 mkdir -p "$DIR"
 
 start_ttd() { # start_ttd NAME [ARGS] -> PID, PORT, STORE
@@ -58,7 +59,7 @@ echo "|---|---:|---:|---:|---:|---|"
 if ! command -v wrk >/dev/null; then
 	echo "| HTTP JSON, 1000/request | not measured | | | | wrk is not installed |"
 else
-	"$GEN" 1000 --format jsonl | jq -s -c . >"$DIR/body.json"
+	$GEN 1000 --format jsonl | jq -s -c . >"$DIR/body.json"
 	cat >"$DIR/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -78,7 +79,7 @@ fi
 if ! command -v python3 >/dev/null; then
 	echo "| unix socket msgpack | not measured | | | | python3 is not installed |"
 else
-	"$GEN" "$N" --format msgpack >"$DIR/recs.mp"
+	$GEN "$N" --format msgpack >"$DIR/recs.mp"
 	start_ttd sock || exit 1
 	python3 - "$STORE/ttd.sock" "$DIR/recs.mp" "$N" >"$DIR/sock.out" <<'PY'
 import socket, sys, time
