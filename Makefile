@@ -29,6 +29,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 EVENT_LIBS := $(shell pkg-config --libs libevent libevent_pthreads libprotobuf-c 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null)
+# What libteratrace links (the installed teratrace.pc's Requires.private,
+# which static linking needs: OTLP/protobuf decoding uses libprotobuf-c).
+LIB_PKGS := lmdb msgpack liblz4 libxxhash simdjson libprotobuf-c
 # What a build needs (pkg-config names; fragments may add): checked below.
 DEP_PKGS := $(PKGS) libevent libevent_pthreads libprotobuf-c libcrypto
 DEP_PKGS_tests-build := cmocka
@@ -156,7 +159,8 @@ install: all
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libteratrace.so.0 $(DESTDIR)$(PREFIX)/lib/libteratrace.so
 	install -m 644 libstore/teratrace.h format/ttformat.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' contrib/teratrace.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|^Requires.private:.*|Requires.private: $(LIB_PKGS)|' contrib/teratrace.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace.pc
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace.pc
 	install -m 644 contrib/completion/teratrace.bash $(DESTDIR)$(BASH_COMPDIR)/teratrace
