@@ -148,6 +148,7 @@ ZSH_COMPDIR  := $(PREFIX)/share/zsh/site-functions
 # every command completed by contrib/completion; bash-completion loads
 # completions/<command>, so the one script is linked under each name
 COMP_CMDS    := $(notdir $(BINS))
+MAN_PAGES    := $(wildcard man/*.[1-8])
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -166,10 +167,7 @@ install: all
 	install -m 644 contrib/completion/teratrace.bash $(DESTDIR)$(BASH_COMPDIR)/teratrace
 	for c in $(COMP_CMDS); do ln -sf teratrace $(DESTDIR)$(BASH_COMPDIR)/$$c; done
 	install -m 644 contrib/completion/_teratrace $(DESTDIR)$(ZSH_COMPDIR)/_teratrace
-	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
-	for m in man/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
-	for m in man/*.7; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
-	for m in man/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+	for m in $(MAN_PAGES); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)))
@@ -177,6 +175,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/teratrace.h $(DESTDIR)$(PREFIX)/include/ttformat.h
 	rm -f $(addprefix $(DESTDIR)$(BASH_COMPDIR)/,teratrace $(COMP_CMDS))
 	rm -f $(DESTDIR)$(ZSH_COMPDIR)/_teratrace
+	for m in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$$m; done
 
 clean:
 	rm -rf build build-san

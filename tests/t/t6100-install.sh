@@ -57,6 +57,7 @@ test_expect_success 'every expected file is installed' '
 		for c in $CMDS; do echo "share/bash-completion/completions/$c"; done
 		echo share/zsh/site-functions/_teratrace
 	} | sort >expected &&
+	test -L "$ROOT/usr/share/bash-completion/completions/tt-query" &&
 	(cd "$ROOT/usr" && find . ! -type d | sed "s|^\./||" | sort) >actual &&
 	test_cmp expected actual &&
 	grep -qx "share/man/man1/tt-gen.1" actual
@@ -67,6 +68,12 @@ test_expect_success 'tt-gen --help is the SYNOPSIS of tt-gen.1' '
 	sed -n "/^\.SH SYNOPSIS/,/^\.SH /p" "$ROOT/usr/share/man/man1/tt-gen.1" |
 		sed "/^\./d; s/\\\\-/-/g; s/\\\\f[BIRP]//g" >man &&
 	test_cmp man help
+'
+
+test_expect_success 'make uninstall removes every installed file' '
+	cp -a "$ROOT" root2 &&
+	tmake uninstall PREFIX=/usr DESTDIR="$TEST_DIR/root2" >out 2>&1 &&
+	find root2 ! -type d >left && test_cmp /dev/null left
 '
 
 # ---- the pkg-config file
