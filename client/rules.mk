@@ -25,6 +25,7 @@ client: $(CLIENT_A) $(CLIENT_SO) $(CLIENT_EX)
 all: client
 
 install: install-client
+uninstall: uninstall-client
 install-client: client
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 	    $(DESTDIR)$(PREFIX)/share/man/man3
@@ -34,6 +35,10 @@ install-client: client
 	install -m 644 client/ttclient.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' contrib/teratrace-client.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace-client.pc
-	install -m 644 man/ttclient.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 
-.PHONY: client install-client
+# (man/ttclient.3 is installed with the other man pages, into man3 made above)
+uninstall-client:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libttclient.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/teratrace-client.pc
+	rm -f $(DESTDIR)$(PREFIX)/include/ttclient.h
+
+.PHONY: client install-client uninstall-client

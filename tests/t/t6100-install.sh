@@ -50,6 +50,8 @@ test_expect_success 'every expected file is installed' '
 		for c in $CMDS; do echo "bin/$c"; done
 		echo lib/libteratrace.a; echo lib/libteratrace.so; echo lib/libteratrace.so.0
 		echo lib/pkgconfig/teratrace.pc; echo include/teratrace.h; echo include/ttformat.h
+		echo lib/libttclient.a; echo lib/libttclient.so; echo lib/libttclient.so.0
+		echo lib/pkgconfig/teratrace-client.pc; echo include/ttclient.h
 		for m in "$TOP"/man/*.[1-8]; do
 			echo "share/man/man${m##*.}/$(basename "$m")"
 		done
