@@ -224,7 +224,7 @@ static void fork_child(void)
 		batches_free(c->ub);
 		c->ub = c->ub_tail = NULL;
 		c->ub_bytes = 0;
-		c->pend_len = 0;
+		c->pend_len = 0; /* the buffer stays, reused */
 		c->pend_n = 0;
 		c->thr_running = 0;
 		c->connected = c->flush_req = c->wake_sent = c->ever_connected = 0;
@@ -338,31 +338,28 @@ static int on_reply(ttc_client *c, const msgpack_object *o)
 	return map_get(o, "fatal") ? -1 : 0;
 }
 
+/* pend starts with room for the batch's array header (array 32: 0xdd and a
+ * big-endian count), so a batch is the pending buffer itself, taken over
+ * under the lock without a copy. */
+#define BATCH_HDR 5
+
 /* Take the pending records as one batch (an array message); mu held. */
 static batch *take_batch(ttc_client *c)
 {
 	batch *b = malloc(sizeof *b);
-	msgpack_sbuffer hdr;
-	msgpack_packer pk;
 
 	if (!b)
 		return NULL;
-	msgpack_sbuffer_init(&hdr);
-	msgpack_packer_init(&pk, &hdr, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, c->pend_n);
-	if (!(b->data = malloc(hdr.size + c->pend_len))) {
-		msgpack_sbuffer_destroy(&hdr);
-		free(b);
-		return NULL;
-	}
-	memcpy(b->data, hdr.data, hdr.size);
-	memcpy(b->data + hdr.size, c->pend, c->pend_len);
-	b->len = hdr.size + c->pend_len;
+	c->pend[0] = (char)0xdd;
+	c->pend[1] = (char)(c->pend_n >> 24), c->pend[2] = (char)(c->pend_n >> 16);
+	c->pend[3] = (char)(c->pend_n >> 8), c->pend[4] = (char)c->pend_n;
+	b->data = c->pend;
+	b->len = c->pend_len;
 	b->nrec = c->pend_n;
 	b->next = NULL;
-	msgpack_sbuffer_destroy(&hdr);
 	c->ub_bytes += b->len; /* the pending bytes move from pend_len to ub_bytes */
-	c->pend_len = 0;
+	c->pend = NULL;
+	c->pend_len = c->pend_cap = 0;
 	c->pend_n = 0;
 	c->wake_sent = 0;
 	if (c->ub_tail)
@@ -390,7 +387,7 @@ static void *sender(void *arg)
 		batch *send_b = NULL;
 
 		pthread_mutex_lock(&c->mu);
-		if (c->stop == 2 || (c->stop && !c->pend_len && !c->ub)) {
+		if (c->stop == 2 || (c->stop && !c->pend_n && !c->ub)) {
 			pthread_mutex_unlock(&c->mu);
 			break;
 		}
@@ -509,8 +506,10 @@ static void enqueue(ttc_client *c, const msgpack_sbuffer *rec)
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
+	if (!c->pend_n)
+		c->pend_len = BATCH_HDR;
 	if (c->pend_len + rec->size > c->pend_cap) {
-		size_t nc = c->pend_cap ? c->pend_cap : 4096;
+		size_t nc = c->pend_cap ? c->pend_cap : c->batch_bytes + c->batch_bytes / 4;
 		char *np;
 		while (nc < c->pend_len + rec->size)
 			nc *= 2;
@@ -726,15 +725,58 @@ static int sample(ttc_client *c)
 
 /* ---- spans */
 
+/* A growable buffer that starts inside the span: most spans' attributes
+ * and events fit, so a span costs one allocation (measured: an 8 KiB
+ * msgpack_sbuffer per span doubled the caller's cost). */
+typedef struct gbuf {
+	char *p;
+	size_t len, cap;
+	char inl[160];
+} gbuf;
+
+static int gbuf_write(void *data, const char *buf, size_t len)
+{
+	gbuf *g = data;
+	if (g->len + len > g->cap) {
+		size_t nc = g->cap * 2;
+		char *np;
+		while (nc < g->len + len)
+			nc *= 2;
+		if (g->p == g->inl) {
+			if (!(np = malloc(nc)))
+				return -1;
+			memcpy(np, g->inl, g->len);
+		} else if (!(np = realloc(g->p, nc))) {
+			return -1;
+		}
+		g->p = np, g->cap = nc;
+	}
+	memcpy(g->p + g->len, buf, len);
+	g->len += len;
+	return 0;
+}
+
+static void gbuf_init(gbuf *g)
+{
+	g->p = g->inl, g->len = 0, g->cap = sizeof g->inl;
+}
+
+static void gbuf_free(gbuf *g)
+{
+	if (g->p != g->inl)
+		free(g->p);
+}
+
 struct ttc_span {
 	ttc_client *c;
 	ttc_ctx ctx;
 	uint8_t parent[8];
 	int has_parent, sampled, error;
 	int64_t start_real, start_mono;
-	char *name, *status_msg;
+	char *status_msg;
 	char kind[16];
-	msgpack_sbuffer attrs, events;
+	char name[96];           /* longer names are cut */
+	gbuf attrs, events;
 	msgpack_packer pa, pe;
 	uint32_t nattrs, nevents;
 };
@@ -773,11 +815,14 @@ ttc_span *ttc_span_start(ttc_client *c, const char *name, const ttc_ctx *parent)
 	}
 	s->start_real = now_real();
 	s->start_mono = now_mono();
-	s->name = strdup(name ? name : "");
-	msgpack_sbuffer_init(&s->attrs);
-	msgpack_sbuffer_init(&s->events);
-	msgpack_packer_init(&s->pa, &s->attrs, msgpack_sbuffer_write);
-	msgpack_packer_init(&s->pe, &s->events, msgpack_sbuffer_write);
+	if (name) {
+		size_t n = strnlen(name, sizeof s->name - 1);
+		memcpy(s->name, name, n); /* calloc'ed: NUL-terminated */
+	}
+	gbuf_init(&s->attrs);
+	gbuf_init(&s->events);
+	msgpack_packer_init(&s->pa, &s->attrs, gbuf_write);
+	msgpack_packer_init(&s->pe, &s->events, gbuf_write);
 	return s;
 }
 
@@ -873,7 +918,7 @@ void ttc_span_end(ttc_span *s)
 	}
 	pk_kv(&pk, "service", s->c->service);
 	pk_kv(&pk, "kind", "span");
-	pk_kv(&pk, "name", s->name ? s->name : "");
+	pk_kv(&pk, "name", s->name);
 	pk_str(&pk, "dur");
 	msgpack_pack_int64(&pk, now_mono() - s->start_mono);
 	if (s->kind[0])
@@ -887,17 +932,16 @@ void ttc_span_end(ttc_span *s)
 	if (s->nattrs) {
 		pk_str(&pk, "attrs");
 		msgpack_pack_map(&pk, s->nattrs);
-		msgpack_sbuffer_write(b, s->attrs.data, s->attrs.size);
+		msgpack_sbuffer_write(b, s->attrs.p, s->attrs.len);
 	}
 	if (s->nevents) {
 		pk_str(&pk, "events");
 		msgpack_pack_array(&pk, s->nevents);
-		msgpack_sbuffer_write(b, s->events.data, s->events.size);
+		msgpack_sbuffer_write(b, s->events.p, s->events.len);
 	}
 	enqueue(s->c, b);
-	msgpack_sbuffer_destroy(&s->attrs);
-	msgpack_sbuffer_destroy(&s->events);
-	free(s->name);
+	gbuf_free(&s->attrs);
+	gbuf_free(&s->events);
 	free(s->status_msg);
 	free(s);
 }
