@@ -94,10 +94,16 @@ typedef struct tt_append_args {
 	int json;              /* from data.jsonl via tt_decode_json, else data.mpk */
 	int decode_only;       /* json: decode, do not append (decoder cost alone) */
 	uint64_t segment_size; /* 0 = library default */
+	int no_rollup;         /* TT_OPEN_NOROLLUP: what the rollups cost */
 } tt_append_args;
 int tt_phase_append(void *args, bres *r); /* for run_child */
 int tt_lookups(const char *store, char **ids, size_t nids, blat *warm, bres *r);
 int tt_scan_all(const char *store, bres *r);
+/* --stats --by service --every 1m over the whole store: from the rollups
+ * (reps times, latency in l; rows in r->records) and by a scan (records/s). */
+int tt_stats_rollup(const char *store, size_t reps, blat *l, bres *r);
+int tt_stats_scan(const char *store, bres *r);
+uint64_t tt_rollup_bytes(const char *store);
 int tt_tail(const char *store, size_t reps, blat *l, bres *r);
 int tt_gc_age(const char *store, int64_t cutoff_ns, bres *r);
 int tt_disk(const char *store, uint64_t *data, uint64_t *index, uint64_t *du,
@@ -115,6 +121,8 @@ int sql_scan_all(const char *db, bres *r);
 int sql_tail(const char *db, size_t reps, blat *l, bres *r);
 int sql_gc_age(const char *db, int64_t cutoff_ns, bres *r);
 uint64_t sql_disk(const char *db); /* db + wal + shm bytes */
+/* The same aggregate in SQL: count and errors per service per minute. */
+int sql_stats(const char *db, bres *r);
 extern const char sql_schema[];
 extern const char sql_lookup_sql[];
 

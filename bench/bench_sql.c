@@ -276,6 +276,34 @@ out:
 	return r->rc;
 }
 
+int sql_stats(const char *path, bres *r)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	uint64_t t0, rows = 0, recs = 0;
+
+	if (sql_open(path, 0, &db, r) < 0)
+		return r->rc;
+	if (sqlite3_prepare_v2(db, "SELECT source_id, ts / 60000000000, count(*), "
+	        "sum(level IN ('error', 'fatal')) FROM traces GROUP BY 1, 2", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		sql_err(r, db, "prepare stats");
+		goto out;
+	}
+	t0 = bnow_ns();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		recs += (uint64_t)sqlite3_column_int64(st, 2);
+		rows++;
+	}
+	r->secs = (double)(bnow_ns() - t0) / 1e9;
+	r->records = recs;
+	r->bytes = rows;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return r->rc;
+}
+
 int sql_tail(const char *path, size_t reps, blat *l, bres *r)
 {
 	sqlite3 *db = NULL;

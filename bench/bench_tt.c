@@ -169,7 +169,7 @@ int tt_phase_append(void *args, bres *r)
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	o.flags = TT_OPEN_CREATE;
+	o.flags = TT_OPEN_CREATE | (a->no_rollup ? TT_OPEN_NOROLLUP : 0);
 	o.segment_size = a->segment_size;
 	if (!a->decode_only) {
 		(void)rm_rf(a->store);
@@ -335,6 +335,94 @@ int tt_scan_all(const char *dir, bres *r)
 	r->bytes = c.bytes;
 	tt_store_close(s);
 	return r->rc;
+}
+
+/* ---- aggregates */
+
+static int count_row(void *ctx, const tt_statrow *row)
+{
+	bres *r = ctx;
+	r->records++;
+	r->aux += row->count;
+	return 0;
+}
+
+static void stats_q(tt_statq *q, int scan)
+{
+	static const char *const by[] = { "service" };
+	memset(q, 0, sizeof *q);
+	q->since = TT_TS_MIN;
+	q->until = TT_TS_MAX;
+	q->by = by;
+	q->nby = 1;
+	q->every_ns = scan ? 0 : 60000000000LL;
+	q->flags = scan ? TT_STATQ_SCAN : 0;
+}
+
+int tt_stats_rollup(const char *dir, size_t reps, blat *l, bres *r)
+{
+	tt_store *s = NULL;
+	tt_statq q;
+	uint64_t *ns = calloc(reps ? reps : 1, sizeof *ns);
+	int rc, used = 0;
+
+	if (!ns || open_ro(dir, &s, r) < 0) {
+		free(ns);
+		return r->rc ? r->rc : -ENOMEM;
+	}
+	stats_q(&q, 0);
+	for (size_t i = 0; i < reps; i++) {
+		uint64_t t0 = bnow_ns();
+		r->records = r->aux = 0;
+		if ((rc = tt_store_statq(s, &q, count_row, r, &used)) < 0 || !used) {
+			bres_fail(r, rc < 0 ? rc : -EINVAL, "tt_store_statq: %s",
+			    rc < 0 ? tt_strerror(rc) : "not answered from the rollups");
+			break;
+		}
+		ns[i] = bnow_ns() - t0;
+	}
+	if (!r->rc)
+		blat_from(l, ns, reps);
+	free(ns);
+	tt_store_close(s);
+	return r->rc;
+}
+
+int tt_stats_scan(const char *dir, bres *r)
+{
+	tt_store *s = NULL;
+	tt_statq q;
+	uint64_t t0;
+	int rc;
+
+	if (open_ro(dir, &s, r) < 0)
+		return r->rc;
+	stats_q(&q, 1);
+	t0 = bnow_ns();
+	rc = tt_store_statq(s, &q, count_row, r, NULL);
+	r->secs = (double)(bnow_ns() - t0) / 1e9;
+	if (rc < 0)
+		bres_fail(r, rc, "tt_store_statq: %s", tt_strerror(rc));
+	r->bytes = r->records;      /* rows */
+	r->records = r->aux;         /* records aggregated */
+	tt_store_close(s);
+	return r->rc;
+}
+
+uint64_t tt_rollup_bytes(const char *dir)
+{
+	tt_store *s = NULL;
+	tt_stats st;
+	bres r;
+	uint64_t b = 0;
+
+	memset(&r, 0, sizeof r);
+	if (open_ro(dir, &s, &r) < 0)
+		return 0;
+	if (tt_store_stats(s, &st) == 0)
+		b = st.rollup_bytes;
+	tt_store_close(s);
+	return b;
 }
 
 int tt_tail(const char *dir, size_t reps, blat *l, bres *r)

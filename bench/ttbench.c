@@ -55,6 +55,10 @@ typedef struct sres {
 	int gc;                  /* gc measured at this size */
 	bres gc_load, tt_gc, sql_gc;
 	uint64_t gc_segs;
+	bres mpk_norollup;       /* msgpack append with TT_OPEN_NOROLLUP */
+	blat st_roll;            /* --stats from the rollups */
+	bres st_roll_r, st_scan, sql_st;
+	uint64_t rollup_bytes;
 } sres;
 
 static long baseline_rss_kib;
@@ -235,6 +239,15 @@ static void run_size(const opts *o, uint64_t n, sres *s)
 	aa.store = tt;
 	run_child(&s->mpk, tt_phase_append, &aa);
 	phase_log("tt append msgpack", &s->mpk);
+	if (s->mpk.rc == 0)
+		s->rollup_bytes = tt_rollup_bytes(tt);
+	/* the same without rollups, into a store of its own (then removed) */
+	aa.store = ttj;
+	aa.no_rollup = 1;
+	run_child(&s->mpk_norollup, tt_phase_append, &aa);
+	phase_log("tt append msgpack, no rollups", &s->mpk_norollup);
+	aa.no_rollup = 0;
+	(void)rm_rf(ttj);
 	aa.store = ttj;
 	aa.json = 1;
 	run_child(&s->json, tt_phase_append, &aa);
@@ -279,6 +292,11 @@ static void run_size(const opts *o, uint64_t n, sres *s)
 		tt_tail(tt, o->tail_reps, &s->tt_tail, &s->tt_tail_r);
 		if (s->tt_tail_r.rc)
 			note("  tt tail FAILED: %s", s->tt_tail_r.err);
+		tt_stats_rollup(tt, 50, &s->st_roll, &s->st_roll_r);
+		note("  tt --stats --by service --every 1m (rollups) p50 %.2f ms, %llu rows",
+		    s->st_roll.p50 / 1e3, (unsigned long long)s->st_roll_r.records);
+		tt_stats_scan(tt, &s->st_scan);
+		phase_log("tt --stats --by service (scan)", &s->st_scan);
 	}
 	if (s->sql.rc == 0) {
 		sql_lookups(db, ids, o->lookups, &s->sql_get, &s->sql_get_r);
@@ -287,6 +305,8 @@ static void run_size(const opts *o, uint64_t n, sres *s)
 		sql_scan_all(db, &s->sql_scan);
 		phase_log("sqlite scan", &s->sql_scan);
 		sql_tail(db, o->tail_reps, &s->sql_tail, &s->sql_tail_r);
+		sql_stats(db, &s->sql_st);
+		phase_log("sqlite GROUP BY service, minute", &s->sql_st);
 	}
 	free_ids(all, ids);
 
@@ -476,6 +496,33 @@ static void report_size(rep *R, const opts *o, const sres *s)
 	    fmt_ratio(c, sizeof c, ok_t ? s->tt_tail.p50 : 0, ok_s ? s->sql_tail.p50 : 0), "ahead",
 	    verdict(ok_t && ok_s, s->tt_tail.p50 < s->sql_tail.p50));
 
+	ok_t = s->mpk.rc == 0 && s->mpk_norollup.rc == 0;
+	snprintf(a, sizeof a, "%.2f M/s with, %.2f M/s without: %.1f %%; rollups %.2f MiB = %.2f %% "
+	    "of the store", rate(&s->mpk) / 1e6, rate(&s->mpk_norollup) / 1e6,
+	    rate(&s->mpk_norollup) > 0 ? 100 * rate(&s->mpk) / rate(&s->mpk_norollup) : 0,
+	    s->rollup_bytes / MiB, s->tt_du ? 100.0 * (double)s->rollup_bytes / (double)s->tt_du : 0);
+	row(R, "cost of the per-minute rollups (msgpack append with and without `TT_OPEN_NOROLLUP`; "
+	    "rollup pages)", ok_t ? a : "error", "", "", "≥ 95 %, ≤ 3 % of the bytes",
+	    verdict(ok_t, rate(&s->mpk) >= 0.95 * rate(&s->mpk_norollup) &&
+	        s->rollup_bytes * 100 <= 3 * s->tt_du));
+
+	ok_t = s->mpk.rc == 0 && s->st_roll_r.rc == 0;
+	ok_s = s->sql.rc == 0 && s->sql_st.rc == 0;
+	snprintf(a, sizeof a, "%.2f ms p50, %.2f ms p99 (%llu rows, rollups)", s->st_roll.p50 / 1e3,
+	    s->st_roll.p99 / 1e3, (unsigned long long)s->st_roll_r.records);
+	snprintf(b, sizeof b, "%.1f ms (GROUP BY source_id, ts / 60 s)", s->sql_st.secs * 1e3);
+	row(R, "`--stats --by service --every 1m` over the whole store (in-process)",
+	    ok_t ? a : "error", ok_s ? b : "error",
+	    fmt_ratio(c, sizeof c, ok_t ? s->st_roll.p50 / 1e6 : 0, ok_s ? s->sql_st.secs : 0),
+	    "≤ 10 ms at 10 M", verdict(is10m && ok_t, s->st_roll.p50 <= 10000));
+	ok_t = s->mpk.rc == 0 && s->st_scan.rc == 0;
+	snprintf(a, sizeof a, "%.2f M rec/s (%.2f s)", rate(&s->st_scan) / 1e6, s->st_scan.secs);
+	snprintf(b, sizeof b, "%.2f M rows/s", rate(&s->sql_st) / 1e6);
+	row(R, "`--stats --by service --scan`: aggregate by reading every record", ok_t ? a : "error",
+	    ok_s ? b : "error",
+	    fmt_ratio(c, sizeof c, ok_t ? rate(&s->st_scan) : 0, ok_s ? rate(&s->sql_st) : 0),
+	    "≥ 5 M rec/s", verdict(ok_t, rate(&s->st_scan) >= 5e6));
+
 	if (s->gc) {
 		double tr = rate(&s->tt_gc), sr = rate(&s->sql_gc);
 		char f[200];
@@ -515,7 +562,9 @@ static void report_size(rep *R, const opts *o, const sres *s)
 			{ "tt scan", &s->tt_scan }, { "sqlite scan", &s->sql_scan },
 			{ "tt tail", &s->tt_tail_r }, { "sqlite tail", &s->sql_tail_r },
 			{ "tt gc store append", &s->gc_load }, { "tt gc", &s->tt_gc },
-			{ "sqlite gc", &s->sql_gc },
+			{ "sqlite gc", &s->sql_gc }, { "tt append no rollups", &s->mpk_norollup },
+			{ "tt stats rollups", &s->st_roll_r }, { "tt stats scan", &s->st_scan },
+			{ "sqlite stats", &s->sql_st },
 		};
 		size_t i;
 		for (i = 0; i < sizeof ph / sizeof ph[0]; i++)

@@ -170,6 +170,14 @@ int tt_store_stats(tt_store *s, tt_stats *st)
 					if (ok[i] && mdb_stat(t, dbis[i], &ms) == 0)
 						st->id_entries += ms.ms_entries; /* one per (id, block) */
 				rc = distinct_ids(t, dbis, ok, n, &st->ids);
+				if (s->db_rollup && mdb_stat(t, s->db_rollup, &ms) == 0) {
+					st->rollup_rows = ms.ms_entries;
+					st->rollup_bytes = (ms.ms_branch_pages + ms.ms_leaf_pages +
+					    ms.ms_overflow_pages) * (uint64_t)ms.ms_psize;
+				}
+				if (s->db_rgroups && mdb_stat(t, s->db_rgroups, &ms) == 0)
+					st->rollup_bytes += (ms.ms_branch_pages + ms.ms_leaf_pages +
+					    ms.ms_overflow_pages) * (uint64_t)ms.ms_psize;
 				store_rtxn_done(s, t);
 			}
 		}

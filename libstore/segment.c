@@ -315,7 +315,7 @@ int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 		b->nrec++;
 		if (ri.ts < b->min_ts) b->min_ts = ri.ts;
 		if (ri.ts > b->max_ts) b->max_ts = ri.ts;
-		if ((rc = rollup_fold(b, &rutab, &rutabsz, &ri, rec, rlen)) < 0)
+		if (!b->no_rollup && (rc = rollup_fold(b, &rutab, &rutabsz, &ri, rec, rlen)) < 0)
 			goto fail;
 		if (!ri.corr.p || ri.corr.n == 0 || ri.corr.n > TT_ID_MAX)
 			continue;

@@ -141,6 +141,7 @@ typedef struct blkinfo {
 	rollacc *ru;                 /* rollups of the block's records */
 	uint32_t nru, cap_ru;
 	tt_buf ru_hist;              /* u64 (rollacc index << 16 | bucket) per duration */
+	int no_rollup;               /* TT_OPEN_NOROLLUP: fold nothing */
 } blkinfo;
 
 void blkinfo_reset(blkinfo *b);

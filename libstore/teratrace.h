@@ -58,6 +58,8 @@ enum tt_sync {
 #define TT_OPEN_NORECOVER  0x4u /* skip the open-time recovery pass (tt-check) */
 #define TT_OPEN_REBUILD    0x8u /* open even when the index does not (damaged): then
                                  * only tt_store_check(s, 1, ...) works, replacing it */
+#define TT_OPEN_NOROLLUP  0x20u /* this writer folds no rollups (what they cost, for
+                                 * benchmarks); --stats then needs TT_STATQ_SCAN */
 #define TT_OPEN_GROUP     0x10u /* make the store readable by group gid: its files and
                                  * the ones it creates later (FORMAT.md 3); a store
                                  * whose directory is g+r stays so without the flag */
@@ -256,6 +258,8 @@ typedef struct tt_stats {
 	uint64_t index_file_bytes; /* LMDB file size on disk */
 	uint64_t ids;         /* distinct correlation ids (by their 64-bit hash) */
 	uint64_t id_entries;  /* correlation index entries: one per (id, block) */
+	uint64_t rollup_rows; /* (minute, group) rollups */
+	uint64_t rollup_bytes; /* their LMDB pages (rollup + rgroups) */
 	int64_t min_ts, max_ts;
 } tt_stats;
 int tt_store_stats(tt_store *s, tt_stats *st);

@@ -240,6 +240,7 @@ static int write_block(tt_writer *w, struct rawblk *rb)
 		w->pend = np, w->cap_pend = nc;
 	}
 	bi = &w->pend[w->npend];
+	bi->no_rollup = (w->s->o.flags & TT_OPEN_NOROLLUP) != 0;
 	if ((rc = blkinfo_scan(bi, rb->raw.data, rb->raw.len)) < 0)
 		return rc;
 	if ((rc = blk_build(rb->raw.data, (uint32_t)rb->raw.len, bi->nrec, bi->min_ts,
