@@ -511,9 +511,12 @@ static void report_size(rep *R, const opts *o, const sres *s)
 	snprintf(a, sizeof a, "%.2f ms p50, %.2f ms p99 (%llu rows, rollups)", s->st_roll.p50 / 1e3,
 	    s->st_roll.p99 / 1e3, (unsigned long long)s->st_roll_r.records);
 	snprintf(b, sizeof b, "%.1f ms (GROUP BY source_id, ts / 60 s)", s->sql_st.secs * 1e3);
+	if (ok_t && ok_s && s->st_roll.p50 > 0)
+		snprintf(c, sizeof c, "1/%.0f", s->sql_st.secs * 1e6 / s->st_roll.p50);
+	else
+		snprintf(c, sizeof c, "–");
 	row(R, "`--stats --by service --every 1m` over the whole store (in-process)",
-	    ok_t ? a : "error", ok_s ? b : "error",
-	    fmt_ratio(c, sizeof c, ok_t ? s->st_roll.p50 / 1e6 : 0, ok_s ? s->sql_st.secs : 0),
+	    ok_t ? a : "error", ok_s ? b : "error", c,
 	    "≤ 10 ms at 10 M", verdict(is10m && ok_t, s->st_roll.p50 <= 10000));
 	ok_t = s->mpk.rc == 0 && s->st_scan.rc == 0;
 	snprintf(a, sizeof a, "%.2f M rec/s (%.2f s)", rate(&s->st_scan) / 1e6, s->st_scan.secs);
