@@ -39,6 +39,8 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* un
 _Noreturn void cli_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "tt-query: invalid value 'x' for --since" and exit 2 */
 _Noreturn void cli_bad_value(const char *opt, const char *val);
+/* A positive duration for opt, or exit 2 naming the units. */
+int64_t cli_duration(const char *opt, const char *val);
 /* Print usage (to stdout for --help, exit 0; else stderr, exit 2). */
 _Noreturn void cli_usage(const char *usage, int code);
 _Noreturn void cli_version(void);

@@ -78,6 +78,15 @@ void cli_bad_value(const char *opt, const char *val)
 	cli_die(CLI_EXIT_USAGE, "invalid value '%s' for %s", val, opt);
 }
 
+int64_t cli_duration(const char *opt, const char *val)
+{
+	int64_t v;
+	if (tt_parse_duration(val, &v) < 0 || v <= 0)
+		cli_die(CLI_EXIT_USAGE, "invalid duration '%s' for %s: expected " TT_DURATION_HELP,
+		    val, opt);
+	return v;
+}
+
 void cli_usage(const char *usage, int code)
 {
 	FILE *f = code == 0 ? stdout : stderr;
@@ -350,8 +359,10 @@ void cli_opts_parse(cli_opts *o, int c, const char *arg, const char *usage)
 	case OPT_MAX_DUR:
 		o->has_filter = 1;
 		o->not_rollup = 1;
-		if (tt_parse_duration(arg, &v) < 0)
-			cli_bad_value(c == OPT_MIN_DUR ? "--min-dur" : "--max-dur", arg);
+		if (strcmp(arg, "0") == 0)
+			v = 0;
+		else
+			v = cli_duration(c == OPT_MIN_DUR ? "--min-dur" : "--max-dur", arg);
 		if (c == OPT_MIN_DUR)
 			o->min_dur = v;
 		else

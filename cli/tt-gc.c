@@ -120,8 +120,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON "n", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_MAX_AGE:
-			if (tt_parse_duration(optarg, &go.max_age_ns) < 0 || go.max_age_ns <= 0)
-				cli_bad_value("--max-age", optarg);
+			go.max_age_ns = cli_duration("--max-age", optarg);
 			break;
 		case OPT_MAX_SIZE:
 			go.max_bytes = positive("--max-size", optarg, 1);

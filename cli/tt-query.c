@@ -346,8 +346,7 @@ int main(int argc, char **argv)
 			cli_stats_sum(&st, optarg);
 			break;
 		case OPT_EVERY:
-			if (tt_parse_duration(optarg, &st.every_ns) < 0 || st.every_ns <= 0)
-				cli_bad_value("--every", optarg);
+			st.every_ns = cli_duration("--every", optarg);
 			break;
 		case OPT_SCAN:
 			st.scan = 1;

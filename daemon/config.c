@@ -158,7 +158,7 @@ set_opt(ttd_config *c, const struct opt *o, const char *v, const char **why)
 			return 0;
 		}
 		if (tt_parse_duration(v, &d) < 0 || d <= 0)
-			return *why = "expected a duration such as 30s, 24h, 7d", -1;
+			return *why = "expected " TT_DURATION_HELP " (or 0 or off)", -1;
 		*(int64_t *)(base + o->off) = d;
 		return 0;
 	case O_SIZE:

@@ -176,6 +176,15 @@ static int parse_dur_terms(const char *s, int64_t *out, const char **end)
 	return 0;
 }
 
+/* Does the duration text name a unit (any letter, or the micro sign)? */
+static int has_unit(const char *s)
+{
+	for (; *s; s++)
+		if (isalpha((unsigned char)*s) || (unsigned char)*s == 0xc2)
+			return 1;
+	return 0;
+}
+
 int tt_parse_duration(const char *s, int64_t *out_ns)
 {
 	const char *end;
@@ -187,6 +196,10 @@ int tt_parse_duration(const char *s, int64_t *out_ns)
 	if (*s == '+')
 		s++;
 	if (parse_dur_terms(s, &v, &end) < 0 || *skip_ws(end) != '\0')
+		return TT_EBADARG;
+	/* a number without a unit is refused (except 0): "--max-age 7" meant as
+	 * days would otherwise be 7 seconds and delete nearly everything */
+	if (v != 0 && !has_unit(s))
 		return TT_EBADARG;
 	*out_ns = v;
 	return 0;

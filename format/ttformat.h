@@ -218,8 +218,9 @@ size_t tt_time_rfc3339(int64_t ns, char *buf, size_t n);
  * "now", "today", "yesterday", "tomorrow", relative "-1h", "+30m", "30m" (= ago),
  * "2 days ago", "1h30m ago". now_ns anchors relative forms. */
 int tt_parse_time(const char *s, int64_t now_ns, int64_t *out_ns);
-/* Duration: "250ms", "1.5s", "30m", "24h", "7d", "1w", "1h30m", bare = seconds.
- * Negative or unparseable: TT_EBADARG. */
+/* Duration: "250ms", "1.5s", "30m", "24h", "7d", "1w", "1h30m". A number
+ * without a unit (other than 0), negative or unparseable: TT_EBADARG. */
+#define TT_DURATION_HELP "a number with a unit: ns, us, ms, s, m, h, d, w (90s, 7d, 1h30m)"
 int tt_parse_duration(const char *s, int64_t *out_ns);
 /* Size: "500M", "2GiB", "1.5G", "1024" (bytes), k/M/G/T powers of 1024. */
 int tt_parse_size(const char *s, uint64_t *out_bytes);

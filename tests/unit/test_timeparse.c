@@ -198,9 +198,10 @@ static void test_duration(void **state)
 	expect_dur("1w", 7 * 86400 * S);
 	expect_dur("1h30m", 5400 * S);
 	expect_dur("1h 30m 15s", 5415 * S);
-	expect_dur("90", 90 * S);
-	expect_dur("0.5", 500000000LL);
-	expect_dur("0", 0);
+	expect_dur_bad("90");   /* no unit: "--max-age 7" meant as days is refused */
+	expect_dur_bad("0.5");
+	expect_dur_bad(" 7 ");
+	expect_dur("0", 0);     /* unambiguous */
 	expect_dur("10us", 10000);
 	expect_dur("10\xc2\xb5s", 10000);
 	expect_dur("7ns", 7);
