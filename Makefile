@@ -23,7 +23,7 @@ VERSION := $(shell sed -n 's/^\#define TT_VERSION_STRING "\(.*\)"/\1/p' libstore
 CC  ?= cc
 CXX ?= c++
 
-PKGS := lmdb msgpack liblz4 libxxhash simdjson zlib
+PKGS := lmdb msgpack liblz4 libxxhash simdjson zlib libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 EVENT_LIBS := $(shell pkg-config --libs libevent libevent_pthreads libprotobuf-c 2>/dev/null)

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <sys/types.h>
+
 #include "teratrace.h"
 
 /* ---- exit codes (every man page lists them) */
@@ -160,6 +162,19 @@ int cli_opts_match_arg(cli_opts *o, const char *arg);
  * output and colour. */
 void cli_opts_finish(cli_opts *o);
 void cli_opts_free(cli_opts *o);
+
+/* ---- input bytes, decompressed by content (unzip.c) */
+typedef struct cli_src cli_src;
+enum cli_src_kind { CLI_SRC_PLAIN = 0, CLI_SRC_GZIP, CLI_SRC_ZSTD };
+int cli_src_new(cli_src **out, int fd);
+/* Up to n bytes of the input, decompressed if its first bytes are gzip's or
+ * zstd's: >0, 0 at the end (or on an interrupt), -1 with why (a read error, or
+ * a damaged or truncated stream naming the compressed byte offset). */
+ssize_t cli_src_read(cli_src *s, uint8_t *dst, size_t n, char *why, size_t wn);
+int cli_src_kind(const cli_src *s);         /* known after the first read */
+uint64_t cli_src_raw_pos(const cli_src *s); /* bytes read from the fd */
+void cli_src_reset(cli_src *s);             /* after an lseek back to the start */
+void cli_src_free(cli_src *s);
 
 /* ---- --stats (stats.c) */
 typedef struct cli_stats {

@@ -116,10 +116,9 @@ int64_t cli_now_ns(void)
 
 static void on_interrupt(int sig)
 {
-	(void)sig;
 	if (cli_interrupted) /* second ^C: leave now */
-		_exit(130);
-	cli_interrupted = 1;
+		_exit(128 + sig);
+	cli_interrupted = sig; /* the exit status will be 128 + sig */
 }
 
 static void catch_interrupt(int flags)

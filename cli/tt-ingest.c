@@ -28,9 +28,10 @@
 
 static const char usage_str[] =
 "usage: tt-ingest [-D DIR] [-F FORMAT] [--strict] [--no-sync] [--segment-size SIZE]\n"
-"                 [-q] [FILE...]\n"
+"                 [--max-errors N] [-q] [FILE...]\n"
 "\n"
-"Append trace records from each FILE (or standard input, also '-') to the store.\n"
+"Append trace records from each FILE (or standard input, also '-') to the store;\n"
+"gzip and zstd input is decompressed (told by its first bytes, not its name).\n"
 "\n"
 CLI_HELP_STORE
 "  -F, --format FMT       auto (default), jsonl, json, msgpack, otlp\n"
@@ -38,17 +39,21 @@ CLI_HELP_STORE
 "      --no-sync          do not fsync (records survive a crash of tt-ingest, not of\n"
 "                         the machine)\n"
 "      --segment-size SIZE seal a segment file at SIZE (64K..4G; default 256M)\n"
+"      --max-errors N     stop after N rejected records (default 100; 0: never)\n"
 "      --progress         progress on stderr even when it is not a terminal\n"
 "      --no-progress      no progress\n"
 "  -q, --quiet            no messages about rejected records, no summary\n"
 "  -h, --help             this text\n"
 "  -V, --version          the version\n"
 "\n"
-"Exit status: 0 every record stored; 1 some rejected; 2 usage; 4 store unavailable.\n";
+"Exit status: 0 every record stored; 1 some rejected; 2 usage, or a FILE that\n"
+"cannot be read; 4 store unavailable; 130/143 interrupted by SIGINT/SIGTERM\n"
+"(what was accepted is stored).\n";
 
 enum fmt { F_AUTO, F_JSONL, F_JSON, F_MSGPACK, F_OTLP };
 
-enum { OPT_STRICT = OPT_TOOL, OPT_NO_SYNC, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SEGSIZE };
+enum { OPT_STRICT = OPT_TOOL, OPT_NO_SYNC, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SEGSIZE,
+	OPT_MAX_ERRORS };
 
 static const struct option longopts[] = {
 	CLI_OPTS_COMMON,
@@ -56,6 +61,7 @@ static const struct option longopts[] = {
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 	{ "segment-size", required_argument, NULL, OPT_SEGSIZE },
+	{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ NULL, 0, NULL, 0 }
@@ -74,6 +80,8 @@ typedef struct input {
 	uint64_t size;      /* file size for the ETA, 0 if unknown */
 	off_t start;        /* where reading began (a regular file; for --strict) */
 	int seekable;       /* a regular file: can be read twice */
+	cli_src *src;       /* the bytes, decompressed if gzip or zstd */
+	uint64_t records;   /* records and rejections from this input */
 } input;
 
 /* The whole run. */
@@ -94,7 +102,10 @@ typedef struct ingest {
 	/* progress */
 	int progress;
 	int64_t t_start, t_last;
-	uint64_t bytes_done; /* over all inputs, completed ones */
+	uint64_t bytes_done; /* over all inputs, completed ones (bytes read from files) */
+	uint64_t max_errors; /* stop after this many rejections; 0 = never */
+	int too_many;        /* max_errors reached */
+	int unreadable;      /* an input could not be opened or read */
 } ingest;
 
 static ingest g;
@@ -114,6 +125,7 @@ static int input_open(input *in, const char *path)
 		in->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (in->fd < 0) {
 			cli_err("could not open '%s': %s", path, strerror(errno));
+			g.unreadable = 1;
 			return -1;
 		}
 	}
@@ -124,13 +136,14 @@ static int input_open(input *in, const char *path)
 	}
 	if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		cli_err("could not read '%s': Is a directory", in->name);
+		g.unreadable = 1;
 		if (in->fd != STDIN_FILENO)
 			close(in->fd);
 		return -1;
 	}
 	in->cap = WINDOW;
 	in->buf = malloc(in->cap + TT_JSON_PADDING);
-	if (!in->buf)
+	if (!in->buf || cli_src_new(&in->src, in->fd) < 0)
 		cli_die(CLI_EXIT_STORE, "out of memory");
 	in->line = 1;
 	return 0;
@@ -142,6 +155,8 @@ static void input_close(input *in)
 		close(in->fd);
 	free(in->buf);
 	in->buf = NULL;
+	cli_src_free(in->src);
+	in->src = NULL;
 }
 
 /* Start over from the beginning (--strict second pass). */
@@ -153,6 +168,7 @@ static void input_rewind(input *in)
 	in->eof = 0;
 	in->pos = 0;
 	in->line = 1;
+	cli_src_reset(in->src);
 }
 
 static void progress(int final);
@@ -163,6 +179,7 @@ static void progress(int final);
 static size_t refill(input *in)
 {
 	ssize_t n;
+	char why[200];
 
 	if (in->off) {
 		memmove(in->buf, in->buf + in->off, in->len - in->off);
@@ -171,14 +188,12 @@ static size_t refill(input *in)
 	}
 	if (in->eof || in->len == in->cap)
 		return 0;
-	do
-		n = read(in->fd, in->buf + in->len, in->cap - in->len);
-	while (n < 0 && errno == EINTR && !cli_interrupted);
+	n = cli_src_read(in->src, in->buf + in->len, in->cap - in->len, why, sizeof why);
 	if (n < 0) {
 		if (!cli_interrupted)
-			cli_err("could not read '%s': %s", in->name, strerror(errno));
+			cli_err("could not read '%s': %s", in->name, why);
 		in->eof = 1;
-		g.rejected++; /* the rest of this input is lost: not a clean run */
+		g.unreadable = 1; /* the rest of this input is lost: not a clean run */
 		return 0;
 	}
 	if (n == 0) {
@@ -228,8 +243,17 @@ static void report(uint64_t line, long long element, const tt_rec_err *err)
 
 	g.rejected++;
 	g.pass_rejected++;
-	if (cli_quiet)
-		return;
+	if (g.in)
+		g.in->records++;
+	if (g.max_errors && g.rejected >= g.max_errors && !g.too_many) {
+		g.too_many = 1; /* binary or wildly wrong input: stop, summarise */
+		if (!cli_quiet)
+			cli_err("stopping after %llu rejected records (--max-errors); %s looks like "
+			    "no input tt-ingest reads (JSON lines, JSON, msgpack, OTLP; gzip or zstd of those)",
+			    (unsigned long long)g.rejected, g.in ? g.in->name : "the input");
+	}
+	if (cli_quiet || (g.too_many && g.rejected > g.max_errors))
+		return; /* past the cap: counted, not printed */
 	if (g.progress)
 		fputs("\r\033[K", stderr);
 	where(w, sizeof(w), err);
@@ -258,13 +282,14 @@ static void progress(int final)
 	secs = (double)(now - g.t_start) / 1e9;
 	if (secs <= 0)
 		return;
-	done = g.bytes_done + (g.in ? g.in->pos : 0);
+	done = g.bytes_done + (g.in ? cli_src_raw_pos(g.in->src) : 0);
 	rate = (double)g.accepted / secs;
 	mbs = (double)done / secs / 1e6;
-	if (g.in && g.in->size && g.in->pos <= g.in->size && mbs > 0) {
-		double left = (double)(g.in->size - g.in->pos) / (mbs * 1e6);
+	if (g.in && g.in->size && cli_src_raw_pos(g.in->src) <= g.in->size && mbs > 0) {
+		uint64_t at = cli_src_raw_pos(g.in->src); /* compressed bytes for a .gz */
+		double left = (double)(g.in->size - at) / (mbs * 1e6);
 		snprintf(eta, sizeof(eta), ", %.0f%%, ETA %.0fs",
-		    100.0 * (double)g.in->pos / (double)g.in->size, left);
+		    100.0 * (double)at / (double)g.in->size, left);
 	}
 	fprintf(stderr, "\r\033[K%s: %llu records, %.0f records/s, %.1f MB/s%s", cli_prog,
 	    (unsigned long long)g.accepted, rate, mbs, eta);
@@ -349,6 +374,7 @@ static int on_record(void *ctx, const uint8_t *rec, size_t len)
 	rc = tt_writer_append_decoded(g.w, rec, len); /* straight from tt_decode_* */
 	if (rc > 0) {
 		g.accepted++;
+		g.in->records++;
 		mark_push((uint64_t)rc);
 		return 0;
 	}
@@ -392,7 +418,7 @@ static const tt_sink sink = { on_record, on_reject, NULL };
 /* In --strict's first pass the first rejection ends the pass. */
 static int stop_now(void)
 {
-	return g.fatal || cli_interrupted || (g.checking && g.pass_rejected);
+	return g.fatal || cli_interrupted || g.too_many || (g.checking && g.pass_rejected);
 }
 
 /* ---- formats */
@@ -675,6 +701,9 @@ static int spool(input *in)
 	if (in->fd > STDIN_FILENO)
 		close(in->fd);
 	in->fd = fd;
+	cli_src_free(in->src);
+	if (cli_src_new(&in->src, fd) < 0)
+		cli_die(CLI_EXIT_STORE, "out of memory");
 	in->size = (uint64_t)lseek(fd, 0, SEEK_END);
 	in->start = 0;
 	in->seekable = 1;
@@ -686,7 +715,7 @@ int main(int argc, char **argv)
 {
 	tt_store_opts so;
 	tt_decode_opts dopts;
-	int c, fmt = F_AUTO, want_progress = -1, rc, code = CLI_EXIT_OK;
+	int c, fmt = F_AUTO, want_progress = -1, rc, code = CLI_EXIT_OK, max_errors_set = 0;
 	const char *store = NULL;
 	cli_opts o;
 
@@ -724,6 +753,15 @@ int main(int argc, char **argv)
 		case OPT_PROGRESS:
 			want_progress = 1;
 			break;
+		case OPT_MAX_ERRORS: {
+			char *end;
+			errno = 0;
+			g.max_errors = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || *optarg == '-')
+				cli_bad_value("--max-errors", optarg);
+			max_errors_set = 1;
+			break;
+		}
 		case OPT_NO_PROGRESS:
 			want_progress = 0;
 			break;
@@ -733,6 +771,8 @@ int main(int argc, char **argv)
 			cli_opts_parse(&o, c, optarg, usage_str);
 		}
 	}
+	if (!max_errors_set)
+		g.max_errors = g.strict ? 0 : 100;
 	store = cli_store_dir(o.store);
 	g.progress = want_progress >= 0 ? want_progress : (!cli_quiet && isatty(STDERR_FILENO));
 	g.t_start = g.t_last = cli_now_ns();
@@ -751,17 +791,15 @@ int main(int argc, char **argv)
 		const char *path = i < argc ? argv[i] : NULL;
 		input in;
 
-		if (g.fatal || cli_interrupted)
+		if (g.fatal || cli_interrupted || g.too_many)
 			break;
-		if (input_open(&in, path) < 0) {
-			g.rejected++; /* an unreadable input is a rejected input */
-			continue;
-		}
+		if (input_open(&in, path) < 0)
+			continue; /* named; the exit status will say it (2) */
 		g.in = &in;
 		if (g.strict) {
 			if (!in.seekable && spool(&in) < 0) {
 				input_close(&in);
-				g.rejected++;
+				g.unreadable = 1;
 				break;
 			}
 			g.checking = 1;
@@ -777,7 +815,10 @@ int main(int argc, char **argv)
 			input_rewind(&in);
 		}
 		run_input(&in, fmt);
-		g.bytes_done += in.pos;
+		g.bytes_done += cli_src_raw_pos(in.src);
+		if (in.records == 0 && !cli_interrupted && !g.fatal && !cli_quiet)
+			cli_warn("no records in %s%s", strcmp(in.name, "<stdin>") ? "" : "standard input",
+			    strcmp(in.name, "<stdin>") ? in.name : " (did the command feeding it fail?)");
 		g.in = NULL;
 		input_close(&in);
 	}
@@ -803,13 +844,18 @@ int main(int argc, char **argv)
 	free(marks.v);
 	tt_store_close(g.store);
 	if (!cli_quiet)
-		fprintf(stderr, "%s: accepted %llu, rejected %llu\n", cli_prog,
-		    (unsigned long long)g.accepted, (unsigned long long)g.rejected);
+		fprintf(stderr, "%s: accepted %llu, rejected %llu%s%s\n", cli_prog,
+		    (unsigned long long)g.accepted, (unsigned long long)g.rejected,
+		    cli_interrupted ? " (interrupted: the accepted records are stored, the rest of "
+		        "the input was not read)" : "",
+		    g.too_many ? " (stopped at --max-errors)" : "");
 	cli_opts_free(&o);
 	if (g.fatal)
 		code = CLI_EXIT_STORE;
 	else if (cli_interrupted)
-		code = 130;
+		code = 128 + cli_interrupted; /* 130 SIGINT, 143 SIGTERM, as a shell reports it */
+	else if (g.unreadable)
+		code = CLI_EXIT_USAGE;
 	else if (g.rejected)
 		code = CLI_EXIT_NOMATCH;
 	return cli_exit_code(code);

@@ -14,7 +14,7 @@
 _teratrace_spec()
 {
 	case $1 in
-	tt-ingest) echo "-D,--store= -F,--format= --strict --no-sync --segment-size=
+	tt-ingest) echo "-D,--store= -F,--format= --strict --no-sync --segment-size= --max-errors=
 		--progress --no-progress -q,--quiet -h,--help -V,--version" ;;
 	tt-query) echo "-D,--store= -i,--id= -l,--list -c,--count --stats --by= --every=
 		--sum= --scan --explain -S,--since= -U,--until= --service= --level=

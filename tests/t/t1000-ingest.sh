@@ -161,13 +161,13 @@ test_expect_success 'an empty input is not an error' '
 	grep "accepted 0, rejected 0" err
 '
 
-test_expect_code 1 'an unreadable input counts as rejected, the others are read' '
+test_expect_code 2 'an unreadable input is exit 2 (not a rejected record), the others are read' '
 	tt-ingest -D u1 nonexistent.jsonl "$DATA/trace.jsonl" 2>err
 '
 
 test_expect_success 'the missing file is named' '
 	grep "could not open .nonexistent.jsonl." err &&
-	grep "accepted 9, rejected 1" err
+	grep "accepted 9, rejected 0" err
 '
 
 test_expect_code 2 'unknown --format is a usage error' 'tt-ingest -D x -F yaml </dev/null'
