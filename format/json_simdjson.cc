@@ -286,8 +286,10 @@ void set_err(tt_rec_err *err, size_t off, const char *reason)
 	err->offset = off;
 	err->field[0] = '\0';
 	snprintf(err->reason, sizeof err->reason, "%s", reason);
-	/* simdjson's messages start upper-case and end with a period */
-	if (err->reason[0] >= 'A' && err->reason[0] <= 'Z')
+	/* simdjson's messages start upper-case and end with a period; an
+	 * acronym ("JSON document ended early") keeps its case */
+	if (err->reason[0] >= 'A' && err->reason[0] <= 'Z' &&
+	    !(err->reason[1] >= 'A' && err->reason[1] <= 'Z'))
 		err->reason[0] = (char)(err->reason[0] - 'A' + 'a');
 	size_t n = strlen(err->reason);
 	if (n && err->reason[n - 1] == '.')
@@ -694,8 +696,10 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
 	p->vals.clear();
 	p->kvs.clear();
 	if (auto e = p->parser.iterate(padded_string_view(text, len, len + TT_JSON_PADDING)).get(doc)) {
-		/* stage-1 errors (bad UTF-8, unclosed string) have no token position */
-		set_err(err, 0, error_message(e));
+		/* stage-1 errors have no token position; a document cut short
+		 * (an unclosed string, object or array) ended at its last byte */
+		set_err(err, e == INCOMPLETE_ARRAY_OR_OBJECT || e == UNCLOSED_STRING ? len : 0,
+		    error_message(e));
 		return e == MEMALLOC ? -ENOMEM : TT_EBADREC;
 	}
 	ondemand::json_type t;
