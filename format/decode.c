@@ -207,7 +207,9 @@ int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 		case TT_DOC_OTLP: rc = tt_otlp_map(d, root, err); break;
 		case TT_DOC_BATCH: rc = decode_batch(d, &kv[shape.batch].val, err); break;
 		default:
-			rc = envelope_typo(root, err) ? TT_EBADREC : tt_map_record(d, root, err);
+			/* {} is an empty document, as [] is: no record */
+			rc = root->via.map.size == 0 ? 0 : envelope_typo(root, err) ? TT_EBADREC :
+			    tt_map_record(d, root, err);
 			break;
 		}
 	}
