@@ -268,7 +268,8 @@ static void test_corr_sources(void **state)
 /* issue 9: a JSON text cut short says where it ended, in lower case */
 static void test_truncated_offset(void **state)
 {
-	static const char *const cut[] = { "{\"traces\":[{\"a\":1", "[{\"a\":\"xyz", "{\"a\":" };
+	static const char *const cut[] = { "{\"traces\":[{\"a\":1", "[{\"a\":\"xyz", "{\"a\":",
+		"{\"corr\":\"c\"", "[1,2" };
 	transcript t = {0};
 	(void)state;
 	for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
