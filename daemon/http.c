@@ -247,6 +247,9 @@ method_name(enum evhttp_cmd_type cmd)
 	case EVHTTP_REQ_PUT: return "PUT";
 	case EVHTTP_REQ_DELETE: return "DELETE";
 	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
 	default: return "?";
 	}
 }
@@ -535,6 +538,13 @@ on_request(struct evhttp_request *req, void *arg)
 		ttd_reply_error(req, 421, "host '%s' is not a loopback name; use --allow-host", host);
 		return;
 	}
+	if (cmd & (EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    "GET, HEAD, POST, DELETE");
+		ttd_reply_error(req, 405, "method %s is not supported",
+		    method_name(cmd));
+		return;
+	}
 	if (cmd == EVHTTP_REQ_OPTIONS) {
 		/* CORS preflights fail: no Access-Control-* headers, ever */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
@@ -678,8 +688,11 @@ ttd_http_start(void)
 	evhttp_set_max_headers_size(http, 16 * 1024);
 	evhttp_set_max_body_size(http, (ev_ssize_t)c->max_body);
 	evhttp_set_timeout(http, (int)c->header_timeout);
+	/* every method evhttp knows reaches on_request, so that the ones ttd
+	 * does not serve get its JSON 405 rather than evhttp's HTML 501 */
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
 	evhttp_set_bevcb(http, bev_cb, NULL);
 	evhttp_set_gencb(http, on_request, NULL);
 	if ((bound = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port)) == NULL) {

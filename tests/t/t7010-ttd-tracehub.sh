@@ -179,6 +179,11 @@ test_expect_success '413 for OTLP/protobuf is counted in ttd_body_too_large_tota
 	curl -s "$URL/metrics" | grep -x "ttd_body_too_large_total 2"
 '
 
+test_expect_success 'a method ttd does not serve: JSON 405, not libevent'"'"'s HTML 501' '
+	c=$(req PUT /ingest) && expect_code 405 "$c" &&
+	expect_json ".code == 405 and (.error|test(\"method PUT\"))"
+'
+
 test_expect_success 'refused requests are logged: client address, method and path, reason' '
 	c=$(post /ingest "{\"trace\":[]}") && expect_code 400 "$c" &&
 	c=$(req POST /ingest -H "Content-Type: text/plain" --data-binary x) && expect_code 415 "$c" &&
