@@ -731,6 +731,16 @@ metrics(struct evhttp_request *req)
 	tt_buf_free(&b);
 }
 
+/* The TraceHub endpoints that answer records or ids: also under /api/, in
+ * TeraTrace's shape. */
+static int
+tracehub_query(const char *p, size_t n)
+{
+	return (n == 7 && memcmp(p, "/recent", 7) == 0) ||
+	    (n == 13 && memcmp(p, "/correlations", 13) == 0) ||
+	    (n > 8 && memcmp(p, "/traces/", 8) == 0);
+}
+
 void
 ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query,
     const uint8_t *body, size_t len)
@@ -750,7 +760,7 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	}
 	if (plen > 1 && path[plen - 1] == '/')
 		plen--; /* "/ingest/" == "/ingest" */
-	if (plen > 5 && strncmp(path, "/api/", 5) == 0) {
+	if (plen > 5 && strncmp(path, "/api/", 5) == 0 && tracehub_query(path + 4, plen - 4)) {
 		/* TeraTrace's shapes of the TraceHub query endpoints */
 		api = 1;
 		path += 4;
@@ -763,10 +773,7 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	}
 	th = !api && !(fmt && strcmp(fmt, "tt") == 0);
 #define IS(p) (plen == strlen(p) && memcmp(path, p, plen) == 0)
-	if (api && !IS("/recent") && !IS("/correlations") &&
-	    !(plen > 8 && strncmp(path, "/traces/", 8) == 0))
-		ttd_reply_error(req, 404, "no such endpoint");
-	else if (IS("/ingest") && post)
+	if (IS("/ingest") && post)
 		ingest(req, K_TRACEHUB, body, len);
 	else if (IS("/ingest/single") && post)
 		ingest(req, K_TRACEHUB_SINGLE, body, len);
