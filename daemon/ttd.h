@@ -255,6 +255,10 @@ int jw_rec(tt_buf *b, size_t *n, const uint8_t *rec, size_t len, int tracehub);
 int ttd_run_gc(int64_t max_age_ns, uint64_t max_bytes, uint64_t *segs,
     uint64_t *bytes);
 
+/* ---- aggregates (api_stats.c): GET /api/stats, GET /api/services */
+void ttd_api_stats(struct evhttp_request *req, const char *query);
+void ttd_api_services(struct evhttp_request *req, const char *query);
+
 /* constant-time compare of a and b (lengths may differ) */
 int ttd_ct_equal(const char *a, size_t an, const char *b, size_t bn);
 

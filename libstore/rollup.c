@@ -58,16 +58,28 @@ static int num_of(const tt_value *v, double scale, int64_t *out)
 	return 1;
 }
 
+/* Bit i set in llm_by_len[n]: llm_keys[i] is n bytes long (most field names
+ * have a length no alias has, and cost one table look-up). */
+static uint32_t llm_by_len[32];
+static pthread_once_t llm_once = PTHREAD_ONCE_INIT;
+
+static void llm_init(void)
+{
+	for (size_t i = 0; i < sizeof llm_keys / sizeof *llm_keys; i++)
+		llm_by_len[llm_keys[i].n] |= 1u << i;
+}
+
 static int llm_kv(void *ctx, int in_attrs, const char *k, size_t kn, const tt_value *v)
 {
 	struct llm *l = ctx;
+	uint32_t cand;
 
 	(void)in_attrs;
-	if (kn < 4 || kn > 30)
+	if (kn >= 32 || !(cand = llm_by_len[kn]))
 		return 0;
-	for (size_t i = 0; i < sizeof llm_keys / sizeof *llm_keys; i++) {
-		unsigned w = llm_keys[i].what;
-		if (llm_keys[i].n != kn || l->have[w] || memcmp(llm_keys[i].k, k, kn) != 0)
+	for (; cand; cand &= cand - 1) {
+		unsigned i = (unsigned)__builtin_ctz(cand), w = llm_keys[i].what;
+		if (l->have[w] || memcmp(llm_keys[i].k, k, kn) != 0)
 			continue;
 		l->have[w] = num_of(v, w == LLM_COST ? 1e9 : 1, &l->v[w]);
 		break;
@@ -77,6 +89,7 @@ static int llm_kv(void *ctx, int in_attrs, const char *k, size_t kn, const tt_va
 
 int rollup_llm(const uint8_t *rec, size_t len, struct llm *l)
 {
+	pthread_once(&llm_once, llm_init);
 	memset(l, 0, sizeof *l);
 	return tt_rec_scalars(rec, len, llm_kv, l);
 }
