@@ -389,14 +389,6 @@ get_trace(struct evhttp_request *req, const char *id, size_t idn, struct evkeyva
 	tt_buf_free(&b);
 }
 
-static void
-jw_ms(tt_buf *b, int64_t ns)
-{
-	/* TraceHub timestamps: milliseconds, fractional */
-	jw_fmt(b, "%lld.%06lld", (long long)(ns / 1000000), (long long)(ns % 1000000 < 0 ?
-	    -(ns % 1000000) : ns % 1000000));
-}
-
 struct list_ctx {
 	tt_buf *out;
 	size_t n, max;
@@ -417,11 +409,11 @@ list_one(void *ctx, const tt_idsum *s)
 		jw_raw(l->out, "{\"correlation_id\":");
 		jw_strn(l->out, s->id, s->id_len);
 		jw_fmt(l->out, ",\"trace_count\":%llu,\"first_ts\":", (unsigned long long)s->count);
-		jw_ms(l->out, s->first_ts);
+		(void)tt_json_ms(l->out, s->first_ts);
 		jw_raw(l->out, ",\"last_ts\":");
-		jw_ms(l->out, s->last_ts);
+		(void)tt_json_ms(l->out, s->last_ts);
 		jw_raw(l->out, ",\"duration_ms\":");
-		jw_ms(l->out, s->last_ts - s->first_ts);
+		(void)tt_json_ms(l->out, s->last_ts - s->first_ts);
 		jw_raw(l->out, ",\"sources\":[");
 	} else {
 		jw_raw(l->out, "{\"corr\":");

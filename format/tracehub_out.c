@@ -37,9 +37,9 @@ static int th_slot(const char *k, size_t n)
 	return -1;
 }
 
-/* TraceHub timestamps: milliseconds as a JSON number with the nanoseconds
- * as six fraction digits (exact; a double would round them). */
-static int put_ms(tt_buf *out, int64_t ns)
+/* TraceHub times: milliseconds as a JSON number with the nanoseconds as
+ * six fraction digits (exact; a double would round them). */
+int tt_json_ms(tt_buf *out, int64_t ns)
 {
 	char tmp[48];
 	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
@@ -100,7 +100,7 @@ static int th_write(const uint8_t *rec, size_t len, tt_buf *out)
 		if (strcmp(th_fields[i].rec, "ts") == 0 && tt_mp_head(val[i], vlen[i], &v, &h) == 0 &&
 		    (v.type == TT_V_INT || (v.type == TT_V_UINT && v.v.u <= INT64_MAX))) {
 			ts = v.type == TT_V_INT ? v.v.i : (int64_t)v.v.u;
-			if (put_ms(out, ts))
+			if (tt_json_ms(out, ts))
 				return -1;
 			continue;
 		}
