@@ -322,6 +322,16 @@ static void test_tracehub_out(void **state)
 	    "{\"correlation_id\":null,\"source_id\":null,\"timestamp\":-0.001500,\"suffix\":null,"
 	    "\"direction\":null,\"operation\":null,\"endpoint\":null,\"data\":null,"
 	    "\"hostname\":null,\"msg\":\"x\"}");
+	/* every cut of a record is refused, reading nothing past the cut */
+	for (size_t k = 0; k < rec.len; k++) {
+		uint8_t *cutp = malloc(k ? k : 1);
+		assert_non_null(cutp);
+		memcpy(cutp, rec.data, k);
+		out.len = 0;
+		assert_true(tt_rec_to_tracehub_json(cutp, k, &out) < 0);
+		assert_int_equal(out.len, 0);
+		free(cutp);
+	}
 	/* not a record: an error, the buffer as it was */
 	out.len = 0;
 	assert_int_equal(tt_rec_to_tracehub_json((const uint8_t *)"\x93", 1, &out), TT_EBADREC);
