@@ -13,6 +13,11 @@
  *   GET  /traces/{id}       {correlation_id, traces, count, complete}
  *   GET  /traces/{id}/stream, /stream    SSE (sse.c)
  *   GET  /correlations, /recent, /health, /metrics;  DELETE /cleanup
+ *
+ * The TraceHub query endpoints (/traces/{id}[/stream], /recent,
+ * /correlations) answer in TraceHub's field names (tracehub_out.c); with
+ * ?format=tt, and under /api/ (/api/traces/{id}[/stream], /api/recent,
+ * /api/correlations), in TeraTrace's (tt-query -o jsonl, tt-query --list).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -79,21 +84,16 @@ otlp_error(struct evhttp_request *req, int proto, int http_code, int rpc_code,
 		jw_raw(&b, "}");
 		if (http_code == 503 || http_code == 429)
 			evhttp_add_header(h, "Retry-After", "1");
-		log_debug("%s: %d %s", evhttp_request_get_uri(req), http_code, msg);
-		ttd_reply_json(req, http_code, &b);
+		ttd_reply_json_why(req, http_code, &b, msg);
 		tt_buf_free(&b);
 		return;
 	}
 	pb_varint(&b, 1 << 3 | 0);
 	pb_varint(&b, (uint64_t)rpc_code);
 	pb_bytes(&b, 2, msg, strlen(msg));
-	evhttp_add_header(h, "Content-Type", "application/x-protobuf");
 	if (http_code == 503 || http_code == 429)
 		evhttp_add_header(h, "Retry-After", "1");
-	evbuffer_add(evhttp_request_get_output_buffer(req), b.data, b.len);
-	g_metrics.http_requests++;
-	g_metrics.http_by_class[http_code / 100]++;
-	evhttp_send_reply(req, http_code, NULL, NULL);
+	ttd_reply_raw(req, http_code, "application/x-protobuf", b.data, b.len, msg);
 	tt_buf_free(&b);
 }
 
@@ -120,17 +120,13 @@ static void
 pending_done(void *ctx, int err)
 {
 	struct pending *p = ctx;
-	struct evkeyvalq *h = evhttp_request_get_output_headers(p->req);
 
 	if (err) {
 		fail(p->req, p->otlp, p->proto, ttd_store_status(err),
 		    "records could not be stored: %s", tt_strerror(err));
 	} else if (p->proto) {
-		evhttp_add_header(h, "Content-Type", "application/x-protobuf");
-		evbuffer_add(evhttp_request_get_output_buffer(p->req), p->body.data, p->body.len);
-		g_metrics.http_requests++;
-		g_metrics.http_by_class[p->code / 100]++;
-		evhttp_send_reply(p->req, p->code, NULL, NULL);
+		ttd_reply_raw(p->req, p->code, "application/x-protobuf", p->body.data, p->body.len,
+		    NULL);
 	} else {
 		ttd_reply_json(p->req, p->code, &p->body);
 	}
@@ -203,8 +199,13 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 			    err.field[0] ? " at " : "", err.field);
 			return;
 		}
-		fail(req, otlp, proto, 400, "%s at byte %zu%s%s", err.reason[0] ? err.reason :
-		    tt_strerror(r), err.offset, err.field[0] ? " field " : "", err.field);
+		/* a record's error names its field; a syntax error its byte offset */
+		if (err.field[0])
+			fail(req, otlp, proto, 400, "%s (field '%s')", err.reason[0] ? err.reason :
+			    tt_strerror(r), err.field);
+		else
+			fail(req, otlp, proto, 400, "%s at byte %zu", err.reason[0] ? err.reason :
+			    tt_strerror(r), err.offset);
 		return;
 	}
 	elements = batch.n + batch.n_rejected;
@@ -218,10 +219,14 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 		fail(req, 0, 0, 400, "expected exactly one trace, got %zu", elements);
 		return;
 	}
+	if (kind == K_TRACEHUB || kind == K_TRACEHUB_SINGLE)
+		ttd_batch_require_corr(&batch, "correlation_id", "no correlation id: TraceHub "
+		    "traces need correlation_id (or corr, trace_id, session_id)");
 	g_metrics.rejected_http += batch.n_rejected;
 	if (batch.n == 0 && !(otlp && batch.n_rejected == 0)) {
 		/* nothing valid: refuse the request, say why for each element */
 		tt_buf b = { 0 };
+		const char *why;
 		if (otlp) {
 			char msg[300];
 			snprintf(msg, sizeof msg, "all %zu records rejected; first: %s%s%s",
@@ -232,11 +237,13 @@ ingest(struct evhttp_request *req, enum ingest_kind kind, const uint8_t *body, s
 			return;
 		}
 		jw_raw(&b, "{\"error\":");
-		jw_str(&b, elements ? "every record was rejected" : "no records in the body");
+		why = elements == 1 && batch.n_rej_kept ? batch.rej[0].reason :
+		    elements ? "every record was rejected" : "no records in the body";
+		jw_str(&b, why);
 		jw_fmt(&b, ",\"code\":400,\"accepted\":0,\"rejected\":%zu,\"errors\":", batch.n_rejected);
 		jw_rejects(&b, &batch);
 		jw_raw(&b, "}");
-		ttd_reply_json(req, 400, &b);
+		ttd_reply_json_why(req, 400, &b, why);
 		tt_buf_free(&b);
 		return;
 	}
@@ -332,34 +339,29 @@ struct get_ctx {
 	tt_buf *out;
 	size_t n, max;
 	int truncated;
+	int tracehub;
 };
 
 static int
 get_rec(void *ctx, const tt_rec *r)
 {
 	struct get_ctx *g = ctx;
-	size_t mark;
 
 	if (g->n >= g->max) {
 		g->truncated = 1;
 		return 1;
 	}
-	mark = g->out->len;
-	if (g->n)
-		jw_raw(g->out, ",");
-	if (tt_rec_to_json(r->data, r->len, TT_JSON_TIME, g->out) < 0)
-		g->out->len = mark; /* a record JSON cannot show: no stray comma */
-	else
-		g->n++;
+	(void)jw_rec(g->out, &g->n, r->data, r->len, g->tracehub);
 	return 0;
 }
 
 static void
-get_trace(struct evhttp_request *req, const char *id, size_t idn, struct evkeyvalq *q)
+get_trace(struct evhttp_request *req, const char *id, size_t idn, struct evkeyvalq *q,
+    int tracehub)
 {
 	tt_buf b = { 0 };
 	tt_idsum sum;
-	struct get_ctx g = { &b, 0, 100000, 0 };
+	struct get_ctx g = { &b, 0, 100000, 0, tracehub };
 	long lim = qlong(q, "limit", 100000, 1000000);
 	int r;
 
@@ -387,54 +389,40 @@ get_trace(struct evhttp_request *req, const char *id, size_t idn, struct evkeyva
 	tt_buf_free(&b);
 }
 
-static void
-jw_ms(tt_buf *b, int64_t ns)
-{
-	/* TraceHub timestamps: milliseconds, fractional */
-	jw_fmt(b, "%lld.%06lld", (long long)(ns / 1000000), (long long)(ns % 1000000 < 0 ?
-	    -(ns % 1000000) : ns % 1000000));
-}
-
 struct list_ctx {
 	tt_buf *out;
-	size_t n;
-	const char *source;
+	size_t n, max;
+	int tracehub;
 };
 
-static int
-has_service(const char *list, const char *s)
-{
-	size_t n = strlen(s);
-	for (const char *p = list; *p;) {
-		size_t k = strcspn(p, ",");
-		if (k == n && memcmp(p, s, n) == 0)
-			return 1;
-		p += k;
-		if (*p == ',')
-			p++;
-	}
-	return 0;
-}
-
+/* One id of a correlation list. TraceHub's shape: times in ms, the services
+ * as "sources"; TeraTrace's: tt-query --list -o jsonl's fields. */
 static int
 list_one(void *ctx, const tt_idsum *s)
 {
 	struct list_ctx *l = ctx;
 	const char *p;
 
-	if (l->source && !has_service(s->services, l->source))
-		return 0;
 	if (l->n++)
 		jw_raw(l->out, ",");
-	jw_raw(l->out, "{\"correlation_id\":");
-	jw_strn(l->out, s->id, s->id_len);
-	jw_fmt(l->out, ",\"trace_count\":%llu,\"first_ts\":", (unsigned long long)s->count);
-	jw_ms(l->out, s->first_ts);
-	jw_raw(l->out, ",\"last_ts\":");
-	jw_ms(l->out, s->last_ts);
-	jw_raw(l->out, ",\"duration_ms\":");
-	jw_ms(l->out, s->last_ts - s->first_ts);
-	jw_raw(l->out, ",\"sources\":[");
+	if (l->tracehub) {
+		jw_raw(l->out, "{\"correlation_id\":");
+		jw_strn(l->out, s->id, s->id_len);
+		jw_fmt(l->out, ",\"trace_count\":%llu,\"first_ts\":", (unsigned long long)s->count);
+		(void)tt_json_ms(l->out, s->first_ts);
+		jw_raw(l->out, ",\"last_ts\":");
+		(void)tt_json_ms(l->out, s->last_ts);
+		jw_raw(l->out, ",\"duration_ms\":");
+		(void)tt_json_ms(l->out, s->last_ts - s->first_ts);
+		jw_raw(l->out, ",\"sources\":[");
+	} else {
+		jw_raw(l->out, "{\"corr\":");
+		jw_strn(l->out, s->id, s->id_len);
+		jw_fmt(l->out, ",\"count\":%llu,\"first_ts\":%lld,\"last_ts\":%lld,\"dur\":%lld,"
+		    "\"n_req\":%u,\"n_resp\":%u,\"services\":[", (unsigned long long)s->count,
+		    (long long)s->first_ts, (long long)s->last_ts,
+		    (long long)(s->last_ts - s->first_ts), s->n_req, s->n_resp);
+	}
 	p = s->services;
 	for (int i = 0; *p; i++) {
 		size_t k = strcspn(p, ",");
@@ -445,8 +433,124 @@ list_one(void *ctx, const tt_idsum *s)
 		if (*p == ',')
 			p++;
 	}
-	jw_fmt(l->out, "],\"complete\":%s}", s->complete ? "true" : "false");
-	return 0;
+	jw_fmt(l->out, "],\"%s_omitted\":%u,\"complete\":%s}", l->tracehub ? "sources" :
+	    "services", s->services_omitted, s->complete ? "true" : "false");
+	return l->n >= l->max ? 1 : 0;
+}
+
+/* Ids already listed by a filtered listing, sorted by bytes: at most
+ * `limit` of them (every id added is listed). */
+struct idlist {
+	struct idref { char *p; size_t n; } *v;
+	size_t n, cap;
+};
+
+static int
+idref_cmp(const struct idref *a, const char *p, size_t n)
+{
+	int c = memcmp(a->p, p, a->n < n ? a->n : n);
+	return c ? c : (a->n > n) - (a->n < n);
+}
+
+/* 1 added, 0 listed already, -ENOMEM */
+static int
+idlist_add(struct idlist *l, const char *p, size_t n)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = idref_cmp(&l->v[mid], p, n);
+		if (c == 0)
+			return 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 64;
+		struct idref *nv = realloc(l->v, nc * sizeof *nv);
+		if (nv == NULL)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	memmove(&l->v[lo + 1], &l->v[lo], (l->n - lo) * sizeof *l->v);
+	if ((l->v[lo].p = malloc(n ? n : 1)) == NULL) {
+		memmove(&l->v[lo], &l->v[lo + 1], (l->n - lo) * sizeof *l->v);
+		return -ENOMEM;
+	}
+	memcpy(l->v[lo].p, p, n);
+	l->v[lo].n = n;
+	l->n++;
+	return 1;
+}
+
+static void
+idlist_free(struct idlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].p);
+	free(l->v);
+}
+
+/* ?source=S: newest records first, as tt-query --list --service S does;
+ * each id met for the first time in a record of S is listed with its
+ * summary, until `max` are. */
+struct source_scan {
+	struct list_ctx *l;
+	tt_filter *f;
+	struct idlist seen;
+	int err;
+};
+
+static int
+source_rec(void *ctx, const tt_rec *r)
+{
+	struct source_scan *ss = ctx;
+	const char *c;
+	size_t cn;
+	int64_t ts;
+	tt_idsum sum;
+	int added;
+
+	if (tt_rec_ts_corr(r->data, r->len, &ts, &c, &cn) < 0 || c == NULL ||
+	    tt_filter_match(ss->f, r->data, r->len) != 1)
+		return 0;
+	if ((added = idlist_add(&ss->seen, c, cn)) <= 0) {
+		ss->err = added;
+		return added; /* <0 stops the scan */
+	}
+	if (tt_store_idsum(g_ttd.store, c, cn, &sum) < 0)
+		return 0;
+	return list_one(ss->l, &sum);
+}
+
+static int
+list_by_source(struct list_ctx *l, const char *source, int64_t since, int64_t until)
+{
+	struct source_scan ss;
+	tt_scan sc;
+	int r;
+
+	memset(&ss, 0, sizeof ss);
+	ss.l = l;
+	if ((r = tt_filter_new(&ss.f)) < 0)
+		return r;
+	if ((r = tt_filter_add_service(ss.f, source)) < 0)
+		goto fail;
+	memset(&sc, 0, sizeof sc);
+	sc.since = since;
+	sc.until = until;
+	sc.flags = TT_SCAN_REVERSE;
+	r = tt_store_scan(g_ttd.store, &sc, source_rec, &ss, NULL);
+	if (ss.err < 0)
+		r = ss.err;
+fail:
+	idlist_free(&ss.seen);
+	tt_filter_free(ss.f);
+	return r < 0 ? r : 0;
 }
 
 static int
@@ -463,10 +567,11 @@ time_param(struct evhttp_request *req, struct evkeyvalq *q, const char *key, int
 }
 
 static void
-correlations(struct evhttp_request *req, struct evkeyvalq *q)
+correlations(struct evhttp_request *req, struct evkeyvalq *q, int tracehub)
 {
 	tt_buf b = { 0 };
-	struct list_ctx l = { &b, 0, qparam(q, "source") };
+	struct list_ctx l = { &b, 0, 0, tracehub };
+	const char *source = qparam(q, "source");
 	long lim = qlong(q, "limit", 50, 10000);
 	int64_t since = TT_TS_MIN, until = TT_TS_MAX;
 	int r;
@@ -477,10 +582,12 @@ correlations(struct evhttp_request *req, struct evkeyvalq *q)
 	}
 	if (time_param(req, q, "since", &since) < 0 || time_param(req, q, "until", &until) < 0)
 		return;
+	l.max = (size_t)lim;
 	jw_raw(&b, "[");
-	/* with a source filter, look further back so `limit` can still be met */
-	r = tt_store_list_ids(g_ttd.store, since, until, l.source ? (size_t)lim * 20 : (size_t)lim,
-	    list_one, &l);
+	if (source && *source)
+		r = list_by_source(&l, source, since, until);
+	else
+		r = tt_store_list_ids(g_ttd.store, since, until, l.max, list_one, &l);
 	if (r < 0) {
 		tt_buf_free(&b);
 		ttd_reply_error(req, 500, "listing failed: %s", tt_strerror(r));
@@ -495,13 +602,13 @@ struct recent_ctx {
 	tt_buf *out;
 	size_t n, max;
 	const char *source;
+	int tracehub;
 };
 
 static int
 recent_one(void *ctx, const tt_rec *r)
 {
 	struct recent_ctx *c = ctx;
-	size_t mark;
 
 	if (c->source) {
 		tt_rec_info ri;
@@ -510,22 +617,16 @@ recent_one(void *ctx, const tt_rec *r)
 		    memcmp(ri.service.p, c->source, ri.service.n) != 0)
 			return 0;
 	}
-	mark = c->out->len;
-	if (c->n)
-		jw_raw(c->out, ",");
-	if (tt_rec_to_json(r->data, r->len, TT_JSON_TIME, c->out) < 0)
-		c->out->len = mark; /* a record JSON cannot show: no stray comma */
-	else
-		c->n++;
+	(void)jw_rec(c->out, &c->n, r->data, r->len, c->tracehub);
 	return c->n >= c->max ? 1 : 0;
 }
 
 static void
-recent(struct evhttp_request *req, struct evkeyvalq *q)
+recent(struct evhttp_request *req, struct evkeyvalq *q, int tracehub)
 {
 	tt_buf b = { 0 };
 	long lim = qlong(q, "limit", 100, 10000);
-	struct recent_ctx c = { &b, 0, 0, qparam(q, "source") };
+	struct recent_ctx c = { &b, 0, 0, qparam(q, "source"), tracehub };
 	tt_scan sc;
 	int r;
 
@@ -618,13 +719,18 @@ metrics(struct evhttp_request *req)
 {
 	tt_buf b = { 0 };
 	ttd_metrics_render(&b);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/plain; version=0.0.4; charset=utf-8");
-	evbuffer_add(evhttp_request_get_output_buffer(req), b.data, b.len);
-	g_metrics.http_requests++;
-	g_metrics.http_by_class[2]++;
-	evhttp_send_reply(req, 200, NULL, NULL);
+	ttd_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
 	tt_buf_free(&b);
+}
+
+/* The TraceHub endpoints that answer records or ids: also under /api/, in
+ * TeraTrace's shape. */
+static int
+tracehub_query(const char *p, size_t n)
+{
+	return (n == 7 && memcmp(p, "/recent", 7) == 0) ||
+	    (n == 13 && memcmp(p, "/correlations", 13) == 0) ||
+	    (n > 8 && memcmp(p, "/traces/", 8) == 0);
 }
 
 void
@@ -636,6 +742,8 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	int post = cmd == EVHTTP_REQ_POST;
 	struct evkeyvalq q;
 	size_t plen = strlen(path);
+	int api = 0, th;
+	const char *fmt;
 
 	TAILQ_INIT(&q);
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
@@ -644,6 +752,18 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	}
 	if (plen > 1 && path[plen - 1] == '/')
 		plen--; /* "/ingest/" == "/ingest" */
+	if (plen > 5 && strncmp(path, "/api/", 5) == 0 && tracehub_query(path + 4, plen - 4)) {
+		/* TeraTrace's shapes of the TraceHub query endpoints */
+		api = 1;
+		path += 4;
+		plen -= 4;
+	}
+	fmt = qparam(&q, "format");
+	if (fmt && strcmp(fmt, "tt") != 0 && strcmp(fmt, "tracehub") != 0) {
+		ttd_reply_error(req, 400, "format must be 'tt' or 'tracehub'");
+		goto out;
+	}
+	th = !api && !(fmt && strcmp(fmt, "tt") == 0);
 #define IS(p) (plen == strlen(p) && memcmp(path, p, plen) == 0)
 	if (IS("/ingest") && post)
 		ingest(req, K_TRACEHUB, body, len);
@@ -660,9 +780,9 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	else if (IS("/metrics") && get)
 		metrics(req);
 	else if (IS("/correlations") && get)
-		correlations(req, &q);
+		correlations(req, &q, th);
 	else if (IS("/recent") && get)
-		recent(req, &q);
+		recent(req, &q, th);
 	else if (IS("/stream") && get)
 		ttd_sse_stream(req, query);
 	else if (IS("/cleanup") && (cmd == EVHTTP_REQ_DELETE || post))
@@ -671,11 +791,11 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 		const char *id = path + 8;
 		size_t idn = plen - 8;
 		if (idn > 7 && memcmp(id + idn - 7, "/stream", 7) == 0)
-			ttd_sse_trace(req, id, idn - 7, query);
+			ttd_sse_trace(req, id, idn - 7, query, th);
 		else if (idn == 0 || idn > TT_ID_MAX)
 			ttd_reply_error(req, 400, "correlation id must be 1..%d bytes", TT_ID_MAX);
 		else
-			get_trace(req, id, idn, &q);
+			get_trace(req, id, idn, &q, th);
 	} else if (IS("/")) {
 		tt_buf b = { 0 };
 		jw_fmt(&b, "{\"name\":\"ttd\",\"version\":\"%s\"}", TT_VERSION_STRING);
@@ -691,5 +811,6 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 		ttd_reply_error(req, 404, "no such endpoint");
 	}
 #undef IS
+out:
 	evhttp_clear_headers(&q);
 }

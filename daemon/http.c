@@ -220,29 +220,111 @@ req_done(struct evhttp_request *req, void *arg)
 
 /* ---- replies */
 
+#define REJECT_LOG_PER_S 10 /* rejected requests logged per second, at most */
+
+static int64_t rl_window;      /* mono ns when the current second began */
+static unsigned rl_logged;     /* lines logged in it */
+static uint64_t rl_suppressed; /* rejections not logged since the last summary */
+static int rl_timer;           /* a summary is scheduled */
+
 static void
-count_reply(int code)
+rl_summary(evutil_socket_t fd, short what, void *arg)
 {
+	rl_timer = 0;
+	if (rl_suppressed)
+		log_info("%llu more rejected requests not logged (at most %d a second)",
+		    (unsigned long long)rl_suppressed, REJECT_LOG_PER_S);
+	rl_suppressed = 0;
+}
+
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	default: return "?";
+	}
+}
+
+/* A refused request (a 4xx other than 404, or 507) at info level, so a
+ * failing client can be debugged from the log: its address, method, target
+ * and the reason. At most REJECT_LOG_PER_S lines a second; the rest are
+ * counted and summed up in one line a second later. */
+static void
+log_rejected(struct evhttp_request *req, int code, const char *why)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const char *uri = evhttp_request_get_uri(req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	int64_t now = ttd_mono_ns();
+
+	if (now - rl_window >= 1000000000) {
+		rl_window = now;
+		rl_logged = 0;
+	}
+	if (rl_logged >= REJECT_LOG_PER_S) {
+		if (rl_suppressed++ == 0 && !rl_timer) {
+			struct timeval tv = { 1, 0 };
+			rl_timer = event_base_once(g_ttd.base, -1, EV_TIMEOUT, rl_summary, NULL,
+			    &tv) == 0;
+		}
+		return;
+	}
+	rl_logged++;
+	if (evcon)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	log_info("%s:%u %s %.200s: %d %s", addr ? addr : "?", (unsigned)port,
+	    method_name(evhttp_request_get_command(req)), uri ? uri : "?", code,
+	    why ? why : "");
+}
+
+/* Every answer goes through here: counted by status class, 413 also as
+ * too large, refusals logged. */
+void
+ttd_reply_raw(struct evhttp_request *req, int code, const char *ctype, const void *p,
+    size_t n, const char *why)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	if (ctype)
+		evhttp_add_header(h, "Content-Type", ctype);
+	if (n)
+		evbuffer_add(evhttp_request_get_output_buffer(req), p, n);
 	g_metrics.http_requests++;
 	if (code >= 100 && code < 600)
 		g_metrics.http_by_class[code / 100]++;
 	if (code == 413)
 		g_metrics.too_large++;
+	if ((code >= 400 && code < 500 && code != 404) || code == 507)
+		log_rejected(req, code, why);
+	evhttp_send_reply(req, code, NULL, NULL);
+}
+
+void
+ttd_reply_json_why(struct evhttp_request *req, int code, const tt_buf *b, const char *why)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Content-Type-Options",
+	    "nosniff");
+	if (b && b->len)
+		evbuffer_add(out, b->data, b->len);
+	ttd_reply_raw(req, code, "application/json", "\n", 1, why);
 }
 
 void
 ttd_reply_json(struct evhttp_request *req, int code, const tt_buf *b)
 {
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	if (b && b->len)
-		evbuffer_add(out, b->data, b->len);
-	evbuffer_add(out, "\n", 1);
-	count_reply(code);
-	evhttp_send_reply(req, code, NULL, NULL);
+	ttd_reply_json_why(req, code, b, NULL);
 }
 
 void
@@ -260,12 +342,12 @@ ttd_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
 	jw_fmt(&b, ",\"code\":%d}", code);
 	if (code == 503 || code == 429)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-	if (code >= 500 && code != 503) /* 503s come in floods under overload */
-		log_warn("%s %s: %d %s", evhttp_request_get_command(req) == EVHTTP_REQ_GET
-		    ? "GET" : "POST", evhttp_request_get_uri(req), code, msg);
-	else
+	if (code >= 500 && code != 503 && code != 507) /* 503s come in floods under overload */
+		log_warn("%s %s: %d %s", method_name(evhttp_request_get_command(req)),
+		    evhttp_request_get_uri(req), code, msg);
+	else if (code == 503)
 		log_debug("%s: %d %s", evhttp_request_get_uri(req), code, msg);
-	ttd_reply_json(req, code, &b);
+	ttd_reply_json_why(req, code, &b, msg);
 	tt_buf_free(&b);
 }
 
@@ -456,6 +538,13 @@ on_request(struct evhttp_request *req, void *arg)
 		ttd_reply_error(req, 421, "host '%s' is not a loopback name; use --allow-host", host);
 		return;
 	}
+	if (cmd & (EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    "GET, HEAD, POST, DELETE");
+		ttd_reply_error(req, 405, "method %s is not supported",
+		    method_name(cmd));
+		return;
+	}
 	if (cmd == EVHTTP_REQ_OPTIONS) {
 		/* CORS preflights fail: no Access-Control-* headers, ever */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
@@ -599,8 +688,11 @@ ttd_http_start(void)
 	evhttp_set_max_headers_size(http, 16 * 1024);
 	evhttp_set_max_body_size(http, (ev_ssize_t)c->max_body);
 	evhttp_set_timeout(http, (int)c->header_timeout);
+	/* every method evhttp knows reaches on_request, so that the ones ttd
+	 * does not serve get its JSON 405 rather than evhttp's HTML 501 */
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
 	evhttp_set_bevcb(http, bev_cb, NULL);
 	evhttp_set_gencb(http, on_request, NULL);
 	if ((bound = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port)) == NULL) {

@@ -108,6 +108,54 @@ batch_reject(void *ctx, size_t index, const tt_rec_err *err)
 	}
 }
 
+static int
+reject_cmp(const void *a, const void *b)
+{
+	const ttd_reject *x = a, *y = b;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Staged records become rejections when they have no correlation id (an
+ * endpoint that needs one: TraceHub's /ingest). A record's element index is
+ * the k-th index the decoder did not reject (JSON batches report their
+ * rejections in element order, before the records). */
+void
+ttd_batch_require_corr(ttd_batch *b, const char *field, const char *reason)
+{
+	size_t e = 0, j = 0, kept = 0, at = 0, n_old_rej = b->n_rej_kept;
+
+	for (size_t k = 0; k < b->n; k++) {
+		size_t end = k + 1 < b->n ? b->off[k + 1] : b->recs.len;
+		size_t len = end - b->off[k];
+		const char *corr = NULL;
+		size_t cn;
+		int64_t ts;
+
+		while (j < n_old_rej && b->rej[j].index <= e) {
+			if (b->rej[j].index == e)
+				e++;
+			j++;
+		}
+		(void)tt_rec_ts_corr(b->recs.data + b->off[k], len, &ts, &corr, &cn);
+		if (corr == NULL) {
+			tt_rec_err err;
+			memset(&err, 0, sizeof err);
+			snprintf(err.field, sizeof err.field, "%s", field);
+			snprintf(err.reason, sizeof err.reason, "%s", reason);
+			batch_reject(b, e++, &err);
+			continue;
+		}
+		e++;
+		memmove(b->recs.data + at, b->recs.data + b->off[k], len);
+		b->off[kept++] = at;
+		at += len;
+	}
+	b->n = kept;
+	b->recs.len = at;
+	if (b->n_rej_kept > n_old_rej)
+		qsort(b->rej, b->n_rej_kept, sizeof *b->rej, reject_cmp);
+}
+
 int
 ttd_batch_json(ttd_batch *b, const char *text, size_t len, tt_rec_err *err)
 {

@@ -74,3 +74,26 @@ jw_rejects(tt_buf *b, const ttd_batch *bt)
 	}
 	jw_raw(b, "]");
 }
+
+/* One record, in TraceHub's shape (the TraceHub endpoints) or TeraTrace's
+ * (tt-query -o jsonl, with "time"; ?format=tt and /api/), as an element of a
+ * list: a comma before every element but the first (*n counts them). A
+ * record JSON cannot show leaves no trace in b and is not counted. */
+int
+jw_rec(tt_buf *b, size_t *n, const uint8_t *rec, size_t len, int tracehub)
+{
+	size_t mark = b->len;
+	int r;
+
+	if (n && *n)
+		jw_raw(b, ",");
+	r = tracehub ? tt_rec_to_tracehub_json(rec, len, b) :
+	    tt_rec_to_json(rec, len, TT_JSON_TIME, b);
+	if (r < 0) {
+		b->len = mark;
+		return r;
+	}
+	if (n)
+		(*n)++;
+	return 0;
+}

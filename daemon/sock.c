@@ -19,6 +19,13 @@
  * measured, this keeps a socket producer faster than pausing reads at a
  * threshold and resuming them (0.8 vs 1.1 M records/s here).
  *
+ * JSON lines are accepted too, for nc -U, socat and stdlib clients: a
+ * connection whose first byte is '{', '[' or white space is in JSON mode,
+ * where every line is a message (a record or an array of records, decoded
+ * by tt_decode_json) and ttd answers with the same objects as JSON lines.
+ * A first byte that starts neither a msgpack map or array nor JSON gets one
+ * fatal that says so.
+ *
  * Acks are cumulative, so the connection keeps a short ring of checkpoints
  * (ticket, counts) taken after each read; when the ring is full the newest
  * checkpoint absorbs the next one (acks become coarser, never wrong).
@@ -61,7 +68,11 @@ struct sconn {
 	int n_ck;
 	int eof;             /* client finished sending */
 	int dead;            /* fatal sent: close once written */
+	int mode;            /* M_UNKNOWN until the first byte, then M_MSGPACK/M_JSON */
+	size_t searched;     /* JSON: bytes after head known to hold no newline */
 };
+
+enum { M_UNKNOWN, M_MSGPACK, M_JSON };
 
 static struct evconnlistener *listener;
 static char sock_path[PATH_MAX];
@@ -88,28 +99,53 @@ sconn_free(struct sconn *c)
 	free(c);
 }
 
+/* One answer: a msgpack map, or a JSON object on a line of its own in JSON
+ * mode. A member is a string when s is set, else the number u. */
+struct member {
+	const char *k, *s;
+	uint64_t u;
+};
+
 static void
-send_map(struct sconn *c, const tt_buf *b)
+send_obj(struct sconn *c, const struct member *m, int n)
 {
-	(void)bufferevent_write(c->bev, b->data, b->len);
+	tt_buf b = { 0 };
+	int first = 1;
+
+	if (c->mode == M_JSON)
+		jw_raw(&b, "{");
+	else
+		ttd_mp_map(&b, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		if (c->mode == M_JSON) {
+			jw_key(&b, &first, m[i].k);
+			if (m[i].s)
+				jw_str(&b, m[i].s);
+			else
+				jw_fmt(&b, "%llu", (unsigned long long)m[i].u);
+		} else {
+			ttd_mp_str(&b, m[i].k, strlen(m[i].k));
+			if (m[i].s)
+				ttd_mp_str(&b, m[i].s, strlen(m[i].s));
+			else
+				ttd_mp_uint(&b, m[i].u);
+		}
+	}
+	if (c->mode == M_JSON)
+		jw_raw(&b, "}\n");
+	(void)bufferevent_write(c->bev, b.data, b.len);
+	tt_buf_free(&b);
 }
 
 static void
 send_ack(struct sconn *c, uint64_t msgs, uint64_t recs, uint64_t rej)
 {
-	tt_buf b = { 0 };
+	struct member m[] = { { "ack", NULL, msgs }, { "records", NULL, recs },
+		{ "rejected", NULL, rej } };
 
 	if (msgs == c->acked_msgs && recs == c->acked_recs && rej == c->acked_rej)
 		return;
-	ttd_mp_map(&b, 3);
-	ttd_mp_str(&b, "ack", 3);
-	ttd_mp_uint(&b, msgs);
-	ttd_mp_str(&b, "records", 7);
-	ttd_mp_uint(&b, recs);
-	ttd_mp_str(&b, "rejected", 8);
-	ttd_mp_uint(&b, rej);
-	send_map(c, &b);
-	tt_buf_free(&b);
+	send_obj(c, m, 3);
 	c->acked_msgs = msgs;
 	c->acked_recs = recs;
 	c->acked_rej = rej;
@@ -118,17 +154,11 @@ send_ack(struct sconn *c, uint64_t msgs, uint64_t recs, uint64_t rej)
 static void
 send_fatal(struct sconn *c, const char *why, uint64_t off)
 {
-	tt_buf b = { 0 };
+	struct member m[] = { { "fatal", why, 0 }, { "offset", NULL, off } };
 
 	log_warn("socket client: %s at stream offset %llu; closing", why,
 	    (unsigned long long)off);
-	ttd_mp_map(&b, 2);
-	ttd_mp_str(&b, "fatal", 5);
-	ttd_mp_str(&b, why, strlen(why));
-	ttd_mp_str(&b, "offset", 6);
-	ttd_mp_uint(&b, off);
-	send_map(c, &b);
-	tt_buf_free(&b);
+	send_obj(c, m, 2);
 	c->dead = 1;
 	bufferevent_disable(c->bev, EV_READ);
 }
@@ -193,19 +223,10 @@ static void
 send_error(struct sconn *c, uint64_t msg, long long index, const char *field,
     const char *reason)
 {
-	tt_buf b = { 0 };
+	struct member m[] = { { "error", reason, 0 }, { "msg", NULL, msg },
+		{ "index", NULL, index < 0 ? 0 : (uint64_t)index }, { "field", field, 0 } };
 
-	ttd_mp_map(&b, 4);
-	ttd_mp_str(&b, "error", 5);
-	ttd_mp_str(&b, reason, strlen(reason));
-	ttd_mp_str(&b, "msg", 3);
-	ttd_mp_uint(&b, msg);
-	ttd_mp_str(&b, "index", 5);
-	ttd_mp_uint(&b, index < 0 ? 0 : (uint64_t)index);
-	ttd_mp_str(&b, "field", 5);
-	ttd_mp_str(&b, field, strlen(field));
-	send_map(c, &b);
-	tt_buf_free(&b);
+	send_obj(c, m, 4);
 }
 
 static void
@@ -218,51 +239,119 @@ sock_reject(void *ctx, size_t index, const tt_rec_err *err)
 	send_error(m->c, m->c->msgs + 1, (long long)index, err->field, err->reason);
 }
 
+/* Decode and store one message of len bytes at p (at c->head); 0, or -1
+ * after a fatal. */
+static int
+one_message(struct sconn *c, const uint8_t *p, size_t len)
+{
+	struct msg_ctx m = { c, 0 };
+	tt_sink sink = { sock_record, sock_reject, &m };
+	tt_rec_err err;
+	size_t used = 0;
+	int r;
+
+	memset(&err, 0, sizeof err);
+	if (c->mode == M_JSON)
+		r = tt_decode_json(g_ttd.dec, (const char *)p, len, 0, ttd_now_ns(), &sink, &err);
+	else
+		r = tt_decode_msgpack(g_ttd.dec, p, len, &used, ttd_now_ns(), &sink, &err);
+	if (m.err) {
+		send_fatal(c, tt_strerror(m.err), c->stream_off);
+		return -1;
+	}
+	if (r < 0) {
+		/* the message as a whole is not a record: reject it, go on */
+		c->rej++;
+		g_metrics.rejected_socket++;
+		send_error(c, c->msgs + 1, 0, err.field, err.reason[0] ? err.reason :
+		    tt_strerror(r));
+	}
+	g_metrics.bytes_socket += (uint64_t)len;
+	c->msgs++;
+	return 0;
+}
+
+/* The next message's length in msgpack mode: >0, 0 incomplete, -1 fatal. */
+static long long
+frame_msgpack(struct sconn *c, const uint8_t *p, size_t n)
+{
+	long long len = ttd_mpscan_run(&c->scan, p, n);
+
+	if (len < 0) {
+		send_fatal(c, len == -2 ? "message nested too deeply" :
+		    "malformed msgpack", c->stream_off);
+		return -1;
+	}
+	if ((len == 0 && n > g_ttd.cfg.max_body) || (uint64_t)len > g_ttd.cfg.max_body) {
+		send_fatal(c, "message over the size cap", c->stream_off);
+		return -1;
+	}
+	return len;
+}
+
+/* JSON mode: the next line's length with its newline (the last line of a
+ * finished stream needs none): >0, 0 incomplete, -1 fatal. */
+static long long
+frame_json(struct sconn *c, const uint8_t *p, size_t n)
+{
+	const uint8_t *nl = memchr(p + c->searched, '\n', n - c->searched);
+
+	if (nl == NULL) {
+		c->searched = n;
+		if (n > g_ttd.cfg.max_body) {
+			send_fatal(c, "line over the size cap", c->stream_off);
+			return -1;
+		}
+		return c->eof ? (long long)n : 0;
+	}
+	c->searched = 0;
+	return nl - p + 1;
+}
+
+/* The first byte decides the mode: '{', '[' or white space (positive
+ * fixints in msgpack, which are no record) is JSON; a msgpack map or array
+ * header is msgpack; anything else is neither, and said so once. */
+static int
+pick_mode(struct sconn *c, uint8_t b)
+{
+	char why[160];
+
+	if (b == '{' || b == '[' || b == ' ' || b == '\t' || b == '\r' || b == '\n')
+		c->mode = M_JSON;
+	else if ((b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf))
+		c->mode = M_MSGPACK;
+	else {
+		c->mode = M_MSGPACK;
+		snprintf(why, sizeof why, "first byte 0x%02x starts neither a msgpack map or "
+		    "array nor a JSON object or array (JSON lines: one record per line)", b);
+		send_fatal(c, why, 0);
+		return -1;
+	}
+	return 0;
+}
+
 /* Frame and store every complete message in c->in. */
 static void
 process(struct sconn *c)
 {
-	uint64_t max = g_ttd.cfg.max_body;
-
 	while (!c->dead && c->head < c->in.len) {
 		const uint8_t *p = c->in.data + c->head;
-		size_t n = c->in.len - c->head;
-		long long len = ttd_mpscan_run(&c->scan, p, n);
-		struct msg_ctx m = { c, 0 };
-		tt_sink sink = { sock_record, sock_reject, &m };
-		tt_rec_err err;
-		size_t used = 0;
-		int r;
+		size_t n = c->in.len - c->head, skip = 0;
+		long long len;
 
-		if (len < 0) {
-			send_fatal(c, len == -2 ? "message nested too deeply" :
-			    "malformed msgpack", c->stream_off);
+		if (c->mode == M_UNKNOWN && pick_mode(c, p[0]) < 0)
 			return;
-		}
-		if (len == 0) {
-			if (n > max)
-				send_fatal(c, "message over the size cap", c->stream_off);
+		len = c->mode == M_JSON ? frame_json(c, p, n) : frame_msgpack(c, p, n);
+		if (len < 0)
+			return;
+		if (len == 0)
 			break;
-		}
-		if ((uint64_t)len > max) {
-			send_fatal(c, "message over the size cap", c->stream_off);
+		if (c->mode == M_JSON)
+			while (skip < (size_t)len && p[skip] && strchr(" \t\r\n", p[skip]))
+				skip++;
+		/* a blank line is no message */
+		if (skip < (size_t)len && one_message(c, p, (size_t)len) < 0)
 			return;
-		}
-		memset(&err, 0, sizeof err);
-		r = tt_decode_msgpack(g_ttd.dec, p, (size_t)len, &used, ttd_now_ns(), &sink, &err);
-		if (m.err) {
-			send_fatal(c, tt_strerror(m.err), c->stream_off);
-			return;
-		}
-		if (r < 0) {
-			/* the message as a whole is not a record: reject it, go on */
-			c->rej++;
-			g_metrics.rejected_socket++;
-			send_error(c, c->msgs + 1, 0, err.field, err.reason[0] ? err.reason :
-			    tt_strerror(r));
-		}
-		g_metrics.bytes_socket += (uint64_t)len;
-		c->msgs++;
 		c->head += (size_t)len;
 		c->stream_off += (uint64_t)len;
 		ttd_mpscan_init(&c->scan);
@@ -315,7 +404,9 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_EOF) {
 		c->eof = 1;
-		if (c->in.len > c->head)
+		if (c->mode == M_JSON)
+			process(c); /* a last line without its newline */
+		if (c->in.len > c->head && !c->dead)
 			log_info("socket client closed with %zu bytes of an incomplete message",
 			    c->in.len - c->head);
 		if (c->acked_msgs == c->msgs &&

@@ -40,6 +40,7 @@ struct client {
 	tt_filter *filter;   /* NULL = everything */
 	char *corr;          /* /traces/{id}/stream: only this id */
 	size_t corr_len;
+	int tracehub;        /* records in TraceHub's shape (/traces/{id}/stream) */
 	int64_t deadline;    /* mono ns; 0 = none (?timeout=) */
 	int64_t last_write;  /* mono ns, for keepalives */
 	struct evbuffer *out;
@@ -137,7 +138,7 @@ emit(struct client *c, const tt_rec *r)
 	tt_pos p = { r->seq, r->idx + 1, store_gen };
 	char id[TT_CURSOR_MAX];
 
-	if (tt_rec_to_json(r->data, r->len, TT_JSON_TIME, &j) < 0) {
+	if (jw_rec(&j, NULL, r->data, r->len, c->tracehub) < 0) {
 		tt_buf_free(&j);
 		return;
 	}
@@ -513,7 +514,8 @@ replay_rec(void *ctx, const tt_rec *r)
 }
 
 void
-ttd_sse_trace(struct evhttp_request *req, const char *id, size_t idn, const char *query)
+ttd_sse_trace(struct evhttp_request *req, const char *id, size_t idn, const char *query,
+    int tracehub)
 {
 	struct evkeyvalq q;
 	struct client *c;
@@ -538,6 +540,7 @@ ttd_sse_trace(struct evhttp_request *req, const char *id, size_t idn, const char
 	}
 	memcpy(c->corr, id, idn);
 	c->corr_len = idn;
+	c->tracehub = tracehub;
 	if ((r = tt_store_end(g_ttd.store, &rp.end)) < 0) {
 		client_free(c);
 		ttd_reply_error(req, 500, "store: %s", tt_strerror(r));

@@ -135,6 +135,8 @@ void ttd_batch_free(ttd_batch *b);
 int ttd_batch_json(ttd_batch *b, const char *text, size_t len, tt_rec_err *err);
 int ttd_batch_otlp_proto(ttd_batch *b, const uint8_t *p, size_t n, int logs,
     tt_rec_err *err);
+/* Reject (field, reason) the staged records that have no correlation id. */
+void ttd_batch_require_corr(ttd_batch *b, const char *field, const char *reason);
 /* Append every staged record; *ticket = last ticket (0 if none). <0 error. */
 int ttd_batch_commit(ttd_batch *b, uint64_t *ticket);
 
@@ -172,7 +174,14 @@ void ttd_http_stop_accepting(void);
 void ttd_http_fini(void);
 int ttd_http_port(void);
 /* Helpers for handlers */
+/* Every answer ttd sends goes through ttd_reply_raw: counted in the metrics
+ * (413 also as too large); refusals (4xx but 404, 507) logged at info level,
+ * rate-limited, with the client's address and `why`. */
+void ttd_reply_raw(struct evhttp_request *req, int code, const char *ctype,
+    const void *p, size_t n, const char *why);
 void ttd_reply_json(struct evhttp_request *req, int code, const tt_buf *body);
+void ttd_reply_json_why(struct evhttp_request *req, int code, const tt_buf *body,
+    const char *why);
 void ttd_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Routing entry point (api.c). body/len: decoded request body (may be NULL). */
@@ -185,8 +194,9 @@ size_t ttd_http_conns(void);
 
 /* ---- SSE (sse.c) */
 void ttd_sse_stream(struct evhttp_request *req, const char *query);
+/* tracehub: records in TraceHub's shape (else TeraTrace's, as /stream) */
 void ttd_sse_trace(struct evhttp_request *req, const char *id, size_t id_len,
-    const char *query);
+    const char *query, int tracehub);
 int ttd_sse_init(void);
 void ttd_sse_shutdown(void);
 size_t ttd_sse_clients(void);
@@ -239,6 +249,7 @@ void jw_str(tt_buf *b, const char *s);
 void jw_strn(tt_buf *b, const char *s, size_t n);
 void jw_key(tt_buf *b, int *first, const char *key); /* ,"key": */
 void jw_rejects(tt_buf *b, const ttd_batch *bt);     /* [{index,field,reason}] */
+int jw_rec(tt_buf *b, size_t *n, const uint8_t *rec, size_t len, int tracehub);
 
 /* ---- retention (main.c) */
 int ttd_run_gc(int64_t max_age_ns, uint64_t max_bytes, uint64_t *segs,

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fmt_internal.h"
 
@@ -425,6 +426,58 @@ static int add_kind(tt_decoder *d, const msgpack_object_kv *kv)
 	return 0;
 }
 
+/* Tracer logs carry their id inside "metadata" (FORMAT.md 3.1): with no
+ * correlation id alias at the top level, the first of these names present in
+ * a "metadata" map (any case) is the id, best first. The member stays in
+ * attrs. *where gets "metadata.<name>" for error messages. */
+static const msgpack_object *meta_corr(const msgpack_object *in, char *where, size_t wn)
+{
+	static const char *const names[] = { "correlation_id", "correlationid", "trace_id",
+		"request_id" };
+	const msgpack_object *meta = NULL;
+
+	for (uint32_t i = 0; i < in->via.map.size && !meta; i++) {
+		const msgpack_object_kv *kv = &in->via.map.ptr[i];
+		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 8 &&
+		    strncasecmp(kv->key.via.str.ptr, "metadata", 8) == 0 &&
+		    kv->val.type == MSGPACK_OBJECT_MAP)
+			meta = &kv->val;
+	}
+	if (!meta)
+		return NULL;
+	for (size_t j = 0; j < sizeof names / sizeof names[0]; j++) {
+		size_t nl = strlen(names[j]);
+		for (uint32_t i = 0; i < meta->via.map.size; i++) {
+			const msgpack_object *k = &meta->via.map.ptr[i].key;
+			if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == nl &&
+			    strncasecmp(k->via.str.ptr, names[j], nl) == 0) {
+				snprintf(where, wn, "metadata.%.*s", (int)nl, k->via.str.ptr);
+				return &meta->via.map.ptr[i].val;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* The correlation id v (found under `field`) into the record being built.
+ * An empty id is refused: an id-less record looks like one nobody can find. */
+static int set_corr(tt_decoder *d, const msgpack_object *v, const char *field,
+    tt_rec_err *err)
+{
+	int rc;
+
+	if ((v->type == MSGPACK_OBJECT_STR || v->type == MSGPACK_OBJECT_BIN) &&
+	    v->via.str.size == 0) {
+		tt_err_set(err, 0, field, "empty correlation id (leave the field out "
+		    "for a record without one)");
+		return TT_EBADREC;
+	}
+	rc = tt_recb_set_corr(d, v, err);
+	if (rc && err)
+		snprintf(err->field, sizeof err->field, "%s", field);
+	return rc;
+}
+
 int tt_map_record(tt_decoder *d, const msgpack_object *in, tt_rec_err *err)
 {
 	uint32_t n = in->via.map.size, i;
@@ -438,6 +491,10 @@ int tt_map_record(tt_decoder *d, const msgpack_object *in, tt_rec_err *err)
 	tt_recb_reset(d);
 	for (i = 0; i < R_NROLES; i++)
 		win[i] = -1;
+	if (n == 0) {
+		tt_err_set(err, 0, "", "empty object: a record needs at least one field");
+		return TT_EBADREC;
+	}
 	al = msgpack_zone_malloc(&d->zone, (n ? n : 1) * sizeof *al);
 	if (!al)
 		return -ENOMEM;
@@ -472,6 +529,11 @@ int tt_map_record(tt_decoder *d, const msgpack_object *in, tt_rec_err *err)
 			start = ts;
 			have_start = 1;
 		}
+	}
+	if (win[R_CORR] < 0) {
+		const msgpack_object *mc = meta_corr(in, f, sizeof f);
+		if (mc && (rc = set_corr(d, mc, f, err)))
+			return rc;
 	}
 
 	/* pass 2: emit in input order */
@@ -510,9 +572,8 @@ int tt_map_record(tt_decoder *d, const msgpack_object *in, tt_rec_err *err)
 			}
 			break;
 		case R_CORR:
-			rc = tt_recb_set_corr(d, v, err);
-			if (rc && err)
-				field_name(err->field, sizeof err->field, &kv->key);
+			field_name(f, sizeof f, &kv->key);
+			rc = set_corr(d, v, f, err);
 			break;
 		case R_SPAN: case R_PARENT:
 			rc = v->type == MSGPACK_OBJECT_STR || v->type == MSGPACK_OBJECT_BIN ?

@@ -163,6 +163,29 @@ int tt_doc_shape_kind(const tt_doc_shape *s)
 	return s->has_batch && !s->has_time ? TT_DOC_BATCH : TT_DOC_RECORD;
 }
 
+/* {"trace":[{...}]}: an object whose only member is an array of objects (or
+ * an empty one) under a key that is not a batch key is a misspelt envelope,
+ * not a record holding an array: refused, naming the key (FORMAT.md 2.1). */
+static int envelope_typo(const msgpack_object *root, tt_rec_err *err)
+{
+	const msgpack_object_kv *kv = root->via.map.ptr;
+	const msgpack_object *a;
+
+	if (root->via.map.size != 1 || kv->key.type != MSGPACK_OBJECT_STR ||
+	    kv->val.type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	a = &kv->val;
+	if (a->via.array.size && a->via.array.ptr[0].type != MSGPACK_OBJECT_MAP)
+		return 0;
+	tt_err_set(err, 0, "", "unknown batch key '%.*s': a batch is {\"traces\":[...]}, "
+	    "{\"logs\":[...]} or [...]", (int)(kv->key.via.str.size > 64 ? 64 :
+	    kv->key.via.str.size), kv->key.via.str.ptr);
+	if (err)
+		snprintf(err->field, sizeof err->field, "%.*s", (int)kv->key.via.str.size,
+		    kv->key.via.str.ptr);
+	return 1;
+}
+
 int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 {
 	tt_doc_shape shape;
@@ -183,7 +206,11 @@ int tt_decode_tree(tt_decoder *d, const msgpack_object *root, tt_rec_err *err)
 		switch (tt_doc_shape_kind(&shape)) {
 		case TT_DOC_OTLP: rc = tt_otlp_map(d, root, err); break;
 		case TT_DOC_BATCH: rc = decode_batch(d, &kv[shape.batch].val, err); break;
-		default: rc = tt_map_record(d, root, err); break;
+		default:
+			/* {} is an empty document, as [] is: no record */
+			rc = root->via.map.size == 0 ? 0 : envelope_typo(root, err) ? TT_EBADREC :
+			    tt_map_record(d, root, err);
+			break;
 		}
 	}
 	return rc < 0 ? rc : (int)d->emitted;

@@ -45,6 +45,7 @@ struct conv_ctx {
 	bool watch;          /* stop at a root key that may make a batch or an export */
 	const char *field;   /* for err->field, or nullptr */
 	char msg[160];
+	bool cut;            /* the text ended inside a value: the error is at its end */
 };
 
 int fail(conv_ctx &c, int rc, const char *reason)
@@ -68,8 +69,16 @@ bool shape_key(std::string_view k)
 	return false;
 }
 
+/* A document cut short (an unclosed string, object or array) ended at its
+ * last byte; simdjson reports where it stopped looking instead. */
+bool cut_short(error_code e)
+{
+	return e == INCOMPLETE_ARRAY_OR_OBJECT || e == UNCLOSED_STRING;
+}
+
 int syntax(conv_ctx &c, error_code e)
 {
+	c.cut = cut_short(e);
 	return fail(c, TT_EBADREC, error_message(e));
 }
 
@@ -286,8 +295,10 @@ void set_err(tt_rec_err *err, size_t off, const char *reason)
 	err->offset = off;
 	err->field[0] = '\0';
 	snprintf(err->reason, sizeof err->reason, "%s", reason);
-	/* simdjson's messages start upper-case and end with a period */
-	if (err->reason[0] >= 'A' && err->reason[0] <= 'Z')
+	/* simdjson's messages start upper-case and end with a period; an
+	 * acronym ("JSON document ended early") keeps its case */
+	if (err->reason[0] >= 'A' && err->reason[0] <= 'Z' &&
+	    !(err->reason[1] >= 'A' && err->reason[1] <= 'Z'))
 		err->reason[0] = (char)(err->reason[0] - 'A' + 'a');
 	size_t n = strlen(err->reason);
 	if (n && err->reason[n - 1] == '.')
@@ -687,15 +698,16 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
     tt_rec_err *err)
 {
 	conv_ctx c{p, text, z, max_depth, 0, 0, nullptr, 0,
-	    ev ? ev->max_nodes : SIZE_MAX, false, false, nullptr, {0}};
+	    ev ? ev->max_nodes : SIZE_MAX, false, false, nullptr, {0}, false};
 	ondemand::document doc;
 	int streamed = 0, rc;
 
 	p->vals.clear();
 	p->kvs.clear();
 	if (auto e = p->parser.iterate(padded_string_view(text, len, len + TT_JSON_PADDING)).get(doc)) {
-		/* stage-1 errors (bad UTF-8, unclosed string) have no token position */
-		set_err(err, 0, error_message(e));
+		/* stage-1 errors have no token position; a document cut short
+		 * (an unclosed string, object or array) ended at its last byte */
+		set_err(err, cut_short(e) ? len : 0, error_message(e));
 		return e == MEMALLOC ? -ENOMEM : TT_EBADREC;
 	}
 	ondemand::json_type t;
@@ -727,7 +739,7 @@ int parse(tt_json_parser *p, const char *text, size_t len, int max_depth,
 	}
 	if (rc < 0) {
 		if (c.reason) { /* else the element callback filled err */
-			set_err(err, where(doc, text, len), c.reason);
+			set_err(err, c.cut ? len : where(doc, text, len), c.reason);
 			if (c.field && err)
 				snprintf(err->field, sizeof err->field, "%s", c.field);
 		}

@@ -243,6 +243,18 @@ int tt_filter_set_time(tt_filter *f, int64_t since_ns, int64_t until_ns);
 int tt_filter_match(const tt_filter *f, const uint8_t *rec, size_t len);
 int tt_filter_is_empty(const tt_filter *f);
 
+/* ---- TraceHub output (tracehub_out.c) -- owner: ttd TraceHub shape ---- */
+/* Append the record as TraceHub writes a trace (FORMAT.md 4.1): the fields
+ * correlation_id, source_id, timestamp (ms, fractional), suffix, direction,
+ * operation, endpoint, data, hostname -- always present, null when the
+ * record has none -- then the record's other fields as tt_rec_to_json writes
+ * them. TT_EBADREC for bytes that are not a record; out as it was then. */
+int tt_rec_to_tracehub_json(const uint8_t *rec, size_t len, tt_buf *out);
+/* ns as TraceHub writes times: milliseconds, six fraction digits, exact
+ * ("1700000000100.250000", "-0.001500"). 0, or -1 out of memory. */
+int tt_json_ms(tt_buf *out, int64_t ns);
+/* ---- end of TraceHub output ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -68,6 +68,12 @@ static void tr_reject(void *ctx, size_t index, const tt_rec_err *err)
 	    err->reason);
 }
 
+/* a record callback that keeps the record's bytes in a tt_buf */
+static int keep_record(void *ctx, const uint8_t *rec, size_t len)
+{
+	return tt_buf_append(ctx, rec, len) < 0 ? -1 : 0;
+}
+
 static tt_sink tr_sink(transcript *t)
 {
 	tt_sink s = {tr_record, tr_reject, t};
@@ -218,8 +224,123 @@ static void test_canonical_order(void **state)
 	/* a second copy of a canonical key is dropped, a losing alias kept */
 	expect_json("{\"ts\":1,\"corr\":\"a\",\"correlation_id\":\"b\",\"corr\":\"c\"}",
 	    "{\"ts\":1,\"corr\":\"a\",\"correlation_id\":\"b\"}");
-	/* empty corr = no corr */
-	expect_json("{\"ts\":1,\"corr\":\"\"}", "{\"ts\":1}");
+}
+
+/* issue 9: ids the way Tracer sends them, and ids nobody could find */
+static void test_corr_sources(void **state)
+{
+	transcript t = {0};
+	tt_rec_err e = {0};
+	(void)state;
+	/* Tracer: the id in metadata, best name first; the member stays in attrs */
+	expect_json("{\"timestamp\":1,\"message\":\"m\",\"metadata\":{\"request_id\":\"r\","
+	    "\"correlationId\":\"c\"}}", "{\"ts\":1000000000,\"corr\":\"c\",\"msg\":\"m\","
+	    "\"attrs\":{\"request_id\":\"r\",\"correlationId\":\"c\"},\"kind\":\"log\"}");
+	expect_json("{\"ts\":1,\"metadata\":{\"trace_id\":\"t\",\"request_id\":\"r\"}}",
+	    "{\"ts\":1,\"corr\":\"t\",\"attrs\":{\"trace_id\":\"t\",\"request_id\":\"r\"}}");
+	expect_json("{\"ts\":1,\"Metadata\":{\"CORRELATION_ID\":7}}",
+	    "{\"ts\":1,\"corr\":\"7\",\"attrs\":{\"CORRELATION_ID\":7}}");
+	/* a top-level id wins over metadata */
+	expect_json("{\"ts\":1,\"session_id\":\"s\",\"metadata\":{\"correlation_id\":\"m\"}}",
+	    "{\"ts\":1,\"corr\":\"s\",\"attrs\":{\"correlation_id\":\"m\"}}");
+	/* an empty id is refused, naming where it was */
+	decode1("{\"ts\":1,\"corr\":\"\"}", TT_EBADREC, &e, &t);
+	assert_string_equal(e.field, "corr");
+	assert_non_null(strstr(e.reason, "empty correlation id"));
+	decode1("{\"ts\":1,\"metadata\":{\"correlation_id\":\"\"}}", TT_EBADREC, &e, &t);
+	assert_string_equal(e.field, "metadata.correlation_id");
+	/* {} is an empty document like []; an empty record in a batch is refused */
+	decode1("{}", 0, &e, &t);
+	assert_int_equal(t.nrec, 0);
+	decode1("[{},{\"ts\":1}]", 1, &e, &t);
+	assert_int_equal(t.nrej, 1);
+	assert_non_null(strstr(tr_str(&t), "empty object"));
+	/* a misspelt batch key is no record holding an array */
+	decode1("{\"trace\":[{\"correlation_id\":\"a\"}]}", TT_EBADREC, &e, &t);
+	assert_string_equal(e.field, "trace");
+	assert_non_null(strstr(e.reason, "unknown batch key 'trace'"));
+	decode1("{\"items\":[]}", TT_EBADREC, &e, &t);
+	/* a record with an array member is still a record */
+	expect_json("{\"tags\":[\"a\"]}", "{\"ts\":1700000000000000000,\"tags\":[\"a\"]}");
+	tt_buf_free(&t.text);
+}
+
+/* issue 9: a JSON text cut short says where it ended, in lower case */
+static void test_truncated_offset(void **state)
+{
+	static const char *const cut[] = { "{\"traces\":[{\"a\":1", "[{\"a\":\"xyz", "{\"a\":",
+		"{\"corr\":\"c\"", "[1,2" };
+	transcript t = {0};
+	(void)state;
+	for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+		tt_rec_err e = {0};
+		decode1(cut[i], TT_EBADREC, &e, &t);
+		if (e.offset != strlen(cut[i]))
+			fail_msg("%s: expected the error at byte %zu, got %zu (%s)", cut[i],
+			    strlen(cut[i]), e.offset, e.reason);
+		if (!(e.reason[0] >= 'a' && e.reason[0] <= 'z') &&
+		    strncmp(e.reason, "JSON", 4) != 0)
+			fail_msg("%s: message starts neither lower-case nor with an acronym: %s",
+			    cut[i], e.reason);
+	}
+	tt_buf_free(&t.text);
+}
+
+/* issue 9: a record as TraceHub writes a trace (the inverse of its aliases) */
+static void test_tracehub_out(void **state)
+{
+	static const char *in = "{\"correlation_id\":\"r1\",\"source_id\":\"web\","
+	    "\"timestamp\":1732181180123.456,\"suffix\":\"s\",\"direction\":\"out\","
+	    "\"operation\":\"GET\",\"endpoint\":\"/x\",\"data\":{\"a\":1},"
+	    "\"hostname\":\"h\",\"level\":\"warning\"}";
+	tt_decoder *d;
+	transcript t = {0};
+	tt_sink s;
+	tt_buf rec = {0}, out = {0};
+	tt_rec_err e = {0};
+	(void)state;
+
+	/* a sink that keeps the record's bytes */
+	assert_int_equal(tt_decoder_new(&d, NULL), 0);
+	s = tr_sink(&t);
+	s.record = keep_record;
+	s.ctx = &rec;
+	assert_int_equal(tt_decode_json(d, in, strlen(in), 0, NOW, &s, &e), 1);
+	assert_int_equal(tt_rec_to_tracehub_json(rec.data, rec.len, &out), 0);
+	assert_int_equal(tt_buf_append(&out, "", 1), 0);
+	assert_string_equal((char *)out.data,
+	    "{\"correlation_id\":\"r1\",\"source_id\":\"web\",\"timestamp\":1732181180123.456000,"
+	    "\"suffix\":\"s\",\"direction\":\"->\",\"operation\":\"GET\",\"endpoint\":\"/x\","
+	    "\"data\":{\"a\":1},\"hostname\":\"h\",\"level\":\"warn\",\"kind\":\"checkpoint\"}");
+	/* absent fields are null; negative times keep their sign */
+	rec.len = out.len = 0;
+	in = "{\"ts\":-1500,\"msg\":\"x\"}";
+	assert_int_equal(tt_decode_json(d, in, strlen(in), 0, NOW, &s, &e), 1);
+	assert_int_equal(tt_rec_to_tracehub_json(rec.data, rec.len, &out), 0);
+	assert_int_equal(tt_buf_append(&out, "", 1), 0);
+	assert_string_equal((char *)out.data,
+	    "{\"correlation_id\":null,\"source_id\":null,\"timestamp\":-0.001500,\"suffix\":null,"
+	    "\"direction\":null,\"operation\":null,\"endpoint\":null,\"data\":null,"
+	    "\"hostname\":null,\"msg\":\"x\"}");
+	/* every cut of a record is refused, reading nothing past the cut */
+	for (size_t k = 0; k < rec.len; k++) {
+		uint8_t *cutp = malloc(k ? k : 1);
+		assert_non_null(cutp);
+		memcpy(cutp, rec.data, k);
+		out.len = 0;
+		assert_true(tt_rec_to_tracehub_json(cutp, k, &out) < 0);
+		assert_int_equal(out.len, 0);
+		free(cutp);
+	}
+	/* not a record: an error, the buffer as it was */
+	out.len = 0;
+	assert_int_equal(tt_rec_to_tracehub_json((const uint8_t *)"\x93", 1, &out), TT_EBADREC);
+	assert_int_equal(tt_rec_to_tracehub_json((const uint8_t *)"\x81\xa1", 2, &out), TT_EBADREC);
+	assert_int_equal(out.len, 0);
+	tt_decoder_free(d);
+	tt_buf_free(&rec);
+	tt_buf_free(&out);
+	tt_buf_free(&t.text);
 }
 
 static void test_64bit_exact(void **state)
@@ -404,23 +525,25 @@ static void test_rec_max(void **state)
 
 static void test_batch_cap(void **state)
 {
-	size_t n = TT_BATCH_MAX + 1, len = 0;
-	char *json = malloc(3 * n + 3);
+	/* the smallest record: {} is an element error (an empty object) */
+	static const char el[] = "{\"a\":0},";
+	size_t n = TT_BATCH_MAX + 1, len = 0, k = sizeof el - 1;
+	char *json = malloc(k * n + 3);
 	transcript t = {0};
 	tt_rec_err e = {0};
 	(void)state;
 
 	json[len++] = '[';
 	for (size_t i = 0; i < n; i++) {
-		memcpy(json + len, "{},", 3);
-		len += 3;
+		memcpy(json + len, el, k);
+		len += k;
 	}
 	json[len - 1] = ']';
 	json[len] = '\0';
 	decode1(json, TT_ETOOBIG, &e, &t);
 	assert_int_equal(t.nrec, 0);
 	/* exactly the cap is fine */
-	strcpy(json + len - 4, "]");
+	strcpy(json + len - k - 1, "]");
 	decode1(json, TT_BATCH_MAX, &e, &t);
 	free(json);
 	tt_buf_free(&t.text);
@@ -751,6 +874,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dialects_golden),
 		cmocka_unit_test(test_canonical_order),
+		cmocka_unit_test(test_corr_sources),
+		cmocka_unit_test(test_truncated_offset),
+		cmocka_unit_test(test_tracehub_out),
 		cmocka_unit_test(test_64bit_exact),
 		cmocka_unit_test(test_time_units),
 		cmocka_unit_test(test_bad_timestamps),
