@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 		tt_store_close(s);
 		cli_die(CLI_EXIT_STORE, "could not check store '%s': %s", dir, tt_strerror(rc));
 	}
-	if (tt_store_stats(s, &st) < 0)
+	if (tt_store_stats_ex(s, 0, &st) < 0)
 		memset(&st, 0, sizeof(st));
 	tt_store_close(s);
 	/* problems met by the store's own reads count too */

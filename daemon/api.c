@@ -31,6 +31,7 @@
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 
+#include "alerts.h"
 #include "ttd.h"
 
 enum ingest_kind { K_TRACEHUB, K_TRACEHUB_SINGLE, K_TRACER, K_OTLP_TRACES, K_OTLP_LOGS };
@@ -660,7 +661,7 @@ health(struct evhttp_request *req)
 	int werr = ttd_writer_error();
 
 	memset(&st, 0, sizeof st);
-	(void)tt_store_stats(g_ttd.store, &st);
+	(void)tt_store_stats_ex(g_ttd.store, 0, &st);
 	jw_fmt(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,\"store\":",
 	    werr ? "error" : "ok", TT_VERSION_STRING,
 	    (double)(ttd_now_ns() - g_ttd.started_ns) / 1e9);
@@ -785,6 +786,12 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 		recent(req, &q, th);
 	else if (IS("/stream") && get)
 		ttd_sse_stream(req, query);
+	else if (IS("/api/stats") && get)
+		ttd_api_stats(req, query);
+	else if (IS("/api/services") && get)
+		ttd_api_services(req, query);
+	else if (IS("/api/alerts") && get)
+		ttd_alerts_api(req);
 	else if (IS("/cleanup") && (cmd == EVHTTP_REQ_DELETE || post))
 		cleanup(req, &q);
 	else if (plen > 8 && strncmp(path, "/traces/", 8) == 0 && get) {
@@ -803,7 +810,8 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 		tt_buf_free(&b);
 	} else if (IS("/ingest") || IS("/ingest/single") || IS("/logs") || IS("/v1/traces") ||
 	    IS("/v1/logs") || IS("/health") || IS("/metrics") || IS("/correlations") ||
-	    IS("/recent") || IS("/stream") || IS("/cleanup")) {
+	    IS("/recent") || IS("/stream") || IS("/cleanup") || IS("/api/stats") ||
+	    IS("/api/services") || IS("/api/alerts")) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 		    IS("/cleanup") ? "DELETE, POST" : post ? "GET, HEAD" : "POST");
 		ttd_reply_error(req, 405, "method not allowed");

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -54,6 +55,10 @@ static const struct opt opts[] = {
 	{ "sse-max-buffer", 0, O_SIZE, F(sse_max_buffer), "SIZE", "unsent stream bytes before a client is dropped (4M)" },
 	{ "sse-max-clients", 0, O_UINT, F(sse_max_clients), "N", "concurrent streams (64)" },
 	{ "allow-host", 0, O_HOST, 0, "NAME", "also accept this Host header (repeatable)" },
+	{ "alerts", 0, O_STR, F(alerts), "FILE", "alert rules (man 5 ttd-alerts), re-read on SIGHUP" },
+	{ "alert-interval", 0, O_DUR, F(alert_interval_ns), "DUR", "how often alert rules are evaluated (10s)" },
+	{ "rollup-retention", 0, O_DUR, F(rollup_retention_ns), "DUR", "delete per-minute rollups older than DUR (30d)" },
+	{ "group", 0, O_STR, F(group), "NAME", "make the store and socket readable by group NAME" },
 };
 #undef F
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -68,6 +73,8 @@ ttd_config_defaults(ttd_config *c)
 	c->sync = TT_SYNC_FULL;
 	c->segment_size = 256u << 20;
 	c->gc_interval_ns = 60LL * 1000000000;
+	c->alert_interval_ns = 10LL * 1000000000;
+	c->rollup_retention_ns = 30LL * 86400 * 1000000000;
 	c->max_body = 20u << 20;
 	c->max_record = TT_REC_MAX_DEFAULT;
 	c->max_batch = TT_BATCH_MAX;
@@ -305,6 +312,8 @@ ttd_config_file(ttd_config *c, const char *file)
 	if (c->config != file) {
 		char *dup = strdup(file);
 		free(c->config);
+	free(c->alerts);
+	free(c->group);
 		c->config = dup;
 	}
 	while (fgets(line, sizeof line, f)) {
@@ -412,6 +421,21 @@ ttd_config_finish(ttd_config *c)
 	}
 	if (c->max_record > c->max_body)
 		c->max_record = c->max_body;
+	if (c->alert_interval_ns <= 0)
+		c->alert_interval_ns = 10LL * 1000000000;
+	if (c->group) {
+		struct group *gr = getgrnam(c->group);
+		char *end;
+		unsigned long id = strtoul(c->group, &end, 10);
+		if (gr)
+			c->group_gid = (uint32_t)gr->gr_gid;
+		else if (*c->group && !*end)
+			c->group_gid = (uint32_t)id;
+		else {
+			log_err("group: no group '%s'", c->group);
+			return -1;
+		}
+	}
 	return read_token(c);
 }
 

@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "alerts.h"
 #include "ttd.h"
 
 ttd g_ttd;
@@ -152,9 +153,13 @@ static void
 gc_cb(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t segs, bytes;
+	int r;
 
 	if (g_ttd.cfg.retention_ns > 0 || g_ttd.cfg.max_size > 0)
 		(void)ttd_run_gc(g_ttd.cfg.retention_ns, g_ttd.cfg.max_size, &segs, &bytes);
+	if (g_ttd.cfg.rollup_retention_ns > 0 &&
+	    (r = tt_store_rollups_prune(g_ttd.store, ttd_now_ns() - g_ttd.cfg.rollup_retention_ns)) < 0)
+		log_err("rollup retention failed: %s", tt_strerror(r));
 }
 
 static void
@@ -168,7 +173,8 @@ arm_gc(void)
 	if (gc_ev == NULL)
 		return;
 	event_del(gc_ev);
-	if (g_ttd.cfg.retention_ns <= 0 && g_ttd.cfg.max_size == 0)
+	if (g_ttd.cfg.retention_ns <= 0 && g_ttd.cfg.max_size == 0 &&
+	    g_ttd.cfg.rollup_retention_ns <= 0)
 		return;
 	tv.tv_sec = ns / 1000000000;
 	tv.tv_usec = (ns % 1000000000) / 1000;
@@ -185,6 +191,7 @@ static void
 reload(void)
 {
 	ttd_config n, old;
+	int same_alerts, new_alerts;
 
 	log_info("SIGHUP: reopening log, reloading configuration");
 	if (ttd_log_open(g_ttd.cfg.log_file) < 0)
@@ -204,11 +211,14 @@ reload(void)
 		    "segment-size and max-connections apply after a restart");
 	/* keep what needs a restart */
 	old = g_ttd.cfg;
+	same_alerts = n.alerts && old.alerts && strcmp(n.alerts, old.alerts) == 0;
+	new_alerts = !same_alerts && (n.alerts || old.alerts);
 #define KEEP_STR(f) do { free(n.f); n.f = old.f ? strdup(old.f) : NULL; } while (0)
 	KEEP_STR(store);
 	KEEP_STR(http);
 	KEEP_STR(socket);
 	KEEP_STR(port_file);
+	KEEP_STR(group);
 #undef KEEP_STR
 	n.commit_ms = old.commit_ms;
 	n.sync = old.sync;
@@ -220,6 +230,10 @@ reload(void)
 	if (ttd_log_open(g_ttd.cfg.log_file) < 0)
 		log_err("could not open log '%s'", g_ttd.cfg.log_file);
 	arm_gc();
+	if (same_alerts)
+		ttd_alerts_reload();
+	else if (new_alerts)
+		log_warn("reload: a new --alerts file applies after a restart");
 	log_info("configuration reloaded");
 }
 
@@ -292,6 +306,10 @@ main(int argc, char **argv)
 	so.segment_size = c->segment_size;
 	so.rec_max = (size_t)c->max_record;
 	so.on_problem = on_problem;
+	if (c->group) {
+		so.flags |= TT_OPEN_GROUP;
+		so.gid = c->group_gid;
+	}
 	if ((r = tt_store_open(&g_ttd.store, c->store, &so)) < 0) {
 		log_err("could not open store '%s': %s", c->store, tt_strerror(r));
 		return 4;
@@ -332,6 +350,10 @@ main(int argc, char **argv)
 		if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) < 0)
 			goto out;
 	arm_gc();
+	if (c->alerts && ttd_alerts_start(c->alerts, c->alert_interval_ns) < 0) {
+		rc = 2; /* a bad rules file: named with FILE:LINE in the log */
+		goto out;
+	}
 	log_info("ttd %s ready: store %s, commit interval %u ms, sync %s%s",
 	    TT_VERSION_STRING, c->store, c->commit_ms,
 	    c->sync == TT_SYNC_FULL ? "full" : "none", c->token ? ", auth on" : "");
@@ -344,6 +366,8 @@ out:
 		ttd_sse_shutdown();
 		ttd_ingest_shutdown();
 	}
+	ttd_alerts_stop();
+	ttd_spanmetrics_fini();
 	ttd_sock_fini();
 	ttd_http_fini();
 	ttd_ingest_fini();

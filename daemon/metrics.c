@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "alerts.h"
 #include "ttd.h"
 
 ttd_metrics g_metrics;
@@ -104,7 +105,7 @@ ttd_metrics_render(tt_buf *b)
 	jw_fmt(b, "ttd_ack_latency_seconds_sum %.9f\n", lat_sum);
 	jw_fmt(b, "ttd_ack_latency_seconds_count %llu\n", (unsigned long long)lat_count);
 
-	if (g_ttd.store && tt_store_stats(g_ttd.store, &st) == 0) {
+	if (g_ttd.store && tt_store_stats_ex(g_ttd.store, 0, &st) == 0) {
 		metric(b, "ttd_store_records", "gauge", "records in the store");
 		jw_fmt(b, "ttd_store_records %llu\n", (unsigned long long)st.records);
 		metric(b, "ttd_store_segments", "gauge", "segment files in the store");
@@ -116,4 +117,6 @@ ttd_metrics_render(tt_buf *b)
 	}
 	metric(b, "ttd_uptime_seconds", "gauge", "seconds since start");
 	jw_fmt(b, "ttd_uptime_seconds %.3f\n", (double)(ttd_now_ns() - g_ttd.started_ns) / 1e9);
+	ttd_alerts_metrics(b);
+	ttd_spanmetrics_render(b);
 }

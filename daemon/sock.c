@@ -511,7 +511,11 @@ ttd_sock_start(void)
 	old = umask(077); /* the socket is born 0600: no window for others */
 	r = bind(fd, (struct sockaddr *)&sun, sizeof sun);
 	umask(old);
-	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+	/* --group: members may connect too (connecting needs write permission) */
+	if (r == 0 && g_ttd.cfg.group &&
+	    chown(path, (uid_t)-1, (gid_t)g_ttd.cfg.group_gid) < 0)
+		r = -1;
+	if (r < 0 || chmod(path, g_ttd.cfg.group ? 0660 : 0600) < 0 || listen(fd, 128) < 0) {
 		log_err("could not listen on socket '%s': %s", path, strerror(errno));
 		(void)close(fd);
 		return -1;

@@ -63,6 +63,11 @@ typedef struct ttd_config {
 	uint32_t sse_max_clients; /* --sse-max-clients N */
 	char *allow_host[TTD_MAX_HOSTS]; /* --allow-host NAME (repeatable) */
 	int n_allow_host;
+	char *alerts;           /* --alerts FILE: alert rules (man 5 ttd-alerts) */
+	int64_t alert_interval_ns; /* --alert-interval DUR (10s) */
+	int64_t rollup_retention_ns; /* --rollup-retention DUR (30d; 0 = keep) */
+	char *group;            /* --group NAME: store and socket readable by NAME */
+	uint32_t group_gid;     /* derived from group */
 	/* derived */
 	char *token;            /* contents of token_file (trimmed), NULL = no auth */
 	size_t token_len;

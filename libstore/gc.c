@@ -124,6 +124,11 @@ static int distinct_ids(MDB_txn *t, const MDB_dbi *dbis, const int *ok, size_t n
 
 int tt_store_stats(tt_store *s, tt_stats *st)
 {
+	return tt_store_stats_ex(s, TT_STATS_IDS, st);
+}
+
+int tt_store_stats_ex(tt_store *s, unsigned what, tt_stats *st)
+{
 	struct segrow *rows;
 	size_t n;
 	MDB_envinfo ei;
@@ -169,7 +174,8 @@ int tt_store_stats(tt_store *s, tt_stats *st)
 				for (size_t i = 0; i < n; i++)
 					if (ok[i] && mdb_stat(t, dbis[i], &ms) == 0)
 						st->id_entries += ms.ms_entries; /* one per (id, block) */
-				rc = distinct_ids(t, dbis, ok, n, &st->ids);
+				if (what & TT_STATS_IDS)
+					rc = distinct_ids(t, dbis, ok, n, &st->ids);
 				if (s->db_rollup && mdb_stat(t, s->db_rollup, &ms) == 0) {
 					st->rollup_rows = ms.ms_entries;
 					st->rollup_bytes = (ms.ms_branch_pages + ms.ms_leaf_pages +

@@ -212,6 +212,9 @@ int rollup_fold(blkinfo *b, uint32_t **tab, uint32_t *tabsz, const tt_rec_info *
 	int idx;
 
 	rkey_of(ri, &k);
+	/* keys point into the arena: it must exist even when every string is "" */
+	if (!b->arena.data && tt_buf_reserve(&b->arena, 256) < 0)
+		return -ENOMEM;
 	if ((idx = acc_find(b, tab, tabsz, minute, &k)) < 0)
 		return idx;
 	a = &b->ru[idx];

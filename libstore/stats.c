@@ -361,7 +361,7 @@ int tt_store_statq(tt_store *s, const tt_statq *q, tt_statrow_fn fn, void *ctx, 
 	/* the span of a bucket, for rates: `every`, or the range clipped to the
 	 * records the store holds */
 	lo = q->since, hi = q->until;
-	if ((lo == TT_TS_MIN || hi == TT_TS_MAX) && tt_store_stats(s, &st) == 0) {
+	if ((lo == TT_TS_MIN || hi == TT_TS_MAX) && tt_store_stats_ex(s, 0, &st) == 0) {
 		if (lo == TT_TS_MIN) lo = st.min_ts;
 		if (hi == TT_TS_MAX) hi = st.max_ts;
 	}

@@ -34,7 +34,7 @@ test_expect_success 'POST /ingest/single with two traces is 400' '
 '
 
 test_expect_success 'GET /traces/{id}: ascending ts, count, complete' '
-	c=$(req GET /traces/req-1) && expect_code 200 "$c" &&
+	c=$(req GET /api/traces/req-1) && expect_code 200 "$c" &&
 	expect_json ".correlation_id == \"req-1\" and .count == 4 and .complete == true and
 		(.traces|length) == 4 and ([.traces[].ts] == ([.traces[].ts]|sort)) and
 		.traces[0].service == \"gw\" and .traces[0].dir == \"->\" and
@@ -43,12 +43,12 @@ test_expect_success 'GET /traces/{id}: ascending ts, count, complete' '
 '
 
 test_expect_success 'GET /traces/{id} of an unknown id is 404 with count 0' '
-	c=$(req GET /traces/nope) && expect_code 404 "$c" &&
+	c=$(req GET /api/traces/nope) && expect_code 404 "$c" &&
 	expect_json ".count == 0 and .traces == [] and .complete == false"
 '
 
 test_expect_success 'GET /traces/{id}: an id with only a request is not complete' '
-	c=$(req GET /traces/req-2) && expect_code 200 "$c" &&
+	c=$(req GET /api/traces/req-2) && expect_code 200 "$c" &&
 	expect_json ".count == 1 and .complete == false"
 '
 
@@ -70,9 +70,9 @@ test_expect_success 'GET /correlations?limit=abc is 400' '
 '
 
 test_expect_success 'GET /recent: newest first, limit, source filter' '
-	c=$(req GET "/recent?limit=2") && expect_code 200 "$c" &&
+	c=$(req GET "/api/recent?limit=2") && expect_code 200 "$c" &&
 	expect_json ".count == 2 and .traces[0].corr == \"req-2\" and .traces[1].service == \"gw\"" &&
-	c=$(req GET "/recent?source=api") &&
+	c=$(req GET "/api/recent?source=api") &&
 	expect_json ".count == 2 and ([.traces[].service]|unique) == [\"api\"]"
 '
 
@@ -95,7 +95,7 @@ test_expect_success 'invalid elements are reported by index; the valid ones are 
 	expect_code 200 "$c" &&
 	expect_json ".accepted == 2 and .inserted == 2 and .rejected == 1 and
 		.errors[0].index == 1 and (.errors[0].reason|length) > 0 and (.errors[0]|has(\"field\"))" &&
-	c=$(req GET /traces/req-3) && expect_json ".count == 2"
+	c=$(req GET /api/traces/req-3) && expect_json ".count == 2"
 '
 
 test_expect_success 'a body that is not JSON is 400 with a byte offset' '
@@ -109,7 +109,7 @@ test_expect_success 'POST /v1/traces (OTLP JSON): {} and spans stored by trace i
 		\"kind\":2,\"startTimeUnixNano\":\"1700000003000000000\",\"endTimeUnixNano\":\"1700000003250000000\",
 		\"status\":{\"code\":2,\"message\":\"bad\"},\"attributes\":[{\"key\":\"http.status_code\",\"value\":{\"intValue\":\"500\"}}]}]}]}]}") &&
 	expect_code 200 "$c" && expect_json ". == {}" &&
-	c=$(req GET /traces/5b8efff798038103d269b633813fc60c) && expect_code 200 "$c" &&
+	c=$(req GET /api/traces/5b8efff798038103d269b633813fc60c) && expect_code 200 "$c" &&
 	expect_json ".count == 1 and .traces[0].service == \"checkout\" and .traces[0].name == \"GET /cart\" and
 		.traces[0].span == \"eee19b7ec3c1b174\" and .traces[0].dur == 250000000"
 '
@@ -119,7 +119,7 @@ test_expect_success 'POST /v1/logs (OTLP JSON)' '
 		\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"1700000004000000000\",\"severityText\":\"ERROR\",\"body\":{\"stringValue\":\"disk full\"},
 		\"traceId\":\"0af7651916cd43dd8448eb211c80319c\"}]}]}]}") &&
 	expect_code 200 "$c" && expect_json ". == {}" &&
-	c=$(req GET /traces/0af7651916cd43dd8448eb211c80319c) &&
+	c=$(req GET /api/traces/0af7651916cd43dd8448eb211c80319c) &&
 	expect_json ".count == 1 and .traces[0].msg == \"disk full\" and .traces[0].service == \"worker\""
 '
 
@@ -141,7 +141,7 @@ sys.stdout.buffer.write(f(1, f(1, f(1, attr)) + f(2, f(2, span))))
 " >req.pb &&
 	c=$(req POST /v1/traces -H "Content-Type: application/x-protobuf" --data-binary @req.pb -D hdr) &&
 	expect_code 200 "$c" && grep -qi "^content-type: application/x-protobuf" hdr &&
-	c=$(req GET /traces/0102030405060708090a0b0c0d0e0f10) &&
+	c=$(req GET /api/traces/0102030405060708090a0b0c0d0e0f10) &&
 	expect_json ".count == 1 and .traces[0].service == \"pb-svc\" and .traces[0].name == \"pb-op\" and
 		.traces[0].span == \"1112131415161718\" and .traces[0].dur == 500000000"
 '
@@ -167,7 +167,7 @@ test_expect_success 'OTLP partial success: rejectedSpans and the first error' '
 		{\"traceId\":\"00000000000000000000000000000abc\",\"spanId\":\"0000000000000002\",\"name\":\"bad\",\"startTimeUnixNano\":\"abc\"}]}]}]}") &&
 	expect_code 200 "$c" &&
 	expect_json ".partialSuccess.rejectedSpans == 1 and (.partialSuccess.errorMessage|test(\"spans\\\\[1\\\\]\"))" &&
-	c=$(req GET /traces/00000000000000000000000000000abc) && expect_json ".count == 1 and .traces[0].name == \"ok\""
+	c=$(req GET /api/traces/00000000000000000000000000000abc) && expect_json ".count == 1 and .traces[0].name == \"ok\""
 '
 
 test_expect_success 'OTLP: every span invalid is 400 with a Status; logs say rejectedLogRecords' '

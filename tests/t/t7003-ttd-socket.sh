@@ -93,8 +93,8 @@ test_expect_success 'socket is DIR/ttd.sock with mode 0600' '
 test_expect_success 'records are acked once durable: {ack, records, rejected}' '
 	python3 mpc.py "$SOCK" records 100 >acks && cat acks &&
 	tail -n 1 acks | jq -e ". == {\"ack\":101,\"records\":102,\"rejected\":0}" &&
-	c=$(req GET /traces/sk-arr) && expect_json ".count == 2" &&
-	c=$(req GET /traces/sk-3) && expect_json ".count == 14 and .traces[0].service == \"sock\""
+	c=$(req GET /api/traces/sk-arr) && expect_json ".count == 2" &&
+	c=$(req GET /api/traces/sk-3) && expect_json ".count == 14 and .traces[0].service == \"sock\""
 '
 
 test_expect_success 'acks are cumulative and never go backwards' '
@@ -106,13 +106,13 @@ test_expect_success 'rejected elements are reported before the ack covering them
 	head -n 1 out | jq -e ".msg == 2 and .index == 1 and (.error|length) > 0 and has(\"field\")" &&
 	sed -n 2p out | jq -e ".msg == 3 and (.error|length) > 0" &&
 	tail -n 1 out | jq -e ". == {\"ack\":3,\"records\":3,\"rejected\":2}" &&
-	c=$(req GET /traces/mx) && expect_json ".count == 3"
+	c=$(req GET /api/traces/mx) && expect_json ".count == 3"
 '
 
 test_expect_success 'map16 / array16 headers: a 20-field record, a batch of 20' '
 	python3 mpc.py "$SOCK" wide >out && cat out &&
 	tail -n 1 out | jq -e ". == {\"ack\":2,\"records\":21,\"rejected\":0}" &&
-	c=$(req GET /traces/wide) && expect_json ".count == 21 and .traces[0].f17 == 17"
+	c=$(req GET /api/traces/wide) && expect_json ".count == 21 and .traces[0].f17 == 17"
 '
 
 test_expect_success 'malformed msgpack ends the connection with {fatal, offset}' '
@@ -127,7 +127,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(\"$SOCK\"); s.settimeout(5)
 m = bytes([0x82, 0xa2]) + b\"ts\" + bytes([0x05, 0xa4]) + b\"corr\" + bytes([0xa5]) + b\"split\"
 for b in m: s.send(bytes([b])); time.sleep(0.01)
 d = s.recv(100); sys.exit(0 if b\"ack\" in d else 1)
-" && c=$(req GET /traces/split) && expect_json ".count == 1"
+" && c=$(req GET /api/traces/split) && expect_json ".count == 1"
 '
 
 ttd_stop

@@ -32,7 +32,7 @@ export_spans() { # MODE [TOKEN] -> sent.json
 
 check_spans() { # SERVICE: the two spans in sent.json are in the store, field by field
 	T=$(jq -r .traceId sent.json) && P=$(jq -r .parentSpanId sent.json) && C=$(jq -r .childSpanId sent.json) &&
-	c=$(req GET "/traces/$T") && expect_code 200 "$c" &&
+	c=$(req GET "/api/traces/$T") && expect_code 200 "$c" &&
 	expect_json ".correlation_id == \"$T\" and .count == 2" &&
 	expect_json "(.traces | map(select(.span == \"$C\")) | .[0]) as \$c |
 		\$c.parent == \"$P\" and \$c.service == \"$1\" and \$c.name == \"db.query\" and
