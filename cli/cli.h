@@ -189,6 +189,9 @@ typedef struct cli_stats {
 void cli_stats_by(cli_stats *st, const char *arg);
 void cli_stats_sum(cli_stats *st, const char *arg);
 void cli_stats_free(cli_stats *st);
+/* One aggregate row as a JSON object (tt-query --stats -o jsonl, ttd /api/stats). */
+void cli_stats_json(tt_buf *b, const tt_statrow *r, const char *const *by, size_t nby,
+    const char *const *sum, size_t nsum);
 /* Print the aggregate rows; *rows = how many. 0 or <0 (reported). */
 int cli_stats_run(tt_store *s, const cli_opts *o, const cli_stats *st, uint64_t *rows);
 

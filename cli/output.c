@@ -1030,6 +1030,8 @@ void cli_out_group_end(cli_out *out, uint64_t nrec)
 			    out->gsum.n_resp);
 			if (out->gsum.services[0])
 				printf_(out, ", services %s", out->gsum.services);
+			if (out->gsum.services_omitted)
+				printf_(out, " (+%u more)", out->gsum.services_omitted);
 		}
 		color(out, C_RESET);
 		puts_(out, "\n");
@@ -1077,7 +1079,10 @@ void cli_out_idsum(cli_out *out, const tt_idsum *s)
 		printf_(out, "%-8s", s->complete ? "complete" : "open");
 		if (!s->complete)
 			color(out, C_RESET);
-		printf_(out, " %s\n", s->services);
+		printf_(out, " %s", s->services);
+		if (s->services_omitted)
+			printf_(out, " (+%u more)", s->services_omitted);
+		put(out, "\n", 1);
 		break;
 	case CLI_FMT_CSV:
 		if (out->nsum == 0)
@@ -1123,7 +1128,7 @@ void cli_out_idsum(cli_out *out, const tt_idsum *s)
 				p += k + (c != NULL);
 			}
 		}
-		puts_(out, "]}");
+		printf_(out, "],\"services_omitted\":%u}", s->services_omitted);
 		if (out->fmt == CLI_FMT_JSONL)
 			put(out, "\n", 1);
 		break;

@@ -81,25 +81,25 @@ static double rate_of(const tt_statrow *r)
 	return r->span_ns > 0 ? (double)r->count / ((double)r->span_ns / 1e9) : 0.0;
 }
 
-static void json_row(stats_out *so, const tt_statrow *r)
+/* One row as JSON: what tt-query --stats -o jsonl prints and /api/stats
+ * answers (the same function, so they cannot drift). */
+void cli_stats_json(tt_buf *b, const tt_statrow *r, const char *const *by, size_t nby,
+    const char *const *sum, size_t nsum)
 {
-	tt_buf *b = &so->line;
 	char t[48];
 
-	(void)tt_buf_append(b, "{", 1);
-	if (so->st->every_ns > 0) {
-		tt_time_rfc3339(r->bucket_ns, t, sizeof t);
-		(void)tt_buf_append(b, "\"time\":", 7);
-		tt_json_str(b, t, strlen(t));
-		jint(b, "ts", r->bucket_ns, 1);
-	} else {
-		(void)tt_buf_append(b, "\"ts\":", 5);
-		snprintf(t, sizeof t, "%" PRId64, r->bucket_ns);
-		(void)tt_buf_append(b, t, strlen(t));
+	tt_time_rfc3339(r->bucket_ns, t, sizeof t);
+	(void)tt_buf_append(b, "{\"ts\":", 6);
+	{
+		char n[32];
+		snprintf(n, sizeof n, "%" PRId64, r->bucket_ns);
+		(void)tt_buf_append(b, n, strlen(n));
 	}
-	for (size_t i = 0; i < so->st->nby; i++) {
+	(void)tt_buf_append(b, ",\"time\":", 8);
+	tt_json_str(b, t, strlen(t));
+	for (size_t i = 0; i < nby; i++) {
 		(void)tt_buf_append(b, ",", 1);
-		tt_json_str(b, so->st->by[i], strlen(so->st->by[i]));
+		tt_json_str(b, by[i], strlen(by[i]));
 		(void)tt_buf_append(b, ":", 1);
 		tt_json_str(b, r->group[i].p, r->group[i].n);
 	}
@@ -116,19 +116,24 @@ static void json_row(stats_out *so, const tt_statrow *r)
 	jint(b, "max_ns", r->dur_max, r->dur_n > 0);
 	jint(b, "min_ns", r->dur_min, r->dur_n > 0);
 	jint(b, "sum_ns", (int64_t)r->dur_sum, 1);
-	if (so->st->nsum) {
+	if (nsum) {
 		(void)tt_buf_append(b, ",\"sums\":{", 9);
-		for (size_t i = 0; i < so->st->nsum; i++) {
+		for (size_t i = 0; i < nsum; i++) {
 			char v[48];
 			if (i)
 				(void)tt_buf_append(b, ",", 1);
-			tt_json_str(b, so->st->sum[i], strlen(so->st->sum[i]));
+			tt_json_str(b, sum[i], strlen(sum[i]));
 			snprintf(v, sizeof v, ":%.15g", r->sums[i]);
 			(void)tt_buf_append(b, v, strlen(v));
 		}
 		(void)tt_buf_append(b, "}", 1);
 	}
 	(void)tt_buf_append(b, "}", 1);
+}
+
+static void json_row(stats_out *so, const tt_statrow *r)
+{
+	cli_stats_json(&so->line, r, so->st->by, so->st->nby, so->st->sum, so->st->nsum);
 }
 
 static void csv_cell(tt_buf *b, const char *p, size_t n)

@@ -24,6 +24,7 @@
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 
+#include "../cli/cli.h" /* cli_stats_json: the rows tt-query prints */
 #include "ttd.h"
 
 #define MINUTE 60000000000LL
@@ -184,36 +185,10 @@ struct srows { tt_buf *b; const sreq *r; size_t n; };
 static int stats_row(void *ctx, const tt_statrow *row)
 {
 	struct srows *s = ctx;
-	tt_buf *b = s->b;
-	char t[48];
 
-	tt_time_rfc3339(row->bucket_ns, t, sizeof t);
-	jw_fmt(b, "%s{\"ts\":%" PRId64 ",\"time\":\"%s\"", s->n++ ? "," : "", row->bucket_ns, t);
-	for (size_t i = 0; i < s->r->q.nby; i++) {
-		jw_raw(b, ",");
-		jw_str(b, s->r->by[i]);
-		jw_raw(b, ":");
-		jw_strn(b, row->group[i].p, row->group[i].n);
-	}
-	jw_fmt(b, ",\"count\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"error_rate\":%.6g,\"rate\":%.6g,"
-	    "\"spans\":%" PRIu64, row->count, row->errors,
-	    row->count ? (double)row->errors / (double)row->count : 0.0, rate(row), row->dur_n);
-	quantiles(b, row, 1);
-	if (row->dur_n)
-		jw_fmt(b, ",\"max_ns\":%" PRId64 ",\"min_ns\":%" PRId64, row->dur_max, row->dur_min);
-	else
-		jw_raw(b, ",\"max_ns\":null,\"min_ns\":null");
-	jw_fmt(b, ",\"sum_ns\":%" PRIu64, row->dur_sum);
-	if (s->r->q.nsum) {
-		jw_raw(b, ",\"sums\":{");
-		for (size_t i = 0; i < s->r->q.nsum; i++) {
-			jw_raw(b, i ? "," : "");
-			jw_str(b, s->r->sum[i]);
-			jw_fmt(b, ":%.15g", row->sums[i]);
-		}
-		jw_raw(b, "}");
-	}
-	jw_raw(b, "}");
+	if (s->n++)
+		jw_raw(s->b, ",");
+	cli_stats_json(s->b, row, s->r->by, s->r->q.nby, s->r->sum, s->r->q.nsum);
 	return 0;
 }
 

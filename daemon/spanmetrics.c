@@ -6,12 +6,13 @@
  *   traces_span_metrics_calls_total{service_name, span_name, span_kind, status_code}
  *   traces_span_metrics_duration_seconds_bucket{..., le} / _sum / _count
  *
- * Computed from the rollups (every writer's records, not only ttd's), counted
- * since ttd started: cumulative, so Prometheus's rate() works. The minutes
- * that ended more than SETTLE ago are summed once into a cache; each scrape
- * adds the recent minutes, so a scrape reads a few minutes of rollups however
- * long ttd has run. (Records that arrive later than SETTLE with old
- * timestamps are missed by the cached part: documented in ttd.8.)
+ * Computed from the rollups the store keeps (every writer's records, not only
+ * ttd's; 30 days by default): counters that survive a restart of ttd and only
+ * drop when rollup retention deletes a minute (Prometheus takes that as a
+ * reset). The minutes that ended more than SETTLE ago are summed once into a
+ * cache; each scrape adds the recent minutes, so a scrape reads a few minutes
+ * of rollups however big the store. (Records that arrive later than SETTLE
+ * with older timestamps join the cached part at the next restart: ttd.8.)
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -189,8 +190,10 @@ void ttd_spanmetrics_render(tt_buf *out)
 	int64_t now = ttd_now_ns(), settled;
 	smset cur = { 0 };
 
-	if (!g_start)
-		g_start = g_cached_to = (g_ttd.started_ns / MINUTE) * MINUTE;
+	if (!g_start) {
+		g_start = 1;
+		g_cached_to = TT_TS_MIN;
+	}
 	/* fold the minutes that have settled into the cache */
 	settled = ((now - SETTLE) / MINUTE) * MINUTE;
 	if (settled > g_cached_to) {
@@ -199,8 +202,7 @@ void ttd_spanmetrics_render(tt_buf *out)
 	}
 	merge(&cur, &g_cached);
 	add_range(&cur, g_cached_to, now);
-	jw_raw(out, "# HELP traces_span_metrics_calls_total Spans since ttd started, from the "
-	    "rollups.\n# TYPE traces_span_metrics_calls_total counter\n");
+	jw_raw(out, "# HELP traces_span_metrics_calls_total Spans in the store's rollups.\n# TYPE traces_span_metrics_calls_total counter\n");
 	for (size_t i = 0; i < cur.n; i++) {
 		const series *s = &cur.v[i];
 		if (s->calls > s->errors) {
@@ -214,7 +216,7 @@ void ttd_spanmetrics_render(tt_buf *out)
 			jw_fmt(out, "} %" PRIu64 "\n", s->errors);
 		}
 	}
-	jw_raw(out, "# HELP traces_span_metrics_duration_seconds Span durations since ttd started.\n"
+	jw_raw(out, "# HELP traces_span_metrics_duration_seconds Span durations in the store's rollups.\n"
 	    "# TYPE traces_span_metrics_duration_seconds histogram\n");
 	for (size_t i = 0; i < cur.n; i++) {
 		const series *s = &cur.v[i];

@@ -231,13 +231,27 @@ static int add_attrs(otlp_ctx *c, const msgpack_object *el, tt_rec_err *e)
 	return rc ? rc : tt_attrs_add_n(c->d, m.via.map.ptr, m.via.map.size);
 }
 
-/* fields every record of a resource/scope shares, and its ids */
-static int add_common(otlp_ctx *c, const msgpack_object *el, tt_rec_err *e)
+/* An OTLP id that says "none": empty, or every hex digit 0. */
+static int id_unset(const msgpack_object *s)
 {
-	const msgpack_object *s;
-	int rc = 0;
+	for (uint32_t i = 0; i < s->via.str.size; i++)
+		if (s->via.str.ptr[i] != '0')
+			return 0;
+	return 1;
+}
 
-	if (get_str(el, "traceId", &s) && (rc = tt_recb_set_corr(c->d, s, e)))
+/* fields every record of a resource/scope shares, and its ids. A span must
+ * have a trace id (OTLP: 16 bytes, not all zero); a log record may have none
+ * (logs outside a trace): it is then stored without corr (FORMAT.md 3.3). */
+static int add_common(otlp_ctx *c, const msgpack_object *el, int span, tt_rec_err *e)
+{
+	const msgpack_object *s = NULL;
+	int rc = 0, have = get_str(el, "traceId", &s) && !id_unset(s);
+
+	if (span && !have)
+		return bad(c, e, "traceId", s ? "all zeros or empty: a span needs a trace id" :
+		    "missing: a span needs a trace id");
+	if (have && (rc = tt_recb_set_corr(c->d, s, e)))
 		return rc;
 	if (get_str(el, "spanId", &s))
 		rc = add_str(c->d, "span", s);
@@ -341,7 +355,7 @@ static int map_span(otlp_ctx *c, const msgpack_object *span, tt_rec_err *e)
 		return bad(c, e, "endTimeUnixNano", "expected an integer (ns)");
 	if (r0 > 0 && t0 > 0)
 		tt_recb_set_ts(d, (int64_t)t0);
-	if ((rc = add_common(c, span, e)))
+	if ((rc = add_common(c, span, 1, e)))
 		return rc;
 	if ((rc = add_cstr(d, "kind", "span")))
 		return rc;
@@ -416,7 +430,7 @@ static int map_log(otlp_ctx *c, const msgpack_object *log, tt_rec_err *e)
 	}
 	if (t > 0)
 		tt_recb_set_ts(d, (int64_t)t);
-	if ((rc = add_common(c, log, e)))
+	if ((rc = add_common(c, log, 0, e)))
 		return rc;
 	if ((lvl = severity_level(log)) != TT_LVL_NONE && (rc = add_cstr(d, "level", tt_level_name(lvl))))
 		return rc;

@@ -21,7 +21,7 @@ ttd_start --sse-keepalive 1 --header-timeout 1 || { echo "Bail out! ttd did not 
 
 test_expect_success 'GET /stream?n=3: the last 3 records, then live, then timeout' '
 	ingest 5 s-1 api info 0 &&
-	curl -sN --max-time 10 "$URL/stream?n=3&timeout=1.5" >out & sp=$!
+	curl -sN --max-time 10 "$URL/stream?n=3&timeout=3" >out & sp=$!
 	wait_sse 1 && ingest 2 s-1 api info 5 && wait $sp &&
 	data out | jq -s -c "map(.seq)" >seqs && echo "[2,3,4,5,6,null]" >want &&
 	test_cmp want seqs &&
@@ -62,9 +62,9 @@ test_expect_success 'resume across many events: no gap, no duplicate' '
 '
 
 test_expect_success 'filters: service, level (at least), FIELD=VALUE, grep' '
-	curl -sN --max-time 10 "$URL/stream?service=web&level=warn&timeout=1.5" >f1 & p1=$!
-	curl -sN --max-time 10 "$URL/stream?seq=302&timeout=1.5" >f2 & p2=$!
-	curl -gsN --max-time 10 "$URL/stream?grep=rec%2030[45]&timeout=1.5" >f3 & p3=$!
+	curl -sN --max-time 10 "$URL/stream?service=web&level=warn&timeout=3" >f1 & p1=$!
+	curl -sN --max-time 10 "$URL/stream?seq=302&timeout=3" >f2 & p2=$!
+	curl -gsN --max-time 10 "$URL/stream?grep=rec%2030[45]&timeout=3" >f3 & p3=$!
 	wait_sse 3 &&
 	ingest 2 s-3 web info 300 && ingest 2 s-3 web error 302 && ingest 2 s-3 db error 304 &&
 	wait $p1 $p2 $p3 &&
@@ -79,7 +79,7 @@ test_expect_success 'a bad filter is 400' '
 '
 
 test_expect_success 'idle stream gets ": keepalive" and outlives --header-timeout' '
-	curl -sN --max-time 10 "$URL/stream?timeout=2.5" >k & kp=$!
+	curl -sN --max-time 10 "$URL/stream?timeout=4" >k & kp=$!
 	sleep 2 && ingest 1 s-4 api info 400 && wait $kp &&
 	grep -q "^: keepalive" k && data k | jq -e -s "map(select(.seq))|.[0].seq == 400"
 '
