@@ -12,7 +12,7 @@
 
 static const char usage_str[] =
 "usage: tt-gc [-D DIR] [--max-age DUR] [--max-size SIZE] [--max-segments N]\n"
-"             [--rotate] [--dry-run] [-o FMT] [-q]\n"
+"             [--rollup-max-age DUR|off] [--rotate] [--dry-run] [-o FMT] [-q]\n"
 "\n"
 "Delete the oldest sealed segments of the store until every limit holds.\n"
 "\n"
@@ -22,6 +22,8 @@ CLI_HELP_STORE
 "      --max-size SIZE    delete oldest segments until the data is at most SIZE\n"
 "                         (500M, 2G; powers of 1024)\n"
 "      --max-segments N   keep at most N segments\n"
+"      --rollup-max-age DUR delete per-minute rollups older than DUR (default\n"
+"                         30d; off keeps them): they outlive the segments\n"
 "      --rotate           first seal unsealed segments no running writer holds\n"
 "  -n, --dry-run          print what would be deleted, delete nothing\n"
 "  -o, --output FMT       table (default) or json, jsonl\n"
@@ -31,7 +33,7 @@ CLI_HELP_STORE
 "\n"
 "Exit status: 0 ok (also when nothing was due); 2 usage; 4 store unavailable.\n";
 
-enum { OPT_MAX_AGE = OPT_TOOL, OPT_MAX_SIZE, OPT_MAX_SEGMENTS, OPT_ROTATE };
+enum { OPT_MAX_AGE = OPT_TOOL, OPT_MAX_SIZE, OPT_MAX_SEGMENTS, OPT_ROTATE, OPT_ROLLUP_AGE };
 
 static const struct option longopts[] = {
 	CLI_OPTS_COMMON,
@@ -39,6 +41,7 @@ static const struct option longopts[] = {
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "max-segments", required_argument, NULL, OPT_MAX_SEGMENTS },
 	{ "rotate", no_argument, NULL, OPT_ROTATE },
+	{ "rollup-max-age", required_argument, NULL, OPT_ROLLUP_AGE },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -110,7 +113,9 @@ int main(int argc, char **argv)
 	cli_opts o;
 	gc g;
 	tt_store *s;
-	int c, rc;
+	int c, rc, rollup_given = 0;
+	int64_t rollup_age = 30LL * 86400 * 1000000000; /* as ttd's --rollup-retention */
+	uint64_t rollup_rows = 0;
 	char sz[32];
 
 	cli_init(argv[0]);
@@ -131,6 +136,10 @@ int main(int argc, char **argv)
 		case OPT_ROTATE:
 			go.rotate = 1;
 			break;
+		case OPT_ROLLUP_AGE:
+			rollup_age = strcmp(optarg, "off") == 0 ? 0 : cli_duration("--rollup-max-age", optarg);
+			rollup_given = 1;
+			break;
 		case 'n':
 			go.dry_run = 1;
 			break;
@@ -139,9 +148,9 @@ int main(int argc, char **argv)
 		}
 	}
 	cli_no_operands(optind, argc, argv);
-	if (!go.max_age_ns && !go.max_bytes && !go.max_segments && !go.rotate)
+	if (!go.max_age_ns && !go.max_bytes && !go.max_segments && !go.rotate && !rollup_given)
 		cli_die(CLI_EXIT_USAGE, "nothing to do: give --max-age, --max-size, "
-		    "--max-segments or --rotate");
+		    "--max-segments, --rollup-max-age or --rotate");
 	if (o.fmt == CLI_FMT_AUTO)
 		o.fmt = CLI_FMT_TABLE;
 	if (o.fmt != CLI_FMT_TABLE && o.fmt != CLI_FMT_JSON && o.fmt != CLI_FMT_JSONL)
@@ -150,7 +159,15 @@ int main(int argc, char **argv)
 	g.dry_run = go.dry_run;
 
 	s = cli_store_open(cli_store_dir(o.store), 0, NULL);
-	rc = tt_store_gc(s, &go, on_seg, &g);
+	rc = go.max_age_ns || go.max_bytes || go.max_segments || go.rotate ?
+	    tt_store_gc(s, &go, on_seg, &g) : 0;
+	if (rc >= 0 && rollup_age && !go.dry_run) {
+		int pr = tt_store_rollups_prune(s, cli_now_ns() - rollup_age);
+		if (pr < 0)
+			rc = pr;
+		else
+			rollup_rows = (uint64_t)pr;
+	}
 	tt_store_close(s);
 	if (rc < 0)
 		cli_die(cli_exit_code(CLI_EXIT_STORE), "could not collect garbage in '%s': %s",
@@ -168,9 +185,11 @@ int main(int argc, char **argv)
 		}
 	} else if (g.fmt == CLI_FMT_JSON) {
 		printf("{\"dry_run\":%s,\"removed\":%llu,\"freed_bytes\":%llu,\"records\":%llu,"
+		       "\"rollup_rows_removed\":%llu,"
 		       "\"segments\":[%.*s]}\n",
 		    g.dry_run ? "true" : "false", (unsigned long long)g.n,
-		    (unsigned long long)g.freed, (unsigned long long)g.records, (int)g.b.len,
+		    (unsigned long long)g.freed, (unsigned long long)g.records,
+		    (unsigned long long)rollup_rows, (int)g.b.len,
 		    g.b.data ? (const char *)g.b.data : "");
 	} else if (g.b.len) {
 		fwrite(g.b.data, 1, g.b.len, stdout);

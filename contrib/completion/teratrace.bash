@@ -24,7 +24,7 @@ _teratrace_spec()
 		--show-cursor -S,--since= -U,--until= --service= --level= -g,--grep=
 		--min-dur= --max-dur= -o,--output= --fields= --utc --no-color -q,--quiet
 		-h,--help -V,--version" ;;
-	tt-gc) echo "-D,--store= --max-age= --max-size= --max-segments= --rotate
+	tt-gc) echo "-D,--store= --max-age= --max-size= --max-segments= --rollup-max-age= --rotate
 		-n,--dry-run -o,--output= -q,--quiet -h,--help -V,--version" ;;
 	tt-stat) echo "-D,--store= -s,--segments --no-services -o,--output= --utc
 		-q,--quiet -h,--help -V,--version" ;;
@@ -37,6 +37,7 @@ _teratrace_spec()
 		--max-record= --max-batch= --max-logs= --max-connections=
 		--max-socket-clients= --max-pending= --header-timeout= --request-timeout=
 		--sse-keepalive= --sse-max-buffer= --sse-max-clients= --allow-host=
+		--alerts= --alert-interval= --rollup-retention= --group=
 		-h,--help -V,--version" ;;
 	esac
 }
