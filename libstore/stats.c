@@ -300,15 +300,24 @@ static int well_known(const char *f)
 static int sacc_cmp(const void *x, const void *y, void *ctx)
 {
 	const struct sacc *a = x, *b = y;
-	const uint8_t *base = ctx;
-	size_t m;
-	int c;
+	const uint8_t *base = ctx, *p, *q, *pe, *qe;
 
 	if (a->bucket != b->bucket)
 		return a->bucket < b->bucket ? -1 : 1;
-	m = a->key_len < b->key_len ? a->key_len : b->key_len;
-	c = memcmp(base + a->key_off, base + b->key_off, m);
-	return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+	/* the group values one by one (each is u32 length + bytes) */
+	p = base + a->key_off, pe = p + a->key_len;
+	q = base + b->key_off, qe = q + b->key_len;
+	while (p + 4 <= pe && q + 4 <= qe) {
+		uint32_t pn = get32(p), qn = get32(q);
+		size_t m = pn < qn ? pn : qn;
+		int c = memcmp(p + 4, q + 4, m);
+		if (c)
+			return c;
+		if (pn != qn)
+			return pn < qn ? -1 : 1;
+		p += 4 + pn, q += 4 + qn;
+	}
+	return (p < pe) - (q < qe);
 }
 
 int tt_store_statq(tt_store *s, const tt_statq *q, tt_statrow_fn fn, void *ctx, int *used_rollups)
@@ -374,7 +383,7 @@ int tt_store_statq(tt_store *s, const tt_statq *q, tt_statrow_fn fn, void *ctx, 
 		size_t off = 0;
 
 		memset(&row, 0, sizeof row);
-		row.bucket_ns = a->bucket;
+		row.bucket_ns = q->every_ns > 0 ? a->bucket : lo; /* one bucket: the range's start */
 		row.span_ns = span;
 		for (size_t g = 0; g < q->nby; g++) {
 			const uint8_t *kp = sq.arena.data + a->key_off + off;

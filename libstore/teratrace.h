@@ -370,7 +370,8 @@ typedef struct tt_statq {
 } tt_statq;
 
 typedef struct tt_statrow {
-	int64_t bucket_ns;             /* start of the time bucket (every = 0: since, or 0) */
+	int64_t bucket_ns;             /* start of the time bucket (every = 0: since, or
+	                                * the store's oldest record when open) */
 	int64_t span_ns;               /* its length, for rates (every, or the range
 	                                * clipped to the store's records) */
 	const tt_str *group;           /* nby values ("" when absent); valid during fn */

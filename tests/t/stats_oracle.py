@@ -60,12 +60,14 @@ def field(r, path):
 
 def expect(recs, by, every, sums, since, until, where):
     groups = {}
+    # one bucket: it starts at since, or at the store's oldest record
+    start = since if since > -2**63 else min(r["ts"] for r in recs)
     for r in recs:
         if not (since <= r["ts"] <= until):
             continue
         if any(field(r, f) != v for f, v in where):
             continue
-        b = (r["ts"] // every) * every if every else (since if since > -2**63 else 0)
+        b = (r["ts"] // every) * every if every else start
         key = (b,) + tuple(field(r, f) for f in by)
         g = groups.setdefault(key, {"count": 0, "errors": 0, "durs": [], "sums": [0] * len(sums)})
         g["count"] += 1

@@ -10,6 +10,7 @@ TOP=${TT_TOP:-$(cd ../.. && pwd)}
 TOUR=$TEST_DIR/tour
 mkdir -p "$TOUR/run"
 ln -s "$TT_BUILD" "$TOUR/run/build"
+ln -s "$TOP/contrib" "$TOUR/run/contrib"  # the tour reads contrib/alerts.example
 
 # tour_block: the ```sh block under "## A five-minute tour"
 tour_block() {
