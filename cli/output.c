@@ -34,6 +34,137 @@
 #define C_YELLOW "\033[33m"
 #define C_CYAN "\033[36m"
 
+/* Completeness of one trace, as its records go by. A trace of spans is
+ * complete when every parent it names is one of its spans and every span has
+ * ended (has a duration); a trace of TraceHub checkpoints when it has as many
+ * "<-" as "->" (at least one): TraceHub's rule, kept for those. */
+typedef struct gcheck {
+	tt_buf ids, parents;  /* span ids and parent ids, each u16 length + bytes */
+	size_t nspans, nopen, nparents;
+	uint32_t n_req, n_resp;
+	int64_t t0, t1;       /* the trace's extent: first start .. last end */
+} gcheck;
+
+typedef struct gverdict {
+	int spans;            /* the span rule applied (else the checkpoint rule) */
+	int complete;
+	size_t nspans, missing, open;
+	uint32_t n_req, n_resp;
+} gverdict;
+
+static void gcheck_add_id(tt_buf *b, const char *p, size_t n)
+{
+	uint8_t l[2] = { (uint8_t)(n > 65535 ? 65535 : n), (uint8_t)((n > 65535 ? 65535 : n) >> 8) };
+	(void)tt_buf_append(b, l, 2);
+	(void)tt_buf_append(b, p, n > 65535 ? 65535 : n);
+}
+
+static void gcheck_rec(gcheck *g, const tt_rec_info *in)
+{
+	int span = in->span.p || (in->kind.p && in->kind.n == 4 && !memcmp(in->kind.p, "span", 4));
+	int64_t end = in->ts + (in->dur > 0 ? in->dur : 0);
+
+	if (in->ts < g->t0)
+		g->t0 = in->ts;
+	if (end > g->t1)
+		g->t1 = end;
+
+	if (in->dir.p && in->dir.n == 2 && !memcmp(in->dir.p, "->", 2))
+		g->n_req++;
+	else if (in->dir.p && in->dir.n == 2 && !memcmp(in->dir.p, "<-", 2))
+		g->n_resp++;
+	if (!span)
+		return;
+	g->nspans++;
+	if (in->dur < 0)
+		g->nopen++;
+	if (in->span.p)
+		gcheck_add_id(&g->ids, in->span.p, in->span.n);
+	if (in->parent.p) {
+		gcheck_add_id(&g->parents, in->parent.p, in->parent.n);
+		g->nparents++;
+	}
+}
+
+struct idref { const uint8_t *p; size_t n; };
+
+static int idref_cmp(const void *a, const void *b)
+{
+	const struct idref *x = a, *y = b;
+	size_t m = x->n < y->n ? x->n : y->n;
+	int c = memcmp(x->p, y->p, m);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static size_t gcheck_split(const tt_buf *b, struct idref **out)
+{
+	size_t n = 0, cap = 16, off = 0;
+	struct idref *v = malloc(cap * sizeof *v);
+	if (!v)
+		return 0;
+	while (off + 2 <= b->len) {
+		size_t l = (size_t)b->data[off] | (size_t)b->data[off + 1] << 8;
+		if (n == cap) {
+			struct idref *nv = realloc(v, (cap *= 2) * sizeof *v);
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n].p = b->data + off + 2, v[n].n = l, n++;
+		off += 2 + l;
+	}
+	*out = v;
+	return n;
+}
+
+static gverdict gcheck_verdict(const gcheck *g)
+{
+	gverdict v;
+	memset(&v, 0, sizeof v);
+	v.n_req = g->n_req, v.n_resp = g->n_resp;
+	if (g->nspans == 0 || g->n_req + g->n_resp > 0) {
+		v.complete = g->n_req >= 1 && g->n_req == g->n_resp;
+		return v;
+	}
+	v.spans = 1;
+	v.nspans = g->nspans;
+	v.open = g->nopen;
+	{
+		struct idref *ids = NULL, *par = NULL;
+		size_t ni = gcheck_split(&g->ids, &ids), np = gcheck_split(&g->parents, &par);
+		if (ni > 1)
+			qsort(ids, ni, sizeof *ids, idref_cmp);
+		for (size_t i = 0; i < np; i++)
+			if (!ni || !bsearch(&par[i], ids, ni, sizeof *ids, idref_cmp))
+				v.missing++;
+		free(ids);
+		free(par);
+	}
+	v.complete = v.missing == 0 && v.open == 0;
+	return v;
+}
+
+static void gcheck_reset(gcheck *g)
+{
+	g->ids.len = g->parents.len = 0;
+	g->nspans = g->nopen = g->nparents = 0;
+	g->n_req = g->n_resp = 0;
+	g->t0 = INT64_MAX, g->t1 = INT64_MIN;
+}
+
+/* "complete (spans: 12, every parent present and ended)" and the like */
+static void verdict_text(const gverdict *v, char *buf, size_t n)
+{
+	if (!v->spans)
+		snprintf(buf, n, "%s (checkpoints: %u ->, %u <-)", v->complete ? "complete" : "incomplete",
+		    v->n_req, v->n_resp);
+	else if (v->complete)
+		snprintf(buf, n, "complete (spans: %zu, every parent present, all ended)", v->nspans);
+	else
+		snprintf(buf, n, "incomplete (spans: %zu; %zu parent%s missing, %zu not ended)",
+		    v->nspans, v->missing, v->missing == 1 ? "" : "s", v->open);
+}
+
 typedef struct brec { /* a record kept for tree/otlp */
 	uint8_t *data;
 	size_t len;
@@ -57,6 +188,7 @@ struct cli_out {
 	tt_buf gid;           /* current group's id */
 	tt_idsum gsum;        /* its summary (valid if have_gsum) */
 	int have_gsum;
+	gcheck gc;            /* its completeness, from the records printed */
 	/* buffered records (tree, otlp) */
 	brec *recs;
 	size_t nrecs, caprecs;
@@ -523,20 +655,28 @@ static void tree_line(cli_out *out, tnode *nodes, size_t i, int depth,
 		while (w && (out->tmp.data[w] & 0xc0) == 0x80)
 			w--;
 	}
-	if (lc)
-		color(out, lc);
-	put_clean(out, (const char *)out->tmp.data, w);
-	if (w < out->tmp.len)
-		put(out, "~", 1), w++;
-	if (lc)
-		color(out, C_RESET);
 	{
-		/* columns taken: count UTF-8 lead bytes only */
-		size_t cols = 0;
+		int err = in->level >= TT_LVL_ERROR ||
+		    (in->status.p && in->status.n == 5 && !strncasecmp(in->status.p, "error", 5));
+		if (err && w + 8 > TREE_LABEL) { /* room for the marker */
+			w = TREE_LABEL > 9 ? TREE_LABEL - 9 : 0;
+			while (w && (out->tmp.data[w] & 0xc0) == 0x80)
+				w--;
+		}
+		size_t cols = 0; /* columns taken: count UTF-8 lead bytes only */
+		if (lc || err)
+			color(out, lc ? lc : C_RED);
+		put_clean(out, (const char *)out->tmp.data, w);
 		for (size_t k = 0; k < w && k < out->tmp.len; k++)
 			cols += (out->tmp.data[k] & 0xc0) != 0x80;
-		if (w > out->tmp.len)
-			cols++;
+		if (w < out->tmp.len && !err)
+			put(out, "~", 1), cols++;
+		if (err) { /* a marker that survives NO_COLOR and pipes */
+			put(out, " [error]", 8);
+			cols += 8;
+		}
+		if (lc || err)
+			color(out, C_RESET);
 		pad(out, cols, TREE_LABEL + 1);
 	}
 	/* a span shows its duration; a point event its offset from the start */
@@ -624,8 +764,20 @@ static void tree_print(cli_out *out, size_t from, size_t to, const char *title,
 	color(out, C_RESET);
 	cli_fmt_dur(n ? t1 - t0 : 0, d, sizeof(d));
 	printf_(out, "  %zu record%s  %s", n, n == 1 ? "" : "s", d);
-	if (sum)
-		printf_(out, "  %s", sum->complete ? "complete" : "incomplete");
+	if (sum) {
+		gcheck g;
+		gverdict v;
+		char vt[128];
+		memset(&g, 0, sizeof g);
+		gcheck_reset(&g);
+		for (size_t i = 0; i < n; i++)
+			gcheck_rec(&g, &nodes[i].in);
+		v = gcheck_verdict(&g);
+		verdict_text(&v, vt, sizeof vt);
+		printf_(out, "  %s", vt);
+		tt_buf_free(&g.ids);
+		tt_buf_free(&g.parents);
+	}
 	put(out, "\n", 1);
 	for (size_t i = 0; i < n; i++) {
 		/* a root: no parent, or its parent chain never ends at a root */
@@ -948,6 +1100,11 @@ static void otlp_print(cli_out *out)
 
 void cli_out_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
 {
+	if (out->in_group) {
+		tt_rec_info in;
+		if (tt_rec_info_get(rec, len, &in) == 0)
+			gcheck_rec(&out->gc, &in);
+	}
 	switch (out->fmt) {
 	case CLI_FMT_JSONL:
 		json_rec(out, rec, len, cursor);
@@ -991,17 +1148,14 @@ void cli_out_group_begin(cli_out *out, const void *id, size_t id_len,
 	if (sum)
 		out->gsum = *sum;
 	out->group_from = out->nrecs;
+	gcheck_reset(&out->gc);
 	if (out->fmt == CLI_FMT_JSON) {
 		if (nid > 1)
 			puts_(out, out->gi ? ",\n" : "[\n");
 		puts_(out, "{\"corr\":");
 		jstr(&out->b, id, id_len);
-		if (sum) {
-			printf_(out, ",\"complete\":%s,\"n_req\":%u,\"n_resp\":%u",
-			    sum->complete ? "true" : "false", sum->n_req, sum->n_resp);
-		} else {
-			puts_(out, ",\"complete\":false");
-		}
+		if (sum)
+			printf_(out, ",\"n_req\":%u,\"n_resp\":%u", sum->n_req, sum->n_resp);
 		puts_(out, ",\"records\":[");
 	}
 	out->gi++;
@@ -1009,12 +1163,15 @@ void cli_out_group_begin(cli_out *out, const void *id, size_t id_len,
 
 void cli_out_group_end(cli_out *out, uint64_t nrec)
 {
-	char d[32];
+	char d[32], vt[128];
+	gverdict v = gcheck_verdict(&out->gc);
 
+	verdict_text(&v, vt, sizeof vt);
 	switch (out->fmt) {
 	case CLI_FMT_JSON:
-		printf_(out, "%s],\"count\":%llu}", out->grec ? "\n" : "",
-		    (unsigned long long)nrec);
+		printf_(out, "%s],\"count\":%llu,\"complete\":%s,\"complete_rule\":\"%s\"}",
+		    out->grec ? "\n" : "", (unsigned long long)nrec, v.complete ? "true" : "false",
+		    v.spans ? "spans" : "checkpoints");
 		if (out->ngroups <= 1 || out->gi == out->ngroups)
 			puts_(out, out->ngroups > 1 ? "\n]\n" : "\n");
 		break;
@@ -1024,10 +1181,9 @@ void cli_out_group_end(cli_out *out, uint64_t nrec)
 		put_clean(out, (const char *)out->gid.data, out->gid.len);
 		printf_(out, ": %llu record%s", (unsigned long long)nrec, nrec == 1 ? "" : "s");
 		if (out->have_gsum) {
-			cli_fmt_dur(out->gsum.last_ts - out->gsum.first_ts, d, sizeof(d));
-			printf_(out, ", %s, %s (%u ->, %u <-)", d,
-			    out->gsum.complete ? "complete" : "incomplete", out->gsum.n_req,
-			    out->gsum.n_resp);
+			/* the extent the tree shows: first start to last end (spans' dur) */
+			cli_fmt_dur(out->gc.t1 >= out->gc.t0 ? out->gc.t1 - out->gc.t0 : 0, d, sizeof(d));
+			printf_(out, ", %s, %s", d, vt);
 			if (out->gsum.services[0])
 				printf_(out, ", services %s", out->gsum.services);
 			if (out->gsum.services_omitted)
@@ -1189,6 +1345,8 @@ int cli_out_end(cli_out *out)
 	tt_buf_free(&out->b);
 	tt_buf_free(&out->tmp);
 	tt_buf_free(&out->gid);
+	tt_buf_free(&out->gc.ids);
+	tt_buf_free(&out->gc.parents);
 	free(out);
 	return 0;
 }
