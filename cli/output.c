@@ -858,7 +858,12 @@ static void tree_by_corr(cli_out *out)
 	free(order);
 }
 
-/* ---- otlp */
+/* ---- otlp: the records as OTLP/JSON exports that tt-ingest reads back as
+ * the same records (FORMAT.md 3.3 in reverse): spans in one resourceSpans
+ * document, log records in one resourceLogs document, one line each. Records
+ * grouped by resource (service.name, host.name, the other resource
+ * attributes) and scope. What OTLP has no place for (a TraceHub corr that is
+ * not hex, dir, suffix, endpoint) goes into attributes under teratrace.*. */
 
 /* 64-bit FNV-1a, seeded: stable ids for records whose ids are not OTLP hex. */
 static uint64_t fnv(const void *p, size_t n, uint64_t seed)
@@ -881,15 +886,21 @@ static int is_hex(const char *p, size_t n)
 	return 1;
 }
 
+/* Is it already an OTLP id of `bytes` bytes (hex text, or bin)? */
+static int otlp_native_id(const char *p, size_t n, int is_bin, size_t bytes)
+{
+	return p && ((is_bin && n == bytes) || (!is_bin && n == 2 * bytes && is_hex(p, n)));
+}
+
 /* An OTLP id of `bytes` bytes as a JSON string: the id itself when it
- * already is that many bytes in hex (or bin), else a hash of it. */
+ * already is one, else a hash of it. */
 static void otlp_id(cli_out *out, const char *p, size_t n, int is_bin, size_t bytes,
     uint64_t salt)
 {
 	put(out, "\"", 1);
 	if (p && is_bin && n == bytes) {
 		cli_hex(&out->b, p, n);
-	} else if (p && !is_bin && n == 2 * bytes && is_hex(p, n)) {
+	} else if (otlp_native_id(p, n, is_bin, bytes)) {
 		for (size_t i = 0; i < n; i++) {
 			char ch = p[i];
 			if (ch >= 'A' && ch <= 'F')
@@ -905,71 +916,177 @@ static void otlp_id(cli_out *out, const char *p, size_t n, int is_bin, size_t by
 	put(out, "\"", 1);
 }
 
-static void otlp_kv_str(cli_out *out, int *first, const char *k, const char *v, size_t vn)
+static void base64(cli_out *out, const uint8_t *p, size_t n)
 {
-	if (!v)
-		return;
-	puts_(out, *first ? "" : ",");
-	*first = 0;
-	puts_(out, "{\"key\":");
-	jstr(&out->b, k, strlen(k));
-	puts_(out, ",\"value\":{\"stringValue\":");
-	jstr(&out->b, v, vn);
-	puts_(out, "}}");
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+		    (i + 2 < n ? p[i + 2] : 0);
+		char q[4] = { a[v >> 18 & 63], a[v >> 12 & 63], i + 1 < n ? a[v >> 6 & 63] : '=',
+			i + 2 < n ? a[v & 63] : '=' };
+		put(out, q, 4);
+	}
 }
 
-typedef struct otlp_attr_ctx {
-	cli_out *out;
-	int *first;
-} otlp_attr_ctx;
+static void otlp_any(cli_out *out, const tt_value *v, int depth);
 
-static int otlp_attr(void *ctx, const char *k, size_t kn, const tt_value *v)
+struct otlp_kvs { cli_out *out; int first, depth; };
+
+static int otlp_kv(void *ctx, const char *k, size_t kn, const tt_value *v)
 {
-	otlp_attr_ctx *c = ctx;
-	cli_out *out = c->out;
-
-	puts_(out, *c->first ? "" : ",");
-	*c->first = 0;
-	puts_(out, "{\"key\":");
-	jstr(&out->b, k, kn);
-	puts_(out, ",\"value\":{");
-	switch (v->type) {
-	case TT_V_STR:
-		puts_(out, "\"stringValue\":");
-		jstr(&out->b, v->v.s.p, v->v.s.n);
-		break;
-	case TT_V_BOOL:
-		printf_(out, "\"boolValue\":%s", v->v.b ? "true" : "false");
-		break;
-	case TT_V_INT:
-		printf_(out, "\"intValue\":\"%lld\"", (long long)v->v.i);
-		break;
-	case TT_V_UINT:
-		printf_(out, "\"intValue\":\"%llu\"", (unsigned long long)v->v.u);
-		break;
-	case TT_V_FLOAT:
-		puts_(out, "\"doubleValue\":");
-		(void)tt_value_to_json(v->raw, v->raw_len, &out->b);
-		break;
-	default: { /* maps, arrays, bin, nil: their JSON text as a string */
-		tt_buf j = { 0 };
-		(void)tt_value_to_json(v->raw, v->raw_len, &j);
-		puts_(out, "\"stringValue\":");
-		jstr(&out->b, (const char *)j.data, j.len);
-		tt_buf_free(&j);
-		break;
-	}
-	}
-	puts_(out, "}}");
+	struct otlp_kvs *c = ctx;
+	puts_(c->out, c->first ? "{\"key\":" : ",{\"key\":");
+	c->first = 0;
+	jstr(&c->out->b, k, kn);
+	puts_(c->out, ",\"value\":");
+	otlp_any(c->out, v, c->depth);
+	puts_(c->out, "}");
 	return 0;
 }
+
+/* A stored value as an OTLP AnyValue (the decoder's mapping in reverse). */
+static void otlp_any(cli_out *out, const tt_value *v, int depth)
+{
+	switch (v->type) {
+	case TT_V_STR:
+		puts_(out, "{\"stringValue\":");
+		jstr(&out->b, v->v.s.p, v->v.s.n);
+		puts_(out, "}");
+		break;
+	case TT_V_BOOL:
+		printf_(out, "{\"boolValue\":%s}", v->v.b ? "true" : "false");
+		break;
+	case TT_V_INT:
+		printf_(out, "{\"intValue\":\"%lld\"}", (long long)v->v.i);
+		break;
+	case TT_V_UINT:
+		printf_(out, "{\"intValue\":\"%llu\"}", (unsigned long long)v->v.u);
+		break;
+	case TT_V_FLOAT:
+		puts_(out, "{\"doubleValue\":");
+		(void)tt_value_to_json(v->raw, v->raw_len, &out->b);
+		puts_(out, "}");
+		break;
+	case TT_V_BIN:
+		puts_(out, "{\"bytesValue\":\"");
+		base64(out, (const uint8_t *)v->v.s.p, v->v.s.n);
+		puts_(out, "\"}");
+		break;
+	case TT_V_MAP:
+		if (depth < TT_DEPTH_MAX) {
+			struct otlp_kvs c = { out, 1, depth + 1 };
+			puts_(out, "{\"kvlistValue\":{\"values\":[");
+			(void)cli_mp_map_each(v->raw, v->raw_len, otlp_kv, &c);
+			puts_(out, "]}}");
+		} else {
+			puts_(out, "{}");
+		}
+		break;
+	case TT_V_ARRAY: {
+		size_t off = v->raw[0] <= 0x9f ? 1 : v->raw[0] == 0xdc ? 3 : 5;
+		puts_(out, "{\"arrayValue\":{\"values\":[");
+		for (uint32_t i = 0; i < v->v.count && off < v->raw_len && depth < TT_DEPTH_MAX; i++) {
+			tt_value e;
+			if (cli_mp_value(v->raw + off, v->raw_len - off, &e) < 0)
+				break;
+			if (i)
+				put(out, ",", 1);
+			otlp_any(out, &e, depth + 1);
+			off += e.raw_len;
+		}
+		puts_(out, "]}}");
+		break;
+	}
+	default:
+		puts_(out, "{}");
+	}
+}
+
+/* attributes: the record's attrs, then what OTLP has no field for */
+static void otlp_attrs(cli_out *out, const brec *r, const tt_rec_info *in, int span)
+{
+	struct otlp_kvs c = { out, 1, 1 };
+	tt_value v;
+	static const char *const extra[] = { "dir", "suffix", "endpoint" };
+
+	puts_(out, ",\"attributes\":[");
+	if (tt_rec_field(r->data, r->len, "attrs", &v) == 1 && v.type == TT_V_MAP)
+		(void)cli_mp_map_each(v.raw, v.raw_len, otlp_kv, &c);
+	if (in->corr.p && !otlp_native_id(in->corr.p, in->corr.n, in->corr_is_bin, 16)) {
+		tt_value cv = { .type = TT_V_STR };
+		cv.v.s.p = in->corr.p, cv.v.s.n = in->corr.n;
+		(void)otlp_kv(&c, "teratrace.corr", 14, &cv);
+	}
+	if (span && in->kind.p && !same(in->kind.p, in->kind.n, "span", 4)) {
+		tt_value kv = { .type = TT_V_STR };
+		kv.v.s.p = in->kind.p, kv.v.s.n = in->kind.n;
+		(void)otlp_kv(&c, "teratrace.kind", 14, &kv);
+	}
+	for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
+		char k[40];
+		if (tt_rec_field(r->data, r->len, extra[i], &v) != 1 || v.type == TT_V_MAP)
+			continue;
+		snprintf(k, sizeof k, "teratrace.%s", extra[i]);
+		(void)otlp_kv(&c, k, strlen(k), &v);
+	}
+	puts_(out, "]");
+}
+
+struct otlp_evs { cli_out *out; int n; };
+
+static int otlp_event_kv(void *ctx, const char *k, size_t kn, const tt_value *v)
+{
+	struct otlp_evs *e = ctx;
+	if (kn == 2 && !memcmp(k, "ts", 2) && (v->type == TT_V_INT || v->type == TT_V_UINT))
+		printf_(e->out, "\"timeUnixNano\":\"%lld\",", v->type == TT_V_INT ? (long long)v->v.i :
+		    (long long)v->v.u);
+	else if (kn == 4 && !memcmp(k, "name", 4) && v->type == TT_V_STR) {
+		puts_(e->out, "\"name\":");
+		jstr(&e->out->b, v->v.s.p, v->v.s.n);
+		puts_(e->out, ",");
+	} else if (kn == 5 && !memcmp(k, "attrs", 5) && v->type == TT_V_MAP) {
+		struct otlp_kvs c = { e->out, 1, 2 };
+		puts_(e->out, "\"attributes\":[");
+		(void)cli_mp_map_each(v->raw, v->raw_len, otlp_kv, &c);
+		puts_(e->out, "],");
+	}
+	return 0;
+}
+
+static void otlp_events(cli_out *out, const brec *r)
+{
+	tt_value ev;
+	size_t off;
+
+	if (tt_rec_field(r->data, r->len, "events", &ev) != 1 || ev.type != TT_V_ARRAY)
+		return;
+	puts_(out, ",\"events\":[");
+	off = ev.raw[0] <= 0x9f ? 1 : ev.raw[0] == 0xdc ? 3 : 5;
+	for (uint32_t i = 0; i < ev.v.count && off < ev.raw_len; i++) {
+		tt_value e;
+		struct otlp_evs c = { out, 0 };
+		if (cli_mp_value(ev.raw + off, ev.raw_len - off, &e) < 0)
+			break;
+		off += e.raw_len;
+		if (e.type != TT_V_MAP)
+			continue;
+		puts_(out, i ? ",{" : "{");
+		(void)cli_mp_map_each(e.raw, e.raw_len, otlp_event_kv, &c);
+		if (out->b.len && out->b.data[out->b.len - 1] == ',')
+			out->b.len--;
+		puts_(out, "}");
+	}
+	puts_(out, "]");
+}
+
+static const char *const span_kinds[] = { NULL, "internal", "server", "client", "producer",
+	"consumer" };
 
 static void otlp_span(cli_out *out, const brec *r, size_t idx)
 {
 	tt_rec_info in;
-	tt_value attrs;
-	int first = 1, code = 0;
-	int64_t end;
+	tt_value sk;
+	int code = 0, kind = 0;
 
 	if (tt_rec_info_get(r->data, r->len, &in) < 0)
 		return;
@@ -989,111 +1106,168 @@ static void otlp_span(cli_out *out, const brec *r, size_t idx)
 		otlp_id(out, in.parent.p, in.parent.n, 0, 8, 2);
 	}
 	puts_(out, ",\"name\":");
-	if (in.name.p)
-		jstr(&out->b, in.name.p, in.name.n);
-	else if (in.msg.p)
-		jstr(&out->b, in.msg.p, in.msg.n);
-	else if (in.kind.p)
-		jstr(&out->b, in.kind.p, in.kind.n);
-	else
-		puts_(out, "\"record\"");
-	{
-		int k = 1; /* SPAN_KIND_INTERNAL */
-		const char *kp = in.kind.p;
-		size_t kn = in.kind.n;
-		tt_value sk;
-		if (tt_rec_field(r->data, r->len, "span_kind", &sk) == 1 && sk.type == TT_V_STR) {
-			kp = sk.v.s.p; /* OTLP input keeps its kind here */
-			kn = sk.v.s.n;
-		}
-		if (same(kp, kn, "server", 6))
-			k = 2;
-		else if (same(kp, kn, "client", 6))
-			k = 3;
-		else if (same(kp, kn, "producer", 8))
-			k = 4;
-		else if (same(kp, kn, "consumer", 8))
-			k = 5;
-		printf_(out, ",\"kind\":%d", k);
-	}
-	end = in.ts + (in.dur > 0 ? in.dur : 0);
-	printf_(out, ",\"startTimeUnixNano\":\"%lld\",\"endTimeUnixNano\":\"%lld\"",
-	    (long long)in.ts, (long long)end);
-	puts_(out, ",\"attributes\":[");
-	if (in.corr.p && !in.corr_is_bin)
-		otlp_kv_str(out, &first, "teratrace.corr", in.corr.p, in.corr.n);
-	if (in.level != TT_LVL_NONE) {
-		const char *ln = tt_level_name(in.level);
-		otlp_kv_str(out, &first, "level", ln, strlen(ln));
-	}
-	otlp_kv_str(out, &first, "teratrace.kind", in.kind.p, in.kind.n);
-	otlp_kv_str(out, &first, "host.name", in.host.p, in.host.n);
-	otlp_kv_str(out, &first, "direction", in.dir.p, in.dir.n);
-	otlp_kv_str(out, &first, "endpoint", in.endpoint.p, in.endpoint.n);
-	otlp_kv_str(out, &first, "message", in.msg.p, in.msg.n);
-	if (tt_rec_field(r->data, r->len, "attrs", &attrs) == 1 && attrs.type == TT_V_MAP) {
-		otlp_attr_ctx c = { out, &first };
-		(void)cli_mp_map_each(attrs.raw, attrs.raw_len, otlp_attr, &c);
-	}
-	puts_(out, "]");
-	if (in.level >= TT_LVL_ERROR || same(in.status.p, in.status.n, "error", 5) ||
-	    same(in.status.p, in.status.n, "ERROR", 5))
+	jstr(&out->b, in.name.p ? in.name.p : "", in.name.p ? in.name.n : 0);
+	if (tt_rec_field(r->data, r->len, "span_kind", &sk) == 1 && sk.type == TT_V_STR)
+		for (int k = 1; k < 6; k++)
+			if (same(sk.v.s.p, sk.v.s.n, span_kinds[k], strlen(span_kinds[k])))
+				kind = k;
+	printf_(out, ",\"kind\":%d,\"startTimeUnixNano\":\"%lld\"", kind, (long long)in.ts);
+	if (in.dur >= 0)
+		printf_(out, ",\"endTimeUnixNano\":\"%lld\"", (long long)(in.ts + in.dur));
+	otlp_attrs(out, r, &in, 1);
+	otlp_events(out, r);
+	if (same(in.status.p, in.status.n, "error", 5) || (!in.status.p && in.level >= TT_LVL_ERROR))
 		code = 2;
-	else if (same(in.status.p, in.status.n, "ok", 2) || same(in.status.p, in.status.n, "OK", 2))
+	else if (same(in.status.p, in.status.n, "ok", 2))
 		code = 1;
 	printf_(out, ",\"status\":{\"code\":%d", code);
-	if (in.status.p && code != 1) {
+	if (in.msg.p) { /* the decoder's msg is the status message */
 		puts_(out, ",\"message\":");
-		jstr(&out->b, in.status.p, in.status.n);
+		jstr(&out->b, in.msg.p, in.msg.n);
 	}
 	puts_(out, "}}");
 }
 
-/* One resourceSpans entry per service, in order of first appearance. */
-static void otlp_print(cli_out *out)
+static void otlp_log(cli_out *out, const brec *r)
 {
-	size_t n = out->nrecs;
+	static const int sev[] = { 0, 1, 5, 9, 13, 17, 21 }; /* TT_LVL_* -> severityNumber */
+	tt_rec_info in;
+	tt_value body;
+
+	if (tt_rec_info_get(r->data, r->len, &in) < 0)
+		return;
+	printf_(out, "{\"timeUnixNano\":\"%lld\"", (long long)in.ts);
+	if (in.level != TT_LVL_NONE) {
+		const char *ln = tt_level_name(in.level);
+		printf_(out, ",\"severityNumber\":%d,\"severityText\":", in.level < 7 ? sev[in.level] : 0);
+		jstr(&out->b, ln, strlen(ln));
+	}
+	if (tt_rec_field(r->data, r->len, "body", &body) == 1) {
+		puts_(out, ",\"body\":");
+		otlp_any(out, &body, 1);
+	} else if (in.msg.p) {
+		puts_(out, ",\"body\":{\"stringValue\":");
+		jstr(&out->b, in.msg.p, in.msg.n);
+		puts_(out, "}");
+	}
+	if (in.name.p) {
+		puts_(out, ",\"eventName\":");
+		jstr(&out->b, in.name.p, in.name.n);
+	}
+	if (in.corr.p) {
+		puts_(out, ",\"traceId\":");
+		otlp_id(out, in.corr.p, in.corr.n, in.corr_is_bin, 16, 1);
+	}
+	if (in.span.p) {
+		puts_(out, ",\"spanId\":");
+		otlp_id(out, in.span.p, in.span.n, 0, 8, 2);
+	}
+	otlp_attrs(out, r, &in, 0);
+	puts_(out, "}");
+}
+
+/* The bytes that decide a record's resource and scope: service, host, the
+ * resource map and the scope, as they are stored. */
+static void otlp_group_key(const brec *r, tt_buf *k)
+{
+	static const char *const f[] = { "service", "host", "resource", "scope" };
+	k->len = 0;
+	for (size_t i = 0; i < 4; i++) {
+		tt_value v;
+		uint8_t l[4] = { 0, 0, 0, 0 };
+		if (tt_rec_field(r->data, r->len, f[i], &v) == 1 && !(i == 2 && v.type != TT_V_MAP)) {
+			{ uint32_t x = (uint32_t)v.raw_len + 1; memcpy(l, &x, 4); }
+			(void)tt_buf_append(k, l, 4);
+			(void)tt_buf_append(k, v.raw, v.raw_len);
+		} else {
+			(void)tt_buf_append(k, l, 4);
+		}
+	}
+}
+
+static void otlp_resource(cli_out *out, const brec *r, int logs)
+{
+	tt_value v;
+	struct otlp_kvs c = { out, 1, 1 };
+
+	puts_(out, "{\"resource\":{\"attributes\":[");
+	if (tt_rec_field(r->data, r->len, "service", &v) == 1 && v.type == TT_V_STR)
+		(void)otlp_kv(&c, "service.name", 12, &v);
+	if (tt_rec_field(r->data, r->len, "host", &v) == 1 && v.type == TT_V_STR)
+		(void)otlp_kv(&c, "host.name", 9, &v);
+	if (tt_rec_field(r->data, r->len, "resource", &v) == 1 && v.type == TT_V_MAP)
+		(void)cli_mp_map_each(v.raw, v.raw_len, otlp_kv, &c);
+	puts_(out, logs ? "]},\"scopeLogs\":[{\"scope\":{" : "]},\"scopeSpans\":[{\"scope\":{");
+	if (tt_rec_field(r->data, r->len, "scope", &v) == 1 && v.type == TT_V_STR) {
+		puts_(out, "\"name\":");
+		jstr(&out->b, v.v.s.p, v.v.s.n);
+	}
+	puts_(out, logs ? "},\"logRecords\":[" : "},\"spans\":[");
+}
+
+static int is_log(const brec *r)
+{
+	tt_rec_info in;
+	return tt_rec_info_get(r->data, r->len, &in) == 0 && same(in.kind.p, in.kind.n, "log", 3);
+}
+
+/* One document (one line) of the spans or of the log records, resources in
+ * order of first appearance. */
+static void otlp_doc(cli_out *out, int logs)
+{
+	size_t n = out->nrecs, first_res = 1;
 	char *used = calloc(n ? n : 1, 1);
-	int firstres = 1;
+	tt_buf ki = { 0 }, kj = { 0 };
+	int any = 0;
 
 	if (!used)
 		oom();
-	puts_(out, "{\"resourceSpans\":[");
-	for (size_t i = 0; i < n; i++) {
-		tt_value sv, sv2;
-		int has, first = 1;
-		if (used[i])
-			continue;
-		has = tt_rec_field(out->recs[i].data, out->recs[i].len, "service", &sv) == 1 &&
-		    sv.type == TT_V_STR;
-		puts_(out, firstres ? "\n" : ",\n");
-		firstres = 0;
-		puts_(out, "{\"resource\":{\"attributes\":[");
-		if (has) {
-			int f = 1;
-			otlp_kv_str(out, &f, "service.name", sv.v.s.p, sv.v.s.n);
+	for (size_t i = 0; i < n; i++)
+		if (is_log(&out->recs[i]) == logs) {
+			any = 1;
+			break;
 		}
-		puts_(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"teratrace\",\"version\":\""
-		    TT_VERSION_STRING "\"},\"spans\":[");
+	if (!any) {
+		free(used);
+		return;
+	}
+	puts_(out, logs ? "{\"resourceLogs\":[" : "{\"resourceSpans\":[");
+	for (size_t i = 0; i < n; i++) {
+		int first = 1;
+		if (used[i] || is_log(&out->recs[i]) != logs)
+			continue;
+		otlp_group_key(&out->recs[i], &ki);
+		puts_(out, first_res ? "" : ",");
+		first_res = 0;
+		otlp_resource(out, &out->recs[i], logs);
 		for (size_t j = i; j < n; j++) {
-			int has2;
-			if (used[j])
+			if (used[j] || is_log(&out->recs[j]) != logs)
 				continue;
-			has2 = tt_rec_field(out->recs[j].data, out->recs[j].len, "service", &sv2) == 1 &&
-			    sv2.type == TT_V_STR;
-			if (has != has2 || (has && !same(sv.v.s.p, sv.v.s.n, sv2.v.s.p, sv2.v.s.n)))
+			otlp_group_key(&out->recs[j], &kj);
+			if (kj.len != ki.len || memcmp(kj.data, ki.data, ki.len) != 0)
 				continue;
 			used[j] = 1;
-			puts_(out, first ? "\n" : ",\n");
+			puts_(out, first ? "" : ",");
 			first = 0;
-			otlp_span(out, &out->recs[j], j);
+			if (logs)
+				otlp_log(out, &out->recs[j]);
+			else
+				otlp_span(out, &out->recs[j], j);
 			if (out->b.len >= OUT_CHUNK)
 				write_out(out);
 		}
 		puts_(out, "]}]}");
 	}
 	puts_(out, "]}\n");
+	tt_buf_free(&ki);
+	tt_buf_free(&kj);
 	free(used);
+}
+
+static void otlp_print(cli_out *out)
+{
+	otlp_doc(out, 0);
+	otlp_doc(out, 1);
 }
 
 /* ---- public entry points */
