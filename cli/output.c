@@ -155,7 +155,9 @@ static void gcheck_reset(gcheck *g)
 /* "complete (spans: 12, every parent present and ended)" and the like */
 static void verdict_text(const gverdict *v, char *buf, size_t n)
 {
-	if (!v->spans)
+	if (!v->spans && v->n_req + v->n_resp == 0)
+		snprintf(buf, n, "no spans or checkpoints to tell completeness by");
+	else if (!v->spans)
 		snprintf(buf, n, "%s (checkpoints: %u ->, %u <-)", v->complete ? "complete" : "incomplete",
 		    v->n_req, v->n_resp);
 	else if (v->complete)
@@ -440,6 +442,14 @@ static void put_clean(cli_out *out, const char *s, size_t n)
 	}
 }
 
+static int fields_have_time(const cli_out *out)
+{
+	for (size_t i = 0; i < out->nfields; i++)
+		if (!strcmp(out->fields[i], "time") || !strcmp(out->fields[i], "ts"))
+			return 1;
+	return 0;
+}
+
 static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
 {
 	tt_rec_info in;
@@ -452,11 +462,13 @@ static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *
 		return;
 	}
 	lc = level_color(in.level);
-	cli_fmt_time(in.ts, out->o->utc, t, sizeof(t));
-	color(out, C_DIM);
-	puts_(out, t);
-	color(out, C_RESET);
-	put(out, " ", 1);
+	if (!fields_have_time(out)) { /* --fields time,...: printed once, where asked */
+		cli_fmt_time(in.ts, out->o->utc, t, sizeof(t));
+		color(out, C_DIM);
+		puts_(out, t);
+		color(out, C_RESET);
+		put(out, " ", 1);
+	}
 	if (out->nfields) {
 		for (size_t i = 0; i < out->nfields; i++) {
 			out->tmp.len = 0;
@@ -482,10 +494,12 @@ static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *
 			color(out, C_RESET);
 		pad(out, k, 6);
 	}
-	/* service */
-	w = in.service.p ? in.service.n : 0;
+	/* service: whole, however long; aligned by columns, not bytes */
+	w = 0;
+	for (size_t k = 0; in.service.p && k < in.service.n; k++)
+		w += ((unsigned char)in.service.p[k] & 0xc0) != 0x80;
 	color(out, C_CYAN);
-	if (w)
+	if (in.service.p)
 		put_clean(out, in.service.p, in.service.n);
 	color(out, C_RESET);
 	pad(out, w, 12);

@@ -36,4 +36,13 @@ test_expect_success 'an error span is marked in the tree without colour' '
 	NO_COLOR=1 tt-query ok-1 -o tree | grep -q "db q \[error\]"
 '
 
+test_expect_success 'table: --fields time prints the time once; long non-ASCII services whole' '
+	tt-query ok-1 -o table --fields time,service >t &&
+	[ "$(head -n 1 t | grep -o "T" | wc -l)" -eq 1 ] &&
+	echo "{\"corr\":\"u1\",\"service\":\"überservice-ünïcode-with-a-long-name\",\"msg\":\"x\"}" |
+		tt-ingest -q &&
+	tt-query u1 -o table >t && grep -q "überservice-ünïcode-with-a-long-name u1" t &&
+	grep -q "no spans or checkpoints" t
+'
+
 test_done
