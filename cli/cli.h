@@ -189,6 +189,8 @@ typedef struct cli_stats {
 void cli_stats_by(cli_stats *st, const char *arg);
 void cli_stats_sum(cli_stats *st, const char *arg);
 void cli_stats_free(cli_stats *st);
+/* A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180). */
+void cli_csv_cell(tt_buf *b, const void *p, size_t n);
 /* One aggregate row as a JSON object (tt-query --stats -o jsonl, ttd /api/stats). */
 void cli_stats_json(tt_buf *b, const tt_statrow *r, const char *const *by, size_t nby,
     const char *const *sum, size_t nsum);

@@ -554,23 +554,29 @@ static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *
 
 /* ---- csv */
 
-static void csv_cell(cli_out *out, const uint8_t *p, size_t n)
+void cli_csv_cell(tt_buf *b, const void *vp, size_t n)
 {
+	const uint8_t *p = vp;
 	int quote = 0;
 	for (size_t i = 0; i < n; i++)
 		if (p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r')
 			quote = 1;
 	if (!quote) {
-		put(out, p, n);
+		(void)tt_buf_append(b, p, n);
 		return;
 	}
-	put(out, "\"", 1);
+	(void)tt_buf_append(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '"')
-			put(out, "\"", 1);
-		put(out, p + i, 1);
+			(void)tt_buf_append(b, "\"", 1);
+		(void)tt_buf_append(b, p + i, 1);
 	}
-	put(out, "\"", 1);
+	(void)tt_buf_append(b, "\"", 1);
+}
+
+static void csv_cell(cli_out *out, const uint8_t *p, size_t n)
+{
+	cli_csv_cell(&out->b, p, n);
 }
 
 static void csv_header(cli_out *out, const char *const *cols, size_t n)

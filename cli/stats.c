@@ -136,25 +136,6 @@ static void json_row(stats_out *so, const tt_statrow *r)
 	cli_stats_json(&so->line, r, so->st->by, so->st->nby, so->st->sum, so->st->nsum);
 }
 
-static void csv_cell(tt_buf *b, const char *p, size_t n)
-{
-	int quote = 0;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r')
-			quote = 1;
-	if (!quote) {
-		(void)tt_buf_append(b, p, n);
-		return;
-	}
-	(void)tt_buf_append(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '"')
-			(void)tt_buf_append(b, "\"", 1);
-		(void)tt_buf_append(b, p + i, 1);
-	}
-	(void)tt_buf_append(b, "\"", 1);
-}
-
 static void csv_header(stats_out *so)
 {
 	tt_buf *b = &so->line;
@@ -162,12 +143,12 @@ static void csv_header(stats_out *so)
 	(void)tt_buf_append(b, "time", 4);
 	for (size_t i = 0; i < so->st->nby; i++) {
 		(void)tt_buf_append(b, ",", 1);
-		csv_cell(b, so->st->by[i], strlen(so->st->by[i]));
+		cli_csv_cell(b, so->st->by[i], strlen(so->st->by[i]));
 	}
 	(void)tt_buf_append(b, ",count,errors,error_rate,rate,spans,p50_ns,p90_ns,p95_ns,p99_ns,max_ns", 72);
 	for (size_t i = 0; i < so->st->nsum; i++) {
 		(void)tt_buf_append(b, ",sum:", 5);
-		csv_cell(b, so->st->sum[i], strlen(so->st->sum[i]));
+		cli_csv_cell(b, so->st->sum[i], strlen(so->st->sum[i]));
 	}
 	(void)tt_buf_append(b, "\n", 1);
 }
@@ -181,7 +162,7 @@ static void csv_row(stats_out *so, const tt_statrow *r)
 	(void)tt_buf_append(b, t, strlen(t));
 	for (size_t i = 0; i < so->st->nby; i++) {
 		(void)tt_buf_append(b, ",", 1);
-		csv_cell(b, r->group[i].p, r->group[i].n);
+		cli_csv_cell(b, r->group[i].p, r->group[i].n);
 	}
 	snprintf(t, sizeof t, ",%" PRIu64 ",%" PRIu64 ",%.6g,%.6g,%" PRIu64, r->count, r->errors,
 	    r->count ? (double)r->errors / (double)r->count : 0.0, rate_of(r), r->dur_n);

@@ -285,8 +285,8 @@ ttd_config_args(ttd_config *c, int argc, char **argv)
 	return 0;
 }
 
-static char *
-trim(char *s)
+char *
+ttd_trim(char *s)
 {
 	char *e;
 
@@ -321,7 +321,7 @@ ttd_config_file(ttd_config *c, const char *file)
 		const struct opt *o;
 		const char *why;
 		lineno++;
-		k = trim(line);
+		k = ttd_trim(line);
 		if (*k == '\0' || *k == '#' || *k == ';')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
@@ -330,8 +330,8 @@ ttd_config_file(ttd_config *c, const char *file)
 			continue;
 		}
 		*eq = '\0';
-		k = trim(k);
-		v = trim(eq + 1);
+		k = ttd_trim(k);
+		v = ttd_trim(eq + 1);
 		if (strlen(v) >= 2 && (v[0] == '"' || v[0] == '\'') &&
 		    v[strlen(v) - 1] == v[0]) {
 			v[strlen(v) - 1] = '\0';

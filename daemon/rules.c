@@ -10,18 +10,8 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "ttd.h"
 #include "ttformat.h"
-
-static char *trim(char *s)
-{
-	char *e;
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
 
 static void rule_free(alert_rule *r)
 {
@@ -80,7 +70,7 @@ static const char *rule_set(alert_rule *r, const char *k, const char *v)
 		if (!copy)
 			return "out of memory";
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-			t = trim(t);
+			t = ttd_trim(t);
 			if (!*t)
 				continue;
 			if (r->nby == ALERT_BY_MAX) {
@@ -197,7 +187,7 @@ int alert_rules_load(const char *file, alert_rules *out, char *err, size_t errn)
 		}
 		if ((hash = strchr(line, '#')) != NULL)
 			*hash = 0;
-		k = trim(line);
+		k = ttd_trim(line);
 		if (!*k)
 			continue;
 		if (*k == '[') {
@@ -228,7 +218,7 @@ int alert_rules_load(const char *file, alert_rules *out, char *err, size_t errn)
 			cur->line = lineno;
 			cur->min_level = TT_LVL_NONE;
 			cur->cooldown_ns = 5 * 60 * 1000000000LL;
-			k = trim(k + 6);
+			k = ttd_trim(k + 6);
 			if (!*k || !(cur->name = strdup(k))) {
 				snprintf(err, errn, "%s:%d: a rule needs a name", file, lineno);
 				goto fail;
@@ -250,8 +240,8 @@ int alert_rules_load(const char *file, alert_rules *out, char *err, size_t errn)
 			goto fail;
 		}
 		*eq = 0;
-		v = trim(eq + 1);
-		k = trim(k);
+		v = ttd_trim(eq + 1);
+		k = ttd_trim(k);
 		if ((why = rule_set(cur, k, v)) != NULL) {
 			snprintf(err, errn, "%s:%d: %s '%s': %s", file, lineno, k, v, why);
 			goto fail;

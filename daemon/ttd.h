@@ -82,6 +82,8 @@ int ttd_config_file(ttd_config *c, const char *file);
 /* Derived values (token), default store; -1 on error (logged). */
 int ttd_config_finish(ttd_config *c);
 void ttd_config_free(ttd_config *c);
+/* s without its leading and trailing blanks (in place); config and rules files */
+char *ttd_trim(char *s);
 void ttd_usage(FILE *f);
 
 /* ---- logging (log.c) */
