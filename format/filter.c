@@ -216,9 +216,11 @@ int tt_filter_set_level(tt_filter *f, int min_level)
 /* Upper bound on the atoms regcomp builds for an ERE, counting each
  * repetition as the copies glibc makes of its operand ('+' two, {m,n} max(m,n),
  * {m,} m+1). Alternatives add up. FILTER_GREP_COST + 1 once over that cost or
- * over FILTER_GREP_REPEAT repetitions deep; a malformed pattern gets some cost
- * and is left for regcomp to reject. */
-static size_t grep_cost(const char *p)
+ * over FILTER_GREP_REPEAT repetitions deep. A malformed pattern is left for
+ * regcomp to reject with its own message ("unmatched [", not "too costly"):
+ * an unterminated bracket sets *malformed and ends the count there, since
+ * regcomp reads all that follows as part of the bracket and copies nothing. */
+static size_t grep_cost(const char *p, int *malformed)
 {
 	size_t sum[FILTER_GREP_DEPTH + 1] = { 0 }, last = 0, k, total = 0;
 	int rep[FILTER_GREP_DEPTH + 1] = { 0 }; /* deepest repetition in each group */
@@ -288,12 +290,16 @@ static size_t grep_cost(const char *p)
 					const char *e = strchr(p + 2, p[1]);
 					while (e && e[1] != ']')
 						e = strchr(e + 1, p[1]);
-					if (!e)
-						return FILTER_GREP_COST + 1;
+					if (!e) {
+						*malformed = 1;
+						break;
+					}
 					p = e + 1;
 				}
-			if (!*p)
-				return FILTER_GREP_COST + 1;
+			if (!*p || *malformed) {
+				*malformed = 1;
+				goto done;
+			}
 			goto atom;
 		case '\\':
 			if (p[1])
@@ -312,29 +318,36 @@ static size_t grep_cost(const char *p)
 		    last_rep > FILTER_GREP_REPEAT)
 			return FILTER_GREP_COST + 1;
 	}
+done:
 	for (int i = 0; i <= d; i++)
 		total += sum[i];
 	return total;
 }
 
+/* The pattern was refused before regcomp saw it, or regcomp accepted what
+ * grep_cost could not count. */
+static int grep_too_costly(tt_rec_err *err)
+{
+	if (err) {
+		memset(err, 0, sizeof(*err));
+		snprintf(err->field, sizeof(err->field), "grep");
+		snprintf(err->reason, sizeof(err->reason),
+		    "pattern too costly to compile (over %d bytes, %d atoms once repetitions "
+		    "are expanded, or %d repetitions nested)", FILTER_GREP_MAX,
+		    FILTER_GREP_COST, FILTER_GREP_REPEAT);
+	}
+	return TT_ETOOBIG;
+}
+
 int tt_filter_set_grep(tt_filter *f, const char *regex, tt_rec_err *err)
 {
 	int flags = REG_EXTENDED | REG_NOSUB | REG_ICASE;
-	int rc;
+	int rc, malformed = 0;
 
 	if (!f || !regex)
 		return TT_EBADARG;
-	if (strlen(regex) > FILTER_GREP_MAX || grep_cost(regex) > FILTER_GREP_COST) {
-		if (err) {
-			memset(err, 0, sizeof(*err));
-			snprintf(err->field, sizeof(err->field), "grep");
-			snprintf(err->reason, sizeof(err->reason),
-			    "pattern too costly to compile (over %d bytes, %d atoms once repetitions "
-			    "are expanded, or %d repetitions nested)", FILTER_GREP_MAX,
-			    FILTER_GREP_COST, FILTER_GREP_REPEAT);
-		}
-		return TT_ETOOBIG;
-	}
+	if (strlen(regex) > FILTER_GREP_MAX || grep_cost(regex, &malformed) > FILTER_GREP_COST)
+		return grep_too_costly(err);
 	/* smart case: an upper-case letter in the pattern makes it case-sensitive */
 	for (const char *p = regex; *p; p++) {
 		if (*p == '\\' && p[1]) { /* "\S", "\W": escapes are not letters typed */
@@ -352,6 +365,10 @@ int tt_filter_set_grep(tt_filter *f, const char *regex, tt_rec_err *err)
 	}
 	rc = regcomp(&f->re, regex, flags);
 	if (rc != 0) {
+		/* regcomp's own words; glibc calls a '[' at the very end just
+		 * "invalid regular expression": the bracket is named when that is it */
+		if (malformed)
+			rc = REG_EBRACK;
 		if (err) {
 			memset(err, 0, sizeof(*err));
 			snprintf(err->field, sizeof(err->field), "grep");
@@ -360,6 +377,10 @@ int tt_filter_set_grep(tt_filter *f, const char *regex, tt_rec_err *err)
 				*p = (char)tolower((unsigned char)*p);
 		}
 		return TT_EBADARG;
+	}
+	if (malformed) {
+		regfree(&f->re);
+		return grep_too_costly(err);
 	}
 	f->has_grep = 1;
 	f->need_info = 1;

@@ -382,6 +382,36 @@ static void test_grep_cost_cap(void **state)
 	tt_filter_free(f);
 }
 
+/* a syntax error is named as regcomp names it, never as "too costly": the
+ * cost pre-check must not hide "unmatched [" (issue 9); the caps still hold
+ * for a costly prefix followed by a syntax error */
+static void test_grep_syntax_error_not_cost(void **state)
+{
+	static const struct { const char *re, *want; } bad[] = {
+		{ "[", "unmatched [" }, { "[abc", "unmatched [" }, { "x[^", "unmatched [" },
+		{ "[[:alpha", "unmatched [" }, { "[[:alpha:]", "unmatched [" },
+		{ "a(b", "unmatched (" }, { "(a{1,10}){1,10}[", "unmatched [" },
+	};
+	tt_filter *f;
+	tt_rec_err err;
+	(void)state;
+	assert_int_equal(tt_filter_new(&f), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc;
+		memset(&err, 0, sizeof(err));
+		rc = tt_filter_set_grep(f, bad[i].re, &err);
+		if (rc != TT_EBADARG || strncmp(err.reason, bad[i].want, strlen(bad[i].want)) != 0)
+			fail_msg("'%s': expected TT_EBADARG \"%s...\", got rc %d \"%s\"", bad[i].re,
+			    bad[i].want, rc, err.reason);
+		assert_string_equal(err.field, "grep");
+	}
+	/* costly before the bracket: still refused on cost, before regcomp */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(tt_filter_set_grep(f, "a{1,32767}[", &err), TT_ETOOBIG);
+	assert_int_equal(tt_filter_set_grep(f, "[a]{1,10}[[:digit:]]", &err), 0);
+	tt_filter_free(f);
+}
+
 static void test_garbage_record_never_matches(void **state)
 {
 	tt_filter *f;
@@ -407,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_term_cap),
 		cmocka_unit_test(test_grep_smart_case),
 		cmocka_unit_test(test_grep_cost_cap),
+		cmocka_unit_test(test_grep_syntax_error_not_cost),
 		cmocka_unit_test(test_duration_range),
 		cmocka_unit_test(test_garbage_record_never_matches),
 	};
