@@ -131,8 +131,9 @@ enum {
 "  -U, --until TIME       records at or before TIME\n" \
 "      --service S        records of service S (repeatable: any of them)\n" \
 "      --level L          records of level L or more severe\n" \
-"  -g, --grep REGEX       message matches REGEX (case-insensitive unless it\n" \
-"                         has an upper-case letter)\n" \
+"  -g, --grep REGEX       message matches REGEX, a POSIX extended regex\n" \
+"                         ('timeout|refused', '^GET /api/[0-9]+'); case-\n" \
+"                         insensitive unless it has an upper-case letter\n" \
 "      --min-dur DUR      spans lasting at least DUR (250ms, 1.5s, 2m)\n" \
 "      --max-dur DUR      spans lasting at most DUR\n"
 #define CLI_HELP_OUTPUT_END \
