@@ -714,6 +714,10 @@ int tt_store_rollups_prune(tt_store *s, int64_t before)
 	mdb_cursor_close(c);
 	if (rc != MDB_NOTFOUND && rc != 0)
 		goto fail;
+	if (n == 0) { /* nothing old enough: no commit (and no fsync) at all */
+		store_wtxn_abort(s, t);
+		return 0;
+	}
 	if ((rc = meta_u64(t, s, "rollup_pruned", 0, &prev)) != 0 ||
 	    (rc = store_put_u64(t, s->db_meta, "rollup_pruned", prev + pruned)) != 0)
 		goto fail;

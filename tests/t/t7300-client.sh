@@ -95,7 +95,7 @@ test_expect_success 'ttd SIGKILLed mid-stream and restarted: every record arrive
 	("$EX" -s "$SOCK" -n 60 --pause-ms 25 >/dev/null 2>stats; echo $? >rc) & ex=$!
 	sleep 0.7 && kill -9 $(cat "$TEST_DIR/ttd.pid") && sleep 0.3 && bg_ttd && wait $ex &&
 	cat stats && [ "$(cat rc)" -eq 0 ] &&
-	grep -q "connects 2" stats &&
+	c=$(sed -n "s/.*connects \([0-9]*\).*/\1/p" stats) && [ "$c" -ge 2 ] &&
 	got=$(( $(count) - before )) && echo "stored $got of 360" &&
 	[ $got -ge 360 ] &&
 	# at-least-once: what was resent is at most what was unacknowledged

@@ -369,8 +369,15 @@ static uint8_t *deep_body(int levels, size_t *n)
 	for (int i = 0; i < 2 * levels + 5; i++) {
 		uint8_t tag = i >= 2 * levels ? outer[i - 2 * levels] :
 		    i % 2 == 0 ? 0x0a /* ArrayValue.values */ : 0x2a /* AnyValue.array_value */;
-		size_t len = cap - start, vl = 0;
+		size_t len, vl = 0;
 		uint8_t v[10];
+		if (i == 2 * levels + 2) { /* the span gets its trace id (a span needs one) */
+			for (int k = 0; k < 16; k++)
+				buf[--start] = 0x11;
+			buf[--start] = 16;
+			buf[--start] = 0x0a; /* Span.trace_id */
+		}
+		len = cap - start;
 		do {
 			v[vl++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
 			len >>= 7;
