@@ -145,7 +145,10 @@ static void csv_header(stats_out *so)
 		(void)tt_buf_append(b, ",", 1);
 		cli_csv_cell(b, so->st->by[i], strlen(so->st->by[i]));
 	}
-	(void)tt_buf_append(b, ",count,errors,error_rate,rate,spans,p50_ns,p90_ns,p95_ns,p99_ns,max_ns", 72);
+	{
+		static const char cols[] = ",count,errors,error_rate,rate,spans,p50_ns,p90_ns,p95_ns,p99_ns,max_ns";
+		(void)tt_buf_append(b, cols, sizeof cols - 1);
+	}
 	for (size_t i = 0; i < so->st->nsum; i++) {
 		(void)tt_buf_append(b, ",sum:", 5);
 		cli_csv_cell(b, so->st->sum[i], strlen(so->st->sum[i]));

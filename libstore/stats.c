@@ -95,7 +95,7 @@ static struct sacc *acc_get(struct sq *sq, int64_t bucket)
 			break;
 		a = &sq->v[i];
 		if (a->hash == h && a->bucket == bucket && a->key_len == sq->key.len &&
-		    memcmp(sq->arena.data + a->key_off, sq->key.data, sq->key.len) == 0)
+		    (!sq->key.len || memcmp(sq->arena.data + a->key_off, sq->key.data, sq->key.len) == 0))
 			return a;
 	}
 	if (sq->n >= TT_STATQ_GROUPS_MAX) {
