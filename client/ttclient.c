@@ -496,22 +496,64 @@ static int ensure_thread(ttc_client *c)
 	return 0;
 }
 
+/* A growable buffer that starts inside its owner (a span, or the stack while
+ * a record is packed): most fit, so a record costs no allocation (measured: an
+ * 8 KiB msgpack_sbuffer per span doubled the caller's cost). */
+typedef struct gbuf {
+	char *p;
+	size_t len, cap;
+	char inl[512];
+} gbuf;
+
+static int gbuf_write(void *data, const char *buf, size_t len)
+{
+	gbuf *g = data;
+	if (g->len + len > g->cap) {
+		size_t nc = g->cap * 2;
+		char *np;
+		while (nc < g->len + len)
+			nc *= 2;
+		if (g->p == g->inl) {
+			if (!(np = malloc(nc)))
+				return -1;
+			memcpy(np, g->inl, g->len);
+		} else if (!(np = realloc(g->p, nc))) {
+			return -1;
+		}
+		g->p = np, g->cap = nc;
+	}
+	memcpy(g->p + g->len, buf, len);
+	g->len += len;
+	return 0;
+}
+
+static void gbuf_init(gbuf *g)
+{
+	g->p = g->inl, g->len = 0, g->cap = sizeof g->inl;
+}
+
+static void gbuf_free(gbuf *g)
+{
+	if (g->p != g->inl)
+		free(g->p);
+}
+
 /* ---- queueing a packed record */
 
-static void enqueue(ttc_client *c, const msgpack_sbuffer *rec)
+static void enqueue(ttc_client *c, const gbuf *rec)
 {
 	pthread_mutex_lock(&c->mu);
-	if (ensure_thread(c) < 0 || c->pend_len + c->ub_bytes + rec->size > c->buffer_bytes) {
+	if (ensure_thread(c) < 0 || c->pend_len + c->ub_bytes + rec->len > c->buffer_bytes) {
 		c->st.dropped++;
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
 	if (!c->pend_n)
 		c->pend_len = BATCH_HDR;
-	if (c->pend_len + rec->size > c->pend_cap) {
+	if (c->pend_len + rec->len > c->pend_cap) {
 		size_t nc = c->pend_cap ? c->pend_cap : c->batch_bytes + c->batch_bytes / 4;
 		char *np;
-		while (nc < c->pend_len + rec->size)
+		while (nc < c->pend_len + rec->len)
 			nc *= 2;
 		if (!(np = realloc(c->pend, nc))) {
 			c->st.dropped++;
@@ -522,8 +564,8 @@ static void enqueue(ttc_client *c, const msgpack_sbuffer *rec)
 	}
 	if (!c->pend_n)
 		c->pend_since = now_mono();
-	memcpy(c->pend + c->pend_len, rec->data, rec->size);
-	c->pend_len += rec->size;
+	memcpy(c->pend + c->pend_len, rec->p, rec->len);
+	c->pend_len += rec->len;
 	c->pend_n++;
 	c->st.records++;
 	if (c->pend_len >= c->batch_bytes && !c->wake_sent) {
@@ -533,14 +575,12 @@ static void enqueue(ttc_client *c, const msgpack_sbuffer *rec)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* A thread's packing buffer, kept between records. */
-static __thread msgpack_sbuffer tls_rec;
-
-static msgpack_sbuffer *rec_buf(msgpack_packer *pk)
+/* A record is packed into a buffer on the caller's stack. */
+static gbuf *rec_buf(gbuf *g, msgpack_packer *pk)
 {
-	tls_rec.size = 0;
-	msgpack_packer_init(pk, &tls_rec, msgpack_sbuffer_write);
-	return &tls_rec;
+	gbuf_init(g);
+	msgpack_packer_init(pk, g, gbuf_write);
+	return g;
 }
 
 static void pk_str(msgpack_packer *pk, const char *s)
@@ -725,48 +765,6 @@ static int sample(ttc_client *c)
 
 /* ---- spans */
 
-/* A growable buffer that starts inside the span: most spans' attributes
- * and events fit, so a span costs one allocation (measured: an 8 KiB
- * msgpack_sbuffer per span doubled the caller's cost). */
-typedef struct gbuf {
-	char *p;
-	size_t len, cap;
-	char inl[160];
-} gbuf;
-
-static int gbuf_write(void *data, const char *buf, size_t len)
-{
-	gbuf *g = data;
-	if (g->len + len > g->cap) {
-		size_t nc = g->cap * 2;
-		char *np;
-		while (nc < g->len + len)
-			nc *= 2;
-		if (g->p == g->inl) {
-			if (!(np = malloc(nc)))
-				return -1;
-			memcpy(np, g->inl, g->len);
-		} else if (!(np = realloc(g->p, nc))) {
-			return -1;
-		}
-		g->p = np, g->cap = nc;
-	}
-	memcpy(g->p + g->len, buf, len);
-	g->len += len;
-	return 0;
-}
-
-static void gbuf_init(gbuf *g)
-{
-	g->p = g->inl, g->len = 0, g->cap = sizeof g->inl;
-}
-
-static void gbuf_free(gbuf *g)
-{
-	if (g->p != g->inl)
-		free(g->p);
-}
-
 struct ttc_span {
 	ttc_client *c;
 	ttc_ctx ctx;
@@ -892,7 +890,7 @@ void ttc_span_status(ttc_span *s, int error, const char *msg)
 void ttc_span_end(ttc_span *s)
 {
 	msgpack_packer pk;
-	msgpack_sbuffer *b;
+	gbuf rb, *b;
 	char corr[33], id[17], pid[17];
 	uint32_t n;
 
@@ -902,7 +900,7 @@ void ttc_span_end(ttc_span *s)
 		free(s);
 		return;
 	}
-	b = rec_buf(&pk);
+	b = rec_buf(&rb, &pk);
 	hex(s->ctx.trace_id, 16, corr);
 	hex(s->ctx.span_id, 8, id);
 	n = 7 + (uint32_t)s->has_parent + (s->kind[0] != 0) + (s->error != 0) + (s->error == 2) +
@@ -932,14 +930,15 @@ void ttc_span_end(ttc_span *s)
 	if (s->nattrs) {
 		pk_str(&pk, "attrs");
 		msgpack_pack_map(&pk, s->nattrs);
-		msgpack_sbuffer_write(b, s->attrs.p, s->attrs.len);
+		(void)gbuf_write(b, s->attrs.p, s->attrs.len);
 	}
 	if (s->nevents) {
 		pk_str(&pk, "events");
 		msgpack_pack_array(&pk, s->nevents);
-		msgpack_sbuffer_write(b, s->events.p, s->events.len);
+		(void)gbuf_write(b, s->events.p, s->events.len);
 	}
 	enqueue(s->c, b);
+	gbuf_free(b);
 	gbuf_free(&s->attrs);
 	gbuf_free(&s->events);
 	free(s->status_msg);
@@ -952,7 +951,7 @@ void ttc_log(ttc_client *c, const ttc_ctx *ctx, int level, const char *fmt, ...)
 {
 	static const char *const lv[] = { "trace", "debug", "info", "warn", "error", "fatal" };
 	msgpack_packer pk;
-	msgpack_sbuffer *b;
+	gbuf rb, *b;
 	char msg[4096], corr[33], id[17];
 	va_list ap;
 
@@ -963,7 +962,7 @@ void ttc_log(ttc_client *c, const ttc_ctx *ctx, int level, const char *fmt, ...)
 	va_end(ap);
 	if (level < TTC_TRACE || level > TTC_FATAL)
 		level = TTC_INFO;
-	b = rec_buf(&pk);
+	b = rec_buf(&rb, &pk);
 	msgpack_pack_map(&pk, ctx ? 7 : 5);
 	pk_str(&pk, "ts");
 	msgpack_pack_int64(&pk, now_real());
@@ -978,17 +977,18 @@ void ttc_log(ttc_client *c, const ttc_ctx *ctx, int level, const char *fmt, ...)
 	pk_kv(&pk, "level", lv[level]);
 	pk_kv(&pk, "msg", msg);
 	enqueue(c, b);
+	gbuf_free(b);
 }
 
 void ttc_checkpoint(ttc_client *c, const char *corr, const char *dir, const char *operation,
     const char *suffix)
 {
 	msgpack_packer pk;
-	msgpack_sbuffer *b;
+	gbuf rb, *b;
 
 	if (!c || !corr || !*corr || !dir)
 		return;
-	b = rec_buf(&pk);
+	b = rec_buf(&rb, &pk);
 	msgpack_pack_map(&pk, 6 + (suffix != NULL));
 	pk_str(&pk, "ts");
 	msgpack_pack_int64(&pk, now_real());
@@ -1000,4 +1000,5 @@ void ttc_checkpoint(ttc_client *c, const char *corr, const char *dir, const char
 	if (suffix)
 		pk_kv(&pk, "suffix", suffix);
 	enqueue(c, b);
+	gbuf_free(b);
 }

@@ -312,8 +312,6 @@ ttd_config_file(ttd_config *c, const char *file)
 	if (c->config != file) {
 		char *dup = strdup(file);
 		free(c->config);
-	free(c->alerts);
-	free(c->group);
 		c->config = dup;
 	}
 	while (fgets(line, sizeof line, f)) {
@@ -449,6 +447,8 @@ ttd_config_free(ttd_config *c)
 	free(c->log_file);
 	free(c->port_file);
 	free(c->config);
+	free(c->alerts);
+	free(c->group);
 	if (c->token)
 		memset(c->token, 0, c->token_len);
 	free(c->token);
