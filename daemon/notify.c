@@ -103,6 +103,17 @@ static void labels_json(tt_buf *b, const alert_event *ev)
 	jw_raw(b, "}");
 }
 
+/* {summary, description, value}: the same for the group and its one alert */
+static void annotations_json(tt_buf *b, const alert_event *ev, const char *summary,
+    const char *text)
+{
+	jw_raw(b, "{\"summary\":");
+	jw_str(b, summary);
+	jw_raw(b, ",\"description\":");
+	jw_str(b, text);
+	jw_fmt(b, ",\"value\":\"%.10g\"}", ev->value);
+}
+
 /* Alertmanager's fingerprint is a hash of the label set: 16 hex digits. */
 static uint64_t fingerprint(const alert_event *ev)
 {
@@ -166,20 +177,14 @@ void alert_body(const alert_event *ev, tt_buf *b)
 	jw_str(b, r->name);
 	jw_raw(b, "},\"commonLabels\":");
 	labels_json(b, ev);
-	jw_raw(b, ",\"commonAnnotations\":{\"summary\":");
-	jw_str(b, r->summary ? r->summary : summary);
-	jw_raw(b, ",\"description\":");
-	jw_str(b, text);
-	jw_fmt(b, ",\"value\":\"%.10g\"}", ev->value);
+	jw_raw(b, ",\"commonAnnotations\":");
+	annotations_json(b, ev, r->summary ? r->summary : summary, text);
 	jw_raw(b, ",\"externalURL\":\"\",\"alerts\":[{\"status\":");
 	jw_str(b, ev->firing ? "firing" : "resolved");
 	jw_raw(b, ",\"labels\":");
 	labels_json(b, ev);
-	jw_raw(b, ",\"annotations\":{\"summary\":");
-	jw_str(b, r->summary ? r->summary : summary);
-	jw_raw(b, ",\"description\":");
-	jw_str(b, text);
-	jw_fmt(b, ",\"value\":\"%.10g\"}", ev->value);
+	jw_raw(b, ",\"annotations\":");
+	annotations_json(b, ev, r->summary ? r->summary : summary, text);
 	jw_raw(b, ",\"startsAt\":");
 	rfc3339(b, ev->starts_ns);
 	jw_raw(b, ",\"endsAt\":");

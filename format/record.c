@@ -178,28 +178,41 @@ int tt_rec_info_get(const uint8_t *rec, size_t len, tt_rec_info *info)
 	return off == len ? 0 : TT_EBADREC;
 }
 
+/* The pair at p + *off of a map's `n` bytes: key k and value v (v->raw at the
+ * value, *vhdr its header bytes, *vlen all its bytes, containers skipped
+ * within TT_DEPTH_MAX - depth). *off moves past the pair. <0 if malformed. */
+static int map_pair(const uint8_t *p, size_t n, size_t *off, int depth, tt_value *k,
+    tt_value *v, size_t *vhdr, size_t *vlen)
+{
+	size_t h;
+
+	if (*off >= n || tt_mp_head(p + *off, n - *off, k, &h))
+		return TT_EBADREC;
+	if ((k->type == TT_V_ARRAY || k->type == TT_V_MAP) &&
+	    tt_mp_skip(p + *off, n - *off, TT_DEPTH_MAX - depth, &h, NULL))
+		return TT_EBADREC;
+	*off += h;
+	if (tt_mp_head(p + *off, n - *off, v, vhdr))
+		return TT_EBADREC;
+	*vlen = *vhdr;
+	if ((v->type == TT_V_ARRAY || v->type == TT_V_MAP) &&
+	    tt_mp_skip(p + *off, n - *off, TT_DEPTH_MAX - depth, vlen, NULL))
+		return TT_EBADREC;
+	v->raw = p + *off;
+	*off += *vlen;
+	return 0;
+}
+
 /* Find `path` among `count` pairs at p: a key equal to the path, or a key that
  * is a prefix of it up to a '.', whose value is a map holding the rest. */
 static int find_in_map(const uint8_t *p, size_t n, uint32_t count, const char *path,
     size_t pn, int depth, tt_value *out)
 {
-	size_t off = 0, h;
+	size_t off = 0, h, vlen;
 
 	for (uint32_t i = 0; i < count; i++) {
 		tt_value k, v;
-		size_t vlen;
-		if (off >= n || tt_mp_head(p + off, n - off, &k, &h))
-			return TT_EBADREC;
-		if (k.type == TT_V_ARRAY || k.type == TT_V_MAP) {
-			if (tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &h, NULL))
-				return TT_EBADREC;
-		}
-		off += h;
-		if (tt_mp_head(p + off, n - off, &v, &h))
-			return TT_EBADREC;
-		vlen = h;
-		if ((v.type == TT_V_ARRAY || v.type == TT_V_MAP) &&
-		    tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &vlen, NULL))
+		if (map_pair(p, n, &off, depth, &k, &v, &h, &vlen) < 0)
 			return TT_EBADREC;
 		if (k.type == TT_V_STR && k.v.s.n <= pn && memcmp(k.v.s.p, path, k.v.s.n) == 0) {
 			if (k.v.s.n == pn) {
@@ -208,13 +221,12 @@ static int find_in_map(const uint8_t *p, size_t n, uint32_t count, const char *p
 				return 1;
 			}
 			if (path[k.v.s.n] == '.' && v.type == TT_V_MAP) {
-				int rc = find_in_map(p + off + h, vlen - h, v.v.count,
+				int rc = find_in_map(v.raw + h, vlen - h, v.v.count,
 				    path + k.v.s.n + 1, pn - k.v.s.n - 1, depth + 1, out);
 				if (rc)
 					return rc;
 			}
 		}
-		off += vlen;
 	}
 	return 0;
 }
@@ -245,27 +257,16 @@ int tt_rec_field(const uint8_t *rec, size_t len, const char *path, tt_value *out
 static int scalars_in(const uint8_t *p, size_t n, uint32_t count, int depth, int attrs,
     tt_rec_kv_fn fn, void *ctx)
 {
-	size_t off = 0, h;
+	size_t off = 0, h, vlen;
 	int rc;
 
 	for (uint32_t i = 0; i < count; i++) {
 		tt_value k, v;
-		size_t vlen;
-		if (off >= n || tt_mp_head(p + off, n - off, &k, &h))
-			return TT_EBADREC;
-		if ((k.type == TT_V_ARRAY || k.type == TT_V_MAP) &&
-		    tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &h, NULL))
-			return TT_EBADREC;
-		off += h;
-		if (tt_mp_head(p + off, n - off, &v, &h))
-			return TT_EBADREC;
-		vlen = h;
-		if ((v.type == TT_V_ARRAY || v.type == TT_V_MAP) &&
-		    tt_mp_skip(p + off, n - off, TT_DEPTH_MAX - depth, &vlen, NULL))
+		if (map_pair(p, n, &off, depth, &k, &v, &h, &vlen) < 0)
 			return TT_EBADREC;
 		if (k.type == TT_V_STR) {
 			if (v.type == TT_V_MAP && attrs && key_is(&k, "attrs", 5)) {
-				if ((rc = scalars_in(p + off + h, vlen - h, v.v.count, depth + 1, 0, fn, ctx)) != 0)
+				if ((rc = scalars_in(v.raw + h, vlen - h, v.v.count, depth + 1, 0, fn, ctx)) != 0)
 					return rc;
 			} else if (v.type != TT_V_MAP && v.type != TT_V_ARRAY) {
 				v.raw_len = vlen;
@@ -273,7 +274,6 @@ static int scalars_in(const uint8_t *p, size_t n, uint32_t count, int depth, int
 					return rc;
 			}
 		}
-		off += vlen;
 	}
 	return 0;
 }

@@ -24,7 +24,7 @@ struct segent {
 	segrec r;
 };
 
-/* All segments with their corr database handles opened. */
+/* All segments with their corr database handles opened, in id order. */
 static int load_segs(tt_store *s, struct segent **out, size_t *n)
 {
 	struct segrow *rows;
@@ -44,8 +44,9 @@ static int load_segs(tt_store *s, struct segent **out, size_t *n)
 	free(rows);
 	for (size_t i = 0; i < cnt; i++) {
 		rc = store_seg_dbi(s, v[i].id, 0, NULL, &v[i].dbi);
-		if (rc == TT_ENOTFOUND) { /* dropped by a concurrent gc */
-			v[i--] = v[--cnt];
+		if (rc == TT_ENOTFOUND) { /* dropped by a concurrent gc; keep id order */
+			memmove(&v[i], &v[i + 1], (cnt - i - 1) * sizeof *v);
+			cnt--, i--;
 			continue;
 		}
 		if (rc < 0) {
@@ -707,9 +708,18 @@ static int idsum_in(tt_store *s, MDB_txn *t, struct segent *segs, size_t nsegs,
 		if (refs[i].v.min_ts < o->first_ts) o->first_ts = refs[i].v.min_ts;
 		if (refs[i].v.max_ts > o->last_ts) o->last_ts = refs[i].v.max_ts;
 		if (refs[i].v.seq > o->last_seq) o->last_seq = refs[i].v.seq;
-		for (size_t j = 0; j < nsegs && !seg; j++)
-			if (segs[j].id == refs[i].seg)
-				seg = &segs[j].r;
+		{ /* segs come in id order (the segs database's key order) */
+			size_t lo = 0, hi = nsegs;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (segs[mid].id < refs[i].seg)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < nsegs && segs[lo].id == refs[i].seg)
+				seg = &segs[lo].r;
+		}
 		if (!seg)
 			continue;
 		rc = entry_services(s, t, seg, &refs[i].v, &sn);
