@@ -33,6 +33,7 @@
 
 #include "alerts.h"
 #include "ttd.h"
+#include "ui.h"
 
 enum ingest_kind { K_TRACEHUB, K_TRACEHUB_SINGLE, K_TRACER, K_OTLP_TRACES, K_OTLP_LOGS };
 
@@ -746,6 +747,8 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	int api = 0, th;
 	const char *fmt;
 
+	if (ttd_ui_serve(req, path))
+		return; /* /ui/..., and GET / from a browser (redirect) */
 	TAILQ_INIT(&q);
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
 		ttd_reply_error(req, 400, "malformed query string");
@@ -792,6 +795,8 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 		ttd_api_services(req, query);
 	else if (IS("/api/alerts") && get)
 		ttd_alerts_api(req);
+	else if (IS("/api/store") && get)
+		ttd_api_store(req, query);
 	else if (IS("/cleanup") && (cmd == EVHTTP_REQ_DELETE || post))
 		cleanup(req, &q);
 	else if (plen > 8 && strncmp(path, "/traces/", 8) == 0 && get) {
@@ -811,7 +816,7 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	} else if (IS("/ingest") || IS("/ingest/single") || IS("/logs") || IS("/v1/traces") ||
 	    IS("/v1/logs") || IS("/health") || IS("/metrics") || IS("/correlations") ||
 	    IS("/recent") || IS("/stream") || IS("/cleanup") || IS("/api/stats") ||
-	    IS("/api/services") || IS("/api/alerts")) {
+	    IS("/api/services") || IS("/api/alerts") || IS("/api/store")) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 		    IS("/cleanup") ? "DELETE, POST" : post ? "GET, HEAD" : "POST");
 		ttd_reply_error(req, 405, "method not allowed");

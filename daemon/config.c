@@ -59,6 +59,7 @@ static const struct opt opts[] = {
 	{ "alert-interval", 0, O_DUR, F(alert_interval_ns), "DUR", "how often alert rules are evaluated (10s)" },
 	{ "rollup-retention", 0, O_DUR, F(rollup_retention_ns), "DUR", "delete per-minute rollups older than DUR (30d)" },
 	{ "group", 0, O_STR, F(group), "NAME", "make the store and socket readable by group NAME" },
+	{ "ui-dir", 0, O_STR, F(ui_dir), "DIR", "serve the web UI from DIR, not the embedded bundle" },
 };
 #undef F
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -449,6 +450,7 @@ ttd_config_free(ttd_config *c)
 	free(c->config);
 	free(c->alerts);
 	free(c->group);
+	free(c->ui_dir);
 	if (c->token)
 		memset(c->token, 0, c->token_len);
 	free(c->token);

@@ -27,6 +27,7 @@
 #include <event2/thread.h>
 
 #include "alerts.h"
+#include "ui.h"
 #include "ttd.h"
 
 ttd g_ttd;
@@ -227,6 +228,7 @@ reload(void)
 	g_ttd.cfg = n;
 	ttd_config_free(&old);
 	ttd_log_set_level(g_ttd.cfg.log_level);
+	ttd_ui_set_dir(g_ttd.cfg.ui_dir);
 	if (ttd_log_open(g_ttd.cfg.log_file) < 0)
 		log_err("could not open log '%s'", g_ttd.cfg.log_file);
 	arm_gc();
@@ -350,6 +352,7 @@ main(int argc, char **argv)
 		if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) < 0)
 			goto out;
 	arm_gc();
+	ttd_ui_set_dir(c->ui_dir);
 	if (c->alerts && ttd_alerts_start(c->alerts, c->alert_interval_ns) < 0) {
 		rc = 2; /* a bad rules file: named with FILE:LINE in the log */
 		goto out;
@@ -367,6 +370,7 @@ out:
 		ttd_ingest_shutdown();
 	}
 	ttd_alerts_stop();
+	ttd_ui_set_dir(NULL);
 	ttd_spanmetrics_fini();
 	ttd_sock_fini();
 	ttd_http_fini();

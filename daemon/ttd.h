@@ -68,6 +68,7 @@ typedef struct ttd_config {
 	int64_t rollup_retention_ns; /* --rollup-retention DUR (30d; 0 = keep) */
 	char *group;            /* --group NAME: store and socket readable by NAME */
 	uint32_t group_gid;     /* derived from group */
+	char *ui_dir;           /* --ui-dir DIR: the web UI from disk (development) */
 	/* derived */
 	char *token;            /* contents of token_file (trimmed), NULL = no auth */
 	size_t token_len;
@@ -265,6 +266,9 @@ int ttd_run_gc(int64_t max_age_ns, uint64_t max_bytes, uint64_t *segs,
 /* ---- aggregates (api_stats.c): GET /api/stats, GET /api/services */
 void ttd_api_stats(struct evhttp_request *req, const char *query);
 void ttd_api_services(struct evhttp_request *req, const char *query);
+
+/* ---- the store (api_store.c): GET /api/store */
+void ttd_api_store(struct evhttp_request *req, const char *query);
 
 /* constant-time compare of a and b (lengths may differ) */
 int ttd_ct_equal(const char *a, size_t an, const char *b, size_t bn);

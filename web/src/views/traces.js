@@ -1,0 +1,134 @@
+// views/traces.js -- recent correlation ids and the search over them.
+// Without record filters the list is /api/correlations (newest first, with
+// services, duration and completeness); with level, text, duration or
+// FIELD=VALUE filters it is /api/stats?by=corr (the ids that have matching
+// records, newest minute first). Every search shows its tt-query command.
+import { useState } from 'preact/hooks';
+import { html } from '../html.js';
+import * as api from '../api.js';
+import { href, navigate, setParams } from '../router.js';
+import { useKeys } from '../keys.js';
+import { CmdLine, Field, RangePicker, Status, useLoad } from '../controls.js';
+import { ago, dur, num, shq, time } from '../format.js';
+
+const LEVELS = ['', 'debug', 'info', 'warn', 'error', 'fatal'];
+const PAGE = 50;
+
+function readParams(p) {
+	return {
+		id: p.get('id') || '', service: p.get('service') || '', level: p.get('level') || '',
+		grep: p.get('grep') || '', min_dur: p.get('min_dur') || '', match: p.getAll('match'),
+		since: p.get('since') || '', until: p.get('until') || '',
+		limit: Math.max(1, Math.min(10000, parseInt(p.get('limit'), 10) || PAGE)),
+	};
+}
+
+const filtered = (f) => !!(f.level || f.grep || f.min_dur || f.match.length);
+
+export function command(f) {
+	const a = ['tt-query', '--list', '-n', String(f.limit)];
+	if (f.service)
+		a.push('--service', f.service);
+	if (f.since)
+		a.push('--since', f.since);
+	if (f.until)
+		a.push('--until', f.until);
+	if (f.level)
+		a.push('--level', f.level);
+	if (f.grep)
+		a.push('--grep', f.grep);
+	if (f.min_dur)
+		a.push('--min-dur', f.min_dur);
+	a.push(...f.match);
+	return a.map(shq).join(' ');
+}
+
+// /api/stats rows (one per id and minute) -> one row per id, newest first.
+function idsFromStats(rows, limit) {
+	const by = new Map();
+	for (const r of rows) {
+		const x = by.get(r.corr) || { corr: r.corr, count: 0, errors: 0, last_ts: 0, first_ts: r.ts, max_ns: null, services: [] };
+		x.count += r.count;
+		x.errors += r.errors;
+		x.last_ts = Math.max(x.last_ts, r.ts);
+		x.first_ts = Math.min(x.first_ts, r.ts);
+		if (r.max_ns !== null && (x.max_ns === null || r.max_ns > x.max_ns))
+			x.max_ns = r.max_ns;
+		by.set(r.corr, x);
+	}
+	return [...by.values()].sort((a, b) => b.last_ts - a.last_ts || b.count - a.count).slice(0, limit);
+}
+
+async function load(f, signal) {
+	if (!filtered(f))
+		return { mode: 'list', rows: await api.correlations({ limit: f.limit, source: f.service, since: f.since, until: f.until }, { signal }) };
+	const body = await api.stats({ by: 'corr', every: '1m', service: f.service, level: f.level, grep: f.grep,
+		min_dur: f.min_dur, match: f.match, since: f.since, until: f.until }, { signal });
+	return { mode: 'stats', rows: idsFromStats(body.rows.filter((r) => r.corr), f.limit) };
+}
+
+function Row({ r, mode, sel, onSel }) {
+	const errs = mode === 'stats' ? r.errors : null;
+	return html`<tr class=${sel ? 'sel' : ''} onClick=${onSel} aria-selected=${sel}>
+		<td class="mono"><a href=${href('trace', [r.corr])}>${r.corr}</a></td>
+		<td>${(r.services || []).map((s) => html`<span class="badge">${s}</span> `)}${r.services_omitted ? html`<span class="muted">+${r.services_omitted}</span>` : ''}</td>
+		<td class="num">${num(r.count)}</td>
+		${mode === 'stats' && html`<td class="num ${errs ? 'err' : ''}">${num(errs)}</td>`}
+		<td class="num">${mode === 'stats' ? dur(r.max_ns) : dur(r.dur)}</td>
+		<td title=${time(r.last_ts, true)}>${time(r.first_ts)} <span class="muted">${ago(r.last_ts)}</span></td>
+		${mode === 'list' && html`<td>${r.complete ? html`<span class="badge ok">complete</span>` : html`<span class="badge">open</span>`}</td>`}
+	</tr>`;
+}
+
+export function TracesView({ route }) {
+	const f = readParams(route.params);
+	const key = route.params.toString();
+	const st = useLoad((signal) => load(f, signal), [key]);
+	const [sel, setSel] = useState(0);
+	const [note, setNote] = useState('');
+	let rows = st.data ? st.data.rows : [];
+	if (f.id)
+		rows = rows.filter((r) => r.corr.startsWith(f.id));
+
+	const searchId = async (id) => {
+		setNote('');
+		if (id) {
+			const t = await api.trace(id, { limit: 1 }).catch(() => null);
+			if (t)
+				return navigate(href('trace', [id]));
+			setNote(`no id '${id}': showing the listed ids that start with it`);
+		}
+		setParams({ id });
+	};
+	useKeys({
+		j: ['next id', () => setSel((s) => Math.min(rows.length - 1, s + 1))],
+		k: ['previous id', () => setSel((s) => Math.max(0, s - 1))],
+		Enter: ['open the selected trace', () => rows[sel] && navigate(href('trace', [rows[sel].corr]))],
+		'/': ['search by id', () => document.getElementById('q-id').focus()],
+	});
+	const mode = st.data ? st.data.mode : 'list';
+	return html`
+		<div class="bar" role="search">
+			<${Field} id="q-id" label="id" value=${f.id} placeholder="id or prefix" wide onCommit=${searchId} />
+			<${Field} label="service" value=${f.service} onCommit=${(v) => setParams({ service: v })} />
+			<label>level <select aria-label="level" value=${f.level} onChange=${(e) => setParams({ level: e.currentTarget.value })}>
+				${LEVELS.map((l) => html`<option value=${l}>${l ? l + '+' : 'any'}</option>`)}</select></label>
+			<${RangePicker} since=${f.since} until=${f.until} onChange=${(r) => setParams(r)} />
+			<${Field} label="dur ≥" value=${f.min_dur} placeholder="250ms" onCommit=${(v) => setParams({ min_dur: v })} />
+			<${Field} label="text" value=${f.grep} placeholder="regex" onCommit=${(v) => setParams({ grep: v })} />
+			<${Field} label="FIELD=VALUE" value=${f.match.join(' ')} placeholder="attrs.http.status=500" wide
+				onCommit=${(v) => setParams({ match: v.split(/\s+/).filter((x) => x.includes('=')) })} />
+		</div>
+		<${CmdLine} cmd=${command(f)} />
+		${note && html`<div class="muted">${note}</div>`}
+		<${Status} loading=${st.loading && !st.data} error=${st.error} empty=${st.data && !rows.length && 'No correlation ids match. Ingest records (tt-ingest, POST /ingest, OTLP) or widen the range.'}>
+			<div class="tablebox"><table class="grid" aria-label="Correlation ids">
+				<thead><tr><th>id</th><th>services</th><th class="num">${mode === 'stats' ? 'matching' : 'records'}</th>
+					${mode === 'stats' && html`<th class="num">errors</th>`}
+					<th class="num">${mode === 'stats' ? 'longest span' : 'duration'}</th><th>started</th>${mode === 'list' && html`<th>state</th>`}</tr></thead>
+				<tbody>${rows.map((r, i) => html`<${Row} key=${r.corr} r=${r} mode=${mode} sel=${i === sel} onSel=${() => setSel(i)} />`)}</tbody>
+			</table></div>
+			<div class="bar"><span class="muted">${rows.length} ids${mode === 'stats' ? ' with matching records' : ''}</span>
+				${st.data && st.data.rows.length >= f.limit && html`<button onClick=${() => setParams({ limit: f.limit + PAGE }, true)}>more</button>`}</div>
+		</${Status}>`;
+}
