@@ -205,6 +205,10 @@ typedef struct cli_out cli_out;
  * (tt-tail -f), so formats that need the whole set (tree, otlp) are refused
  * by the caller and every batch is flushed. */
 cli_out *cli_out_new(const cli_opts *o, int follow);
+/* The same printer writing into dst (ttd answers with it); NULL when out of
+ * memory. Its cli_out_end returns -1 when an append failed, and closes
+ * nothing. */
+cli_out *cli_out_new_buf(const cli_opts *o, tt_buf *dst);
 /* One record; cursor (may be NULL) is shown with --show-cursor. */
 void cli_out_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor);
 /* Group records by correlation id (tt-query ID...): json prints an object per
@@ -220,7 +224,7 @@ void cli_out_note(cli_out *out, const char *fmt, ...) __attribute__((format(prin
 /* Push buffered output to stdout (end of a batch). */
 void cli_out_flush(cli_out *out);
 /* Finish (close arrays, print buffered trees/otlp), close stdout: 0 or exits 4
- * on a write error other than a closed pipe. */
+ * on a write error other than a closed pipe (a buffer printer: 0 or -1). */
 int cli_out_end(cli_out *out);
 
 /* Quiet exit on a closed pipe, message and exit 4 on another write error. */

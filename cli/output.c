@@ -177,6 +177,8 @@ struct cli_out {
 	int fmt;
 	int follow;
 	int line_flush;       /* stdout is a pipe/socket: flush every record */
+	tt_buf *sink;         /* cli_out_new_buf: output goes here, not stdout */
+	int sink_err;         /* an append to sink failed (out of memory) */
 	tt_buf b;             /* output not yet written */
 	tt_buf tmp;           /* scratch */
 	uint64_t nrec;        /* records printed (for commas, headers) */
@@ -264,6 +266,12 @@ static void color(cli_out *out, const char *c)
 
 static void write_out(cli_out *out)
 {
+	if (out->sink) {
+		if (out->b.len && tt_buf_append(out->sink, out->b.data, out->b.len) < 0)
+			out->sink_err = 1;
+		out->b.len = 0;
+		return;
+	}
 	if (out->b.len) {
 		if (fwrite(out->b.data, 1, out->b.len, stdout) != out->b.len)
 			cli_check_stdout();
@@ -274,7 +282,8 @@ static void write_out(cli_out *out)
 void cli_out_flush(cli_out *out)
 {
 	write_out(out);
-	cli_check_stdout();
+	if (!out->sink)
+		cli_check_stdout();
 }
 
 /* End of one record: write when the buffer is large or the reader waits. */
@@ -318,6 +327,18 @@ cli_out *cli_out_new(const cli_opts *o, int follow)
 		free(s);
 	}
 	setvbuf(stdout, NULL, _IOFBF, OUT_CHUNK);
+	return out;
+}
+
+cli_out *cli_out_new_buf(const cli_opts *o, tt_buf *dst)
+{
+	cli_out *out = calloc(1, sizeof(*out));
+
+	if (!out)
+		return NULL;
+	out->o = o;
+	out->fmt = o->fmt;
+	out->sink = dst;
 	return out;
 }
 
@@ -1503,6 +1524,20 @@ void cli_out_note(cli_out *out, const char *fmt, ...)
 	put(out, "\n", 1);
 }
 
+static void out_free(cli_out *out)
+{
+	for (size_t i = 0; i < out->nfields; i++)
+		free(out->fields[i]);
+	free(out->fields);
+	free(out->recs);
+	tt_buf_free(&out->b);
+	tt_buf_free(&out->tmp);
+	tt_buf_free(&out->gid);
+	tt_buf_free(&out->gc.ids);
+	tt_buf_free(&out->gc.parents);
+	free(out);
+}
+
 int cli_out_end(cli_out *out)
 {
 	switch (out->fmt) {
@@ -1526,21 +1561,17 @@ int cli_out_end(cli_out *out)
 	}
 	drop_kept(out, 0);
 	write_out(out);
+	if (out->sink) {
+		int r = out->sink_err ? -1 : 0;
+		out_free(out);
+		return r;
+	}
 	cli_check_stdout();
 	if (fclose(stdout) != 0) {
 		if (errno == EPIPE)
 			_exit(CLI_EXIT_OK);
 		cli_die(CLI_EXIT_STORE, "could not write to standard output: %s", strerror(errno));
 	}
-	for (size_t i = 0; i < out->nfields; i++)
-		free(out->fields[i]);
-	free(out->fields);
-	free(out->recs);
-	tt_buf_free(&out->b);
-	tt_buf_free(&out->tmp);
-	tt_buf_free(&out->gid);
-	tt_buf_free(&out->gc.ids);
-	tt_buf_free(&out->gc.parents);
-	free(out);
+	out_free(out);
 	return 0;
 }

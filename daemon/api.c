@@ -31,6 +31,7 @@
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 
+#include "../cli/cli.h" /* the otlp printer of tt-query -o otlp */
 #include "alerts.h"
 #include "ttd.h"
 #include "ui.h"
@@ -391,6 +392,68 @@ get_trace(struct evhttp_request *req, const char *id, size_t idn, struct evkeyva
 	tt_buf_free(&b);
 }
 
+struct otlp_ctx {
+	cli_out *out;
+	size_t n, max;
+	int truncated;
+};
+
+static int
+otlp_rec(void *ctx, const tt_rec *r)
+{
+	struct otlp_ctx *o = ctx;
+
+	if (o->n >= o->max) {
+		o->truncated = 1;
+		return 1;
+	}
+	o->n++;
+	cli_out_rec(o->out, r->data, r->len, NULL);
+	return 0;
+}
+
+/* GET /api/traces/{id}?format=otlp: what tt-query -o otlp ID prints, an
+ * OTLP/JSON export of the spans, then one of the logs, one per line (the
+ * OpenTelemetry Collector's file exporter format). The records are read
+ * into the printer, which keeps them until the end (as tt-query does). */
+static void
+get_trace_otlp(struct evhttp_request *req, const char *id, size_t idn, struct evkeyvalq *q)
+{
+	cli_opts o;
+	tt_buf b = { 0 };
+	struct otlp_ctx c = { NULL, 0, 0, 0 };
+	long lim = qlong(q, "limit", 100000, 1000000);
+	int r;
+
+	if (lim < 0) {
+		ttd_reply_error(req, 400, "limit must be a positive integer");
+		return;
+	}
+	memset(&o, 0, sizeof o);
+	o.fmt = CLI_FMT_OTLP;
+	c.max = (size_t)lim;
+	if ((c.out = cli_out_new_buf(&o, &b)) == NULL) {
+		ttd_reply_error(req, 503, "out of memory");
+		return;
+	}
+	r = tt_store_get(g_ttd.store, id, idn, TT_TS_MIN, TT_TS_MAX, otlp_rec, &c);
+	if (cli_out_end(c.out) < 0 || (r < 0 && r != TT_ENOTFOUND)) {
+		tt_buf_free(&b);
+		ttd_reply_error(req, r < 0 && r != TT_ENOTFOUND ? 500 : 503, "export failed: %s",
+		    r < 0 && r != TT_ENOTFOUND ? tt_strerror(r) : "out of memory");
+		return;
+	}
+	if (c.n == 0) {
+		tt_buf_free(&b);
+		ttd_reply_error(req, 404, "no records for this correlation id");
+		return;
+	}
+	if (c.truncated)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "X-TeraTrace-Truncated", "1");
+	ttd_reply_raw(req, 200, "application/x-ndjson", b.data, b.len, NULL);
+	tt_buf_free(&b);
+}
+
 struct list_ctx {
 	tt_buf *out;
 	size_t n, max;
@@ -744,7 +807,7 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 	int post = cmd == EVHTTP_REQ_POST;
 	struct evkeyvalq q;
 	size_t plen = strlen(path);
-	int api = 0, th;
+	int api = 0, th, otlp_ok;
 	const char *fmt;
 
 	if (ttd_ui_serve(req, path))
@@ -763,8 +826,13 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 		plen -= 4;
 	}
 	fmt = qparam(&q, "format");
-	if (fmt && strcmp(fmt, "tt") != 0 && strcmp(fmt, "tracehub") != 0) {
-		ttd_reply_error(req, 400, "format must be 'tt' or 'tracehub'");
+	/* ?format=otlp: only a trace's records, not its stream */
+	otlp_ok = plen > 8 && strncmp(path, "/traces/", 8) == 0 &&
+	    !(plen > 15 && memcmp(path + plen - 7, "/stream", 7) == 0);
+	if (fmt && strcmp(fmt, "tt") != 0 && strcmp(fmt, "tracehub") != 0 &&
+	    !(otlp_ok && strcmp(fmt, "otlp") == 0)) {
+		ttd_reply_error(req, 400, "format must be 'tt' or 'tracehub'%s",
+		    otlp_ok ? " (or 'otlp')" : "");
 		goto out;
 	}
 	th = !api && !(fmt && strcmp(fmt, "tt") == 0);
@@ -806,6 +874,8 @@ ttd_api_dispatch(struct evhttp_request *req, const char *path, const char *query
 			ttd_sse_trace(req, id, idn - 7, query, th);
 		else if (idn == 0 || idn > TT_ID_MAX)
 			ttd_reply_error(req, 400, "correlation id must be 1..%d bytes", TT_ID_MAX);
+		else if (fmt && strcmp(fmt, "otlp") == 0)
+			get_trace_otlp(req, id, idn, &q);
 		else
 			get_trace(req, id, idn, &q, th);
 	} else if (IS("/")) {
