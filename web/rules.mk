@@ -16,3 +16,9 @@ $(BUILD)/web/ui_assets.o: $(BUILD)/web/ui_assets.c daemon/ui.h
 .PHONY: ui-bundle
 ui-bundle:
 	cd web && node build.mjs
+
+# The screenshots of every view, light and dark, at 1280x800 (the browser
+# suite, t7400, writes them): web/screenshots/, shown by the README.
+.PHONY: ui-screenshots
+ui-screenshots: all
+	cd tests/t && TT_BUILD=$(CURDIR)/$(BUILD) TT_TOP=$(CURDIR) TT_UI_SHOTS=$(CURDIR)/web/screenshots sh t7400-ui.sh

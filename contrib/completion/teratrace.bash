@@ -37,7 +37,7 @@ _teratrace_spec()
 		--max-record= --max-batch= --max-logs= --max-connections=
 		--max-socket-clients= --max-pending= --header-timeout= --request-timeout=
 		--sse-keepalive= --sse-max-buffer= --sse-max-clients= --allow-host=
-		--alerts= --alert-interval= --rollup-retention= --group=
+		--alerts= --alert-interval= --rollup-retention= --group= --ui-dir=
 		-h,--help -V,--version" ;;
 	esac
 }

@@ -18,7 +18,7 @@ function readParams(p) {
 	return {
 		id: p.get('id') || '', service: p.get('service') || '', level: p.get('level') || '',
 		grep: p.get('grep') || '', min_dur: p.get('min_dur') || '', match: p.getAll('match'),
-		since: p.get('since') || '', until: p.get('until') || '',
+		since: p.get('since') || '', until: p.get('until') || '', col: p.get('col') || '',
 		limit: Math.max(1, Math.min(10000, parseInt(p.get('limit'), 10) || PAGE)),
 	};
 }
@@ -44,12 +44,14 @@ export function command(f) {
 }
 
 // /api/stats rows (one per id and minute) -> one row per id, newest first.
-function idsFromStats(rows, limit) {
+function idsFromStats(rows, limit, col) {
 	const by = new Map();
 	for (const r of rows) {
 		const x = by.get(r.corr) || { corr: r.corr, count: 0, errors: 0, last_ts: 0, first_ts: r.ts, max_ns: null, services: [] };
 		x.count += r.count;
 		x.errors += r.errors;
+		if (r[col] !== undefined && r[col] !== '' && r[col] !== null)
+			(x.vals || (x.vals = new Set())).add(String(r[col]));
 		x.last_ts = Math.max(x.last_ts, r.ts);
 		x.first_ts = Math.min(x.first_ts, r.ts);
 		if (r.max_ns !== null && (x.max_ns === null || r.max_ns > x.max_ns))
@@ -59,24 +61,65 @@ function idsFromStats(rows, limit) {
 	return [...by.values()].sort((a, b) => b.last_ts - a.last_ts || b.count - a.count).slice(0, limit);
 }
 
-async function load(f, signal) {
-	if (!filtered(f))
-		return { mode: 'list', rows: await api.correlations({ limit: f.limit, source: f.service, since: f.since, until: f.until }, { signal }) };
-	const body = await api.stats({ by: 'corr', every: '1m', service: f.service, level: f.level, grep: f.grep,
-		min_dur: f.min_dur, match: f.match, since: f.since, until: f.until }, { signal });
-	return { mode: 'stats', rows: idsFromStats(body.rows.filter((r) => r.corr), f.limit) };
+// Errors (and the chosen column's values) of the listed ids: one /api/stats
+// over the time the listed ids span, grouped by id. The index keeps no error
+// counts, so this reads the records of that window; a page spanning more
+// than EXTRA_SPAN is left without them (the cells say so).
+const EXTRA_SPAN = 3600e9;
+
+// ns since the epoch as digits (ttd reads an epoch number's unit from its size)
+const nsText = (ns) => BigInt(Math.round(ns / 1e3)) * 1000n + '';
+
+async function extras(rows, f, signal) {
+	if (!rows.length)
+		return null;
+	const lo = Math.min(...rows.map((r) => r.first_ts)), hi = Math.max(...rows.map((r) => r.last_ts));
+	if (hi - lo > EXTRA_SPAN)
+		return null;
+	const body = await api.stats({ by: f.col ? 'corr,' + f.col : 'corr', every: Math.ceil((hi - lo + 2e9) / 1e6) + 'ms',
+		since: nsText(lo - 1e9), until: nsText(hi + 1e9), service: f.service }, { signal });
+	const m = new Map();
+	for (const r of body.rows) {
+		const x = m.get(r.corr) || { errors: 0, vals: new Set(), max_ns: 0 };
+		x.errors += r.errors;
+		x.max_ns = Math.max(x.max_ns, r.max_ns || 0);
+		if (f.col && r[f.col] !== '' && r[f.col] !== undefined && r[f.col] !== null)
+			x.vals.add(String(r[f.col]));
+		m.set(r.corr, x);
+	}
+	return m;
 }
 
-function Row({ r, mode, sel, onSel }) {
-	const errs = mode === 'stats' ? r.errors : null;
+async function load(f, signal) {
+	if (!filtered(f)) {
+		const rows = await api.correlations({ limit: f.limit, source: f.service, since: f.since, until: f.until }, { signal });
+		let ex = null;
+		try {
+			ex = await extras(rows, f, signal);
+		} catch (e) {
+			if (signal.aborted)
+				throw e;
+		}
+		return { mode: 'list', rows, ex };
+	}
+	const body = await api.stats({ by: f.col ? 'corr,' + f.col : 'corr', every: '1m', service: f.service, level: f.level, grep: f.grep,
+		min_dur: f.min_dur, match: f.match, since: f.since, until: f.until }, { signal });
+	return { mode: 'stats', rows: idsFromStats(body.rows.filter((r) => r.corr), f.limit, f.col) };
+}
+
+function Row({ r, mode, ex, col, sel, onSel }) {
+	const x = mode === 'stats' ? { errors: r.errors, vals: r.vals } : ex && (ex.get(r.corr) || { errors: 0 });
+	const errs = x ? x.errors : null;
 	return html`<tr class=${sel ? 'sel' : ''} onClick=${onSel} aria-selected=${sel}>
 		<td class="mono"><a href=${href('trace', [r.corr])}>${r.corr}</a></td>
 		<td>${(r.services || []).map((s) => html`<span class="badge">${s}</span> `)}${r.services_omitted ? html`<span class="muted">+${r.services_omitted}</span>` : ''}</td>
 		<td class="num">${num(r.count)}</td>
-		${mode === 'stats' && html`<td class="num ${errs ? 'err' : ''}">${num(errs)}</td>`}
-		<td class="num">${mode === 'stats' ? dur(r.max_ns) : dur(r.dur)}</td>
+		<td class="num ${errs ? 'err' : ''}" title=${x ? '' : 'not counted: the listed ids span more than an hour'}>${x ? num(errs) : '–'}</td>
+		<td class="num" title=${mode === 'stats' ? 'the longest matching span' : 'first record to last, or the longest span when longer'}>${mode === 'stats' ? dur(r.max_ns) : dur(Math.max(r.dur || 0, (x && x.max_ns) || 0))}</td>
+		${col && html`<td class="mono">${x && x.vals ? [...x.vals].slice(0, 3).join(', ') : ''}</td>`}
 		<td title=${time(r.last_ts, true)}>${time(r.first_ts)} <span class="muted">${ago(r.last_ts)}</span></td>
-		${mode === 'list' && html`<td>${r.complete ? html`<span class="badge ok">complete</span>` : html`<span class="badge">open</span>`}</td>`}
+		${mode === 'list' && html`<td>${!r.n_req && !r.n_resp ? html`<span class="muted" title="no checkpoints: the trace view judges spans">–</span>` :
+			r.complete ? html`<span class="badge ok" title="as many <- as -> checkpoints">complete</span>` : html`<span class="badge" title=${`${r.n_req} ->, ${r.n_resp} <-`}>open</span>`}</td>`}
 	</tr>`;
 }
 
@@ -118,15 +161,16 @@ export function TracesView({ route }) {
 			<${Field} label="text" value=${f.grep} placeholder="regex" onCommit=${(v) => setParams({ grep: v })} />
 			<${Field} label="FIELD=VALUE" value=${f.match.join(' ')} placeholder="attrs.http.status=500" wide
 				onCommit=${(v) => setParams({ match: v.split(/\s+/).filter((x) => x.includes('=')) })} />
+			<${Field} label="column" value=${f.col} placeholder="attrs.region" onCommit=${(v) => setParams({ col: v })} />
 		</div>
 		<${CmdLine} cmd=${command(f)} />
 		${note && html`<div class="muted">${note}</div>`}
 		<${Status} loading=${st.loading && !st.data} error=${st.error} empty=${st.data && !rows.length && 'No correlation ids match. Ingest records (tt-ingest, POST /ingest, OTLP) or widen the range.'}>
 			<div class="tablebox"><table class="grid" aria-label="Correlation ids">
 				<thead><tr><th>id</th><th>services</th><th class="num">${mode === 'stats' ? 'matching' : 'records'}</th>
-					${mode === 'stats' && html`<th class="num">errors</th>`}
-					<th class="num">${mode === 'stats' ? 'longest span' : 'duration'}</th><th>started</th>${mode === 'list' && html`<th>state</th>`}</tr></thead>
-				<tbody>${rows.map((r, i) => html`<${Row} key=${r.corr} r=${r} mode=${mode} sel=${i === sel} onSel=${() => setSel(i)} />`)}</tbody>
+					<th class="num">errors</th>
+					<th class="num">${mode === 'stats' ? 'longest span' : 'duration'}</th>${f.col && html`<th>${f.col}</th>`}<th>started</th>${mode === 'list' && html`<th>state</th>`}</tr></thead>
+				<tbody>${rows.map((r, i) => html`<${Row} key=${r.corr} r=${r} mode=${mode} ex=${st.data.ex} col=${f.col} sel=${i === sel} onSel=${() => setSel(i)} />`)}</tbody>
 			</table></div>
 			<div class="bar"><span class="muted">${rows.length} ids${mode === 'stats' ? ' with matching records' : ''}</span>
 				${st.data && st.data.rows.length >= f.limit && html`<button onClick=${() => setParams({ limit: f.limit + PAGE }, true)}>more</button>`}</div>
