@@ -44,16 +44,17 @@ export const checks = [
 		await p.keyboard.press('Escape');
 		t.assert.equal(await p.$('[role=dialog]'), null);
 	} },
-	{ name: 'first load is within budget (<= 200 KB compressed)', async run(t) {
+	{ name: 'first load: <= 200 KB compressed; first paint measured', async run(t) {
 		const p = await t.page();
-		let bytes = 0;
-		p.on('response', async (r) => {
-			const len = Number(r.headers()['content-length'] || 0);
-			bytes += len;
-		});
 		await p.goto(t.url('/ui/'), { waitUntil: 'networkidle' });
-		const ui = await p.evaluate(() => performance.getEntriesByType('resource')
-			.filter((e) => e.name.includes('/ui/')).reduce((a, e) => a + e.transferSize, 0));
-		t.assert.ok(ui <= 200 * 1024, `UI assets ${ui} bytes`);
+		const m = await p.evaluate(() => ({
+			bytes: performance.getEntriesByType('resource').filter((e) => e.name.includes('/ui/'))
+				.reduce((a, e) => a + e.transferSize, performance.getEntriesByType('navigation')[0].transferSize),
+			fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime,
+		}));
+		console.log(`# first load ${m.bytes} bytes, first contentful paint ${Math.round(m.fcp)} ms`);
+		t.assert.ok(m.bytes <= 200 * 1024, `first load ${m.bytes} bytes`);
+		// the goal is 300 ms (web/README.md); this guard only catches a page that hangs
+		t.assert.ok(m.fcp > 0 && m.fcp < 2000, `first paint ${m.fcp} ms`);
 	} },
 ];
