@@ -44,7 +44,7 @@ FUZZ_LDFLAGS  := -pthread -fsanitize=fuzzer $(FUZZ_SAN)
 # tools' common code, as archives: each target pulls what it uses
 FUZZ_LIB_OBJ := $(FORMAT_C:%.c=$(FUZZ_BUILD)/%.o) $(FORMAT_CXX:%.cc=$(FUZZ_BUILD)/%.o) \
                 $(STORE_C:%.c=$(FUZZ_BUILD)/%.o) $(PROTO_SRC:format/proto/%.proto=$(FUZZ_BUILD)/gen/%.pb-c.o)
-FUZZ_D_OBJ   := $(DAEMON_C:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_D_OBJ   := $(DAEMON_C:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/web/ui_assets.o
 FUZZ_CLI_OBJ := $(CLI_COMMON:%.c=$(FUZZ_BUILD)/%.o)
 
 .PHONY: fuzz fuzz-build fuzz-merge fuzz-clean
@@ -82,6 +82,11 @@ $(FUZZ_BUILD)/gen/%.pb-c.o: $(FUZZ_BUILD)/gen/%.pb-c.c $(FUZZ_GEN_H)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(filter-out -Wmissing-prototypes,$(FUZZ_CFLAGS)) -MMD -MP -c -o $@ $<
 
 $(FUZZ_BUILD)/format/otlp_proto.o: $(FUZZ_GEN_H)
+
+# the UI's embedded bundle (web/rules.mk generates the C file)
+$(FUZZ_BUILD)/web/ui_assets.o: $(BUILD)/web/ui_assets.c daemon/ui.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_BUILD)/libtt.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
