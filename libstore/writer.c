@@ -371,10 +371,16 @@ static void *writer_thread(void *arg)
 		    w->stop || w->rotate_req || w->npend >= PEND_MAX;
 		if (w->qlen > 0) {
 			struct rawblk *rb = &w->q[w->qhead];
-			/* a full segment is sealed before the next block goes in */
-			if (w->npend > 0 && w->r.end >= w->s->o.segment_size) {
+			/* a full segment is sealed before the next block goes in; and a
+			 * producer that keeps the queue from emptying must not hold back
+			 * the commit interval or let written blocks pile up past
+			 * PEND_MAX (their acks and their memory wait for a commit) */
+			if (w->npend > 0 && (w->r.end >= w->s->o.segment_size || w->npend >= PEND_MAX ||
+			    (w->pending_since && now >= deadline))) {
 				if ((rc = commit_cycle(w)) < 0)
 					break;
+				if (w->pending_since)
+					w->pending_since = mono_ns();
 				continue;
 			}
 			/* write the oldest queued block; its slot stays taken until done */

@@ -255,6 +255,64 @@ static void test_flush_timer(void **state)
 	rmdir_r(d);
 }
 
+/* A producer that never lets the write queue empty still gets commits every
+ * commit interval, and written blocks do not pile up uncommitted: the writer
+ * used to write queued blocks for as long as there were any, so a fast
+ * producer saw no ack (and the writer's memory grew) until it paused. */
+#define NCAP 4096
+struct cap { uint8_t *buf; size_t len[NCAP], off[NCAP], n; };
+
+static int cap_rec(void *ctx, const uint8_t *rec, size_t len)
+{
+	struct cap *c = ctx;
+	c->off[c->n] = c->n * 512;
+	assert_true(len <= 512);
+	memcpy(c->buf + c->off[c->n], rec, len);
+	c->len[c->n++] = len;
+	return 0;
+}
+
+static void test_commit_under_load(void **state)
+{
+	const char *d = newdir();
+	tt_store *s = open_store(d, 0, 0);
+	tt_writer *w;
+	struct cap c = { NULL, { 0 }, { 0 }, 0 };
+	tt_sink sink = { cap_rec, NULL, &c };
+	tt_rec_err err;
+	struct timespec ts;
+	int64_t t0, now, first_ack = -1, last = 0;
+	char line[512];
+
+	/* records of many rollup groups and ids: the writer's slow case */
+	assert_non_null(c.buf = malloc(NCAP * 512));
+	for (int i = 0; i < NCAP; i++) {
+		int n = snprintf(line, sizeof line, "{\"ts\":%lld,\"corr\":\"load-%d\",\"service\":\"svc-%d\","
+		    "\"name\":\"GET /x/%d\",\"kind\":\"span\",\"dur\":%d,\"msg\":\"record %d of a load\"}",
+		    (long long)T0 + i * 1000, i % 500, i % 37, i, 1000 + i * 7919 % 100000, i);
+		assert_int_equal(tt_decode_json(dec, line, (size_t)n, 0, T0, &sink, &err), 1);
+	}
+	assert_int_equal(tt_writer_open(s, &w), 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	do { /* append as fast as possible for 1.5 s */
+		for (int i = 0; i < NCAP; i++)
+			assert_true((last = tt_writer_append(w, c.buf + c.off[i], c.len[i])) > 0);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+		if (first_ack < 0 && tt_writer_durable(w) > 0)
+			first_ack = now - t0;
+	} while (now - t0 < 1500);
+	fprintf(stderr, "# %lld records appended, first ack after %lld ms\n", (long long)last,
+	    (long long)first_ack);
+	if (first_ack < 0 || first_ack > 1000)
+		fail_msg("no commit within 1 s while the producer kept the queue full");
+	assert_int_equal(tt_writer_close(w, 0), 0);
+	free(c.buf);
+	tt_store_close(s);
+	rmdir_r(d);
+}
+
 static void test_reopen_adopt_and_rotate(void **state)
 {
 	const char *d = newdir();
@@ -699,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_flush_timer),
+		cmocka_unit_test(test_commit_under_load),
 		cmocka_unit_test(test_reopen_adopt_and_rotate),
 		cmocka_unit_test(test_multi_process_writers),
 		cmocka_unit_test(test_crash_kill9),
