@@ -110,4 +110,17 @@ test_expect_success 'rollup retention: tt-gc --rollup-max-age deletes old minute
 	tt-gc --rollup-max-age 5 2>err; [ $? -eq 2 ]
 '
 
+# A scan of 200 000 records and more is split in two by time, each half read
+# by its own thread and the halves merged: the answer is the rollups' and the
+# oracle's, to the quantile.
+test_expect_success 'a large scan, in two threads, agrees with the rollups and the oracle' '
+	$ORACLE gen 260000 11 $T0 >big.jsonl &&
+	tt-ingest -q -D big big.jsonl &&
+	tt-query -D big --stats --by service,kind --every 1m -o jsonl >rolled &&
+	tt-query -D big --stats --by service,kind --every 1m --scan -o jsonl >scanned &&
+	test_cmp rolled scanned &&
+	tt-query -D big --stats --by service --scan -o jsonl >got &&
+	$ORACLE check big.jsonl got service 0 "" $MINTS $MAXTS
+'
+
 test_done
