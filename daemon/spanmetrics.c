@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "alerts.h"
 #include "ttd.h"
@@ -32,6 +33,8 @@ static const double les[] = { 0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 
 
 typedef struct series {
 	char *service, *name, *kind;
+	size_t sn, nn, kn;
+	uint64_t hash;
 	uint64_t calls, errors, dur_n;
 	uint64_t le[NLE];
 	double sum_s;
@@ -40,22 +43,53 @@ typedef struct series {
 typedef struct smset {
 	series *v;
 	size_t n, cap;
+	uint32_t *tab;      /* open addressing: index into v, UINT32_MAX = free */
+	size_t tabsz;       /* a power of two, at least twice n */
 } smset;
 
 static smset g_cached;        /* minutes [start, g_cached_to) */
 static int64_t g_start, g_cached_to;
 
+static uint64_t series_hash(const tt_str *g)
+{
+	uint64_t h = XXH3_64bits(g[0].p, g[0].n);
+	h = XXH3_64bits_withSeed(g[1].p, g[1].n, h);
+	return XXH3_64bits_withSeed(g[2].p, g[2].n, h);
+}
+
+static int series_is(const series *s, uint64_t h, const tt_str *g)
+{
+	return s->hash == h && s->sn == g[0].n && s->nn == g[1].n && s->kn == g[2].n &&
+	    !memcmp(s->service, g[0].p, g[0].n) && !memcmp(s->name, g[1].p, g[1].n) &&
+	    !memcmp(s->kind, g[2].p, g[2].n);
+}
+
+/* The series of group g (service, name, kind), created when new: NULL past
+ * SM_SERIES_MAX or out of memory. A hash table, so a scrape costs the rows it
+ * reads, not rows times series. */
 static series *series_get(smset *m, const tt_str *g)
 {
+	uint64_t h = series_hash(g);
+	size_t slot;
 	series *s;
 
-	for (size_t i = 0; i < m->n; i++) {
-		s = &m->v[i];
-		if (strlen(s->service) == g[0].n && !memcmp(s->service, g[0].p, g[0].n) &&
-		    strlen(s->name) == g[1].n && !memcmp(s->name, g[1].p, g[1].n) &&
-		    strlen(s->kind) == g[2].n && !memcmp(s->kind, g[2].p, g[2].n))
-			return s;
+	if (2 * (m->n + 1) > m->tabsz) {
+		size_t nsz = m->tabsz ? m->tabsz * 2 : 64;
+		uint32_t *nt = malloc(nsz * sizeof *nt);
+		if (!nt)
+			return NULL;
+		memset(nt, 0xff, nsz * sizeof *nt);
+		for (size_t i = 0; i < m->n; i++) {
+			for (slot = m->v[i].hash & (nsz - 1); nt[slot] != UINT32_MAX; slot = (slot + 1) & (nsz - 1))
+				;
+			nt[slot] = (uint32_t)i;
+		}
+		free(m->tab);
+		m->tab = nt, m->tabsz = nsz;
 	}
+	for (slot = h & (m->tabsz - 1); m->tab[slot] != UINT32_MAX; slot = (slot + 1) & (m->tabsz - 1))
+		if (series_is(&m->v[m->tab[slot]], h, g))
+			return &m->v[m->tab[slot]];
 	if (m->n >= SM_SERIES_MAX)
 		return NULL;
 	if (m->n == m->cap) {
@@ -74,7 +108,9 @@ static series *series_get(smset *m, const tt_str *g)
 		free(s->service), free(s->name), free(s->kind);
 		return NULL;
 	}
-	m->n++;
+	s->sn = g[0].n, s->nn = g[1].n, s->kn = g[2].n;
+	s->hash = h;
+	m->tab[slot] = (uint32_t)m->n++;
 	return s;
 }
 
@@ -86,6 +122,7 @@ static void smset_free(smset *m)
 		free(m->v[i].kind);
 	}
 	free(m->v);
+	free(m->tab);
 	memset(m, 0, sizeof *m);
 }
 
@@ -137,8 +174,7 @@ static void merge(smset *into, const smset *from)
 {
 	for (size_t i = 0; i < from->n; i++) {
 		const series *f = &from->v[i];
-		tt_str g[3] = { { f->service, strlen(f->service) }, { f->name, strlen(f->name) },
-			{ f->kind, strlen(f->kind) } };
+		tt_str g[3] = { { f->service, f->sn }, { f->name, f->nn }, { f->kind, f->kn } };
 		series *s = series_get(into, g);
 		if (!s)
 			continue;
