@@ -142,11 +142,11 @@ export const checks = [
 		});
 		t.assert.deepEqual(want, ['web GET /cart 24', 'api cart.load 18', 'db SELECT cart 12']);
 		const p = await open(t, '/ui/trace/ui-seq');
-		await p.waitForSelector('svg.sq .sq-pair');
-		const got = await p.$$eval('.sq-pair', (g) => g.map((x) => `${x.dataset.service} ${x.dataset.name} ${x.querySelector('.sq-lat').textContent}`));
-		t.assert.deepEqual(got.map((g) => g.replace(/ ([\d.]+) ms$/, (m, v) => ' ' + Number(v))).sort(), want.slice().sort());
+		await p.waitForSelector('svg.sq .sq-lat');
+		const got = await p.$$eval('.sq-lat', (g) => g.map((x) => `${x.dataset.service} ${x.dataset.name} ${x.textContent}`));
+		t.assert.deepEqual(got.map((g) => g.replace(/ · ([\d.]+) ms$/, (m, v) => ' ' + Number(v))).sort(), want.slice().sort());
 		t.assert.deepEqual(await p.$$eval('.sq-lane text', (x) => x.map((e) => e.textContent)), ['(caller)', 'web', 'api', 'db']);
-		const arrows = await p.$$eval('.sq-arrow .sq-name', (x) => x.map((e) => e.textContent));
+		const arrows = await p.$$eval('.sq-arrow .sq-name', (x) => x.map((e) => e.firstChild.textContent));
 		t.assert.deepEqual(arrows, recs.map((r) => `${r.dir} ${r.name}`));
 		await p.click('.sq-arrow[data-key] .sq-name >> nth=3');
 		await p.waitForSelector('.tr-detail');

@@ -459,7 +459,7 @@ export function sequence(m) {
 		arrows.push({ n, row, from: s, to });
 		if (j >= 0) {
 			const o = stack.splice(j, 1)[0];
-			pairs.push({ s, name: o.name, from: o.row, to: row, ns: r.ts - o.n.r.ts });
+			pairs.push(arrows[arrows.length - 1].pair = { s, name: o.name, from: o.row, to: row, ns: r.ts - o.n.r.ts });
 		}
 	});
 	return { lanes, arrows, pairs, caller, rows: cps.length };
@@ -479,9 +479,8 @@ export function Sequence({ m, sel, onSel }) {
 				<rect x=${x(s) - LW / 2 + 12} y="4" width=${LW - 24} height="24" rx="4" style=${{ stroke: s === 'caller' && d.caller ? undefined : svcColor(s) }} />
 				<text x=${x(s)} y="21" text-anchor="middle">${s === 'caller' && d.caller ? '(caller)' : s}</text>
 				<line x1=${x(s)} x2=${x(s)} y1="28" y2=${H - 4} /></g>`)}
-			${d.pairs.map((p) => html`<g class="sq-pair" data-service=${p.s} data-name=${p.name} data-ns=${p.ns}>
-				<rect x=${x(p.s) - 5} y=${y(p.from)} width="10" height=${Math.max(4, y(p.to) - y(p.from))} style=${{ fill: svcColor(p.s) }} />
-				<text class="sq-lat" x=${x(p.s) + 9} y=${(y(p.from) + y(p.to)) / 2 + 4}>${dur(p.ns)}</text></g>`)}
+			${d.pairs.map((p) => html`<rect class="sq-act" x=${x(p.s) - 4} y=${y(p.from)} width="8" height=${Math.max(4, y(p.to) - y(p.from))}
+				style=${{ fill: svcColor(p.s) }}><title>${`${p.s} ${p.name}: ${dur(p.ns)}`}</title></rect>`)}
 			${d.arrows.map((a) => {
 				const r = a.n.r, y0 = y(a.row), x0 = x(a.from), x1 = x(a.to);
 				const self = x0 === x1, dir = x1 >= x0 ? 1 : -1;
@@ -493,7 +492,8 @@ export function Sequence({ m, sel, onSel }) {
 					${self ? html`<path d=${`M${x0 + 5} ${y0 - 8} h28 v12 h-22`} /><polygon points=${`${x0 + 5},${y0 + 4} ${x0 + 13},${y0} ${x0 + 13},${y0 + 8}`} />` :
 						html`<line x1=${x0 + dir * 6} x2=${x1 - dir * 7} y1=${y0} y2=${y0} />
 						<polygon points=${`${x1 - dir * 6},${y0} ${x1 - dir * 14},${y0 - 4} ${x1 - dir * 14},${y0 + 4}`} />`}
-					<text class="sq-name" x=${self ? x0 + 38 : (x0 + x1) / 2} y=${y0 - 5} text-anchor=${self ? 'start' : 'middle'}>${r.dir} ${text(r.name)}</text></g>`;
+					<text class="sq-name" x=${self ? x0 + 38 : (x0 + x1) / 2} y=${y0 - 5} text-anchor=${self ? 'start' : 'middle'}>${r.dir + ' ' + text(r.name)}${a.pair &&
+						html`<tspan class="sq-lat" data-service=${a.pair.s} data-name=${a.pair.name} data-ns=${a.pair.ns}> · ${dur(a.pair.ns)}</tspan>`}</text></g>`;
 			})}
 		</svg>
 	</div>`;
