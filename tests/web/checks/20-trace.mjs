@@ -144,7 +144,7 @@ export const checks = [
 		const p = await open(t, '/ui/trace/ui-seq');
 		await p.waitForSelector('svg.sq .sq-lat');
 		const got = await p.$$eval('.sq-lat', (g) => g.map((x) => `${x.dataset.service} ${x.dataset.name} ${x.textContent}`));
-		t.assert.deepEqual(got.map((g) => g.replace(/ · ([\d.]+) ms$/, (m, v) => ' ' + Number(v))).sort(), want.slice().sort());
+		t.assert.deepEqual(got.map((g) => g.replace(/\s*·\s*([\d.]+) ms$/, (m, v) => ' ' + Number(v))).sort(), want.slice().sort());
 		t.assert.deepEqual(await p.$$eval('.sq-lane text', (x) => x.map((e) => e.textContent)), ['(caller)', 'web', 'api', 'db']);
 		const arrows = await p.$$eval('.sq-arrow .sq-name', (x) => x.map((e) => e.firstChild.textContent));
 		t.assert.deepEqual(arrows, recs.map((r) => `${r.dir} ${r.name}`));
@@ -170,12 +170,20 @@ export const checks = [
 	} },
 	{ name: 'ui-big: the big trace opens within the guard time', async run(t) {
 		const p = await t.page();
+		// the page notes when the first rows and the full count are on screen
+		await p.addInitScript((n) => {
+			new MutationObserver((_, o) => {
+				const b = document.querySelector('.tr-facts [data-fact=spans] b');
+				if (document.querySelector('.wf-row[data-key="s:s0"]') && b && b.textContent === n.toLocaleString('en-US')) {
+					window.__open = performance.now(); // since the navigation started
+					o.disconnect();
+				}
+			}).observe(document, { subtree: true, childList: true, characterData: true });
+		}, t.data.big);
 		const t0 = Date.now();
 		await p.goto(t.url('/ui/trace/ui-big'), { waitUntil: 'domcontentloaded' });
-		await p.waitForSelector('.wf-row[data-key="s:s0"]');
-		await p.waitForFunction((n) => document.querySelector('.tr-facts [data-fact=spans] b').textContent === n.toLocaleString('en-US'), t.data.big);
-		const ms = Date.now() - t0;
-		console.log(`# ui-big: ${t.data.big} spans open in ${ms} ms`);
+		const ms = Math.round(await t.until(() => p.evaluate(() => window.__open), 10000, 'ui-big on screen'));
+		console.log(`# ui-big: ${t.data.big} spans on screen ${ms} ms after the navigation started (${Date.now() - t0} ms as the test saw it)`);
 		t.assert.ok(ms <= 1500, `ui-big took ${ms} ms`);
 		// only the rows in view are in the DOM; the end of the list is reachable
 		t.assert.ok(await p.$$eval('.wf-row', (r) => r.length) < 200);

@@ -508,7 +508,9 @@ export function TraceView({ route }) {
 		x.cps = hasCheckpoints(st.records);
 		return x;
 	}, [st.rev]);
-	const [collapsed, setCollapsed] = useState(() => new Set());
+	const [coll, setColl] = useState({ id, set: new Set() }); // collapsed rows of this id
+	const collapsed = coll.id === id ? coll.set : new Set();
+	const setCollapsed = (set) => setColl({ id, set });
 	const [q, setQ] = useState(p.get('q') || '');
 	const [qIn, setQIn] = useState(q);
 	const sel = p.get('sel') || '';
@@ -519,7 +521,6 @@ export function TraceView({ route }) {
 		return s ? new Set(m.all.filter((n) => hay(n).includes(s))) : null;
 	}, [m, q]);
 	const selNode = sel ? m.nodes.find((n) => n.key === sel) : null;
-	useEffect(() => setCollapsed(new Set()), [id]);
 
 	const select = (key) => setParams({ sel: key });
 	const reveal = (n) => {
