@@ -1,6 +1,6 @@
 // controls.js -- the controls several views share: the time range picker,
 // the copyable command line, a text field that commits on Enter or blur.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './html.js';
 
 export const PRESETS = [['15m', 'last 15 min'], ['1h', 'last hour'], ['6h', 'last 6 hours'], ['24h', 'last 24 hours'], ['7d', 'last 7 days'], ['', 'all time']];
@@ -28,8 +28,19 @@ export function RangePicker({ since, until, onChange, allowAll = true }) {
 // A text input that reports its value on Enter or when it loses focus.
 export function Field({ label, value = '', onCommit, placeholder, wide, id }) {
 	const [v, setV] = useState(value || '');
-	useEffect(() => setV(value || ''), [value]);
-	const commit = () => v !== (value || '') && onCommit(v.trim());
+	const sent = useRef(value || '');
+	useEffect(() => {
+		setV(value || '');
+		sent.current = value || '';
+	}, [value]);
+	// once per value: Enter then the blur of a view going away must not
+	// commit it twice (a second search would navigate again)
+	const commit = () => {
+		if (v === sent.current)
+			return;
+		sent.current = v;
+		onCommit(v.trim());
+	};
 	return html`<label>${label}
 		<input id=${id} class=${wide ? 'wide' : ''} value=${v} placeholder=${placeholder} aria-label=${label}
 			onInput=${(e) => setV(e.currentTarget.value)} onBlur=${commit}
