@@ -38,8 +38,11 @@ export function onGrid(grid, m, fill) {
 	return grid.map((t) => (m.has(t) ? m.get(t) : fill));
 }
 
-// A colour given as 'var(--name)' is read from the page's computed style.
+// A colour given as 'var(--name)' is read from the page's computed style, a
+// number is the palette's (both follow light/dark).
 function colour(c, cs) {
+	if (typeof c === 'number')
+		return paletteColor(c);
 	const m = /^var\((--[\w-]+)\)$/.exec(c || '');
 	return m ? cs.getPropertyValue(m[1]).trim() : c;
 }
@@ -58,12 +61,13 @@ function useTheme() {
 // Chart props:
 //   title     heading above the chart
 //   x         bucket starts, ns
-//   series    [{label, values, color ('var(--x)' or a colour), fmt}]
-//   fmt       y axis value -> text (the default for the series too)
+//   series    [{label, values, color ('var(--x)', a palette index or a colour), fmt, fill}]
+//   fmt       y axis value -> text (the legend's too, unless value or a series' fmt)
+//   value     legend value -> text
 //   everyNs   the bucket size, for onPick of a single bucket
 //   onPick    (fromNs, toNs) on a click on a bucket or a drag-select
 //   height    of the plot area, px
-export function Chart({ title, x, series, fmt = String, everyNs, onPick, height = 170, id }) {
+export function Chart({ title, x, series, fmt = String, value, everyNs, onPick, height = 170, id }) {
 	const box = useRef(null);
 	const plot = useRef(null);
 	const pick = useRef(onPick);
@@ -91,7 +95,7 @@ export function Chart({ title, x, series, fmt = String, everyNs, onPick, height 
 				{ label: 'time', value: (u, v) => (v === null || v === undefined ? '–' : time(v * 1e9, true).slice(0, 19)) },
 				...series.map((s) => {
 					const c = colour(s.color, cs);
-					const f = s.fmt || fmt;
+					const f = s.fmt || value || fmt;
 					return { label: s.label, stroke: c, width: 1.5, fill: s.fill ? c + '22' : undefined,
 						points: { show: dots(s.values), size: 4, fill: c }, spanGaps: false,
 						value: (u, v) => (v === null || v === undefined ? '–' : f(v)) };

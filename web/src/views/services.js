@@ -51,7 +51,7 @@ async function load(f, signal) {
 
 // Sortable table: cols [{key, label, get(row), fmt(v), num}], the sort
 // parameter's name and value ('-key' descending, 'key' ascending).
-function SortTable({ cols, rows, param, sort, rowKey, sel, onRow, label, cls }) {
+export function SortTable({ cols, rows, param, sort, rowKey, sel, onRow, label, cls }) {
 	const desc = sort.startsWith('-'), key = sort.replace(/^-/, '');
 	const col = cols.find((c) => c.key === key) || cols[0];
 	const sorted = [...rows].sort((a, b) => {
