@@ -51,11 +51,15 @@ static int split(char *s, const char **out, size_t max, size_t *n)
 	return 0;
 }
 
+/* A copy of s joins v: the query string it comes from is freed before the
+ * query runs, and a match value lives in a buffer on the stack. */
 static int push(const char **v, size_t *n, const char *s)
 {
-	if (*n == 64)
+	char *c;
+
+	if (*n == 64 || !(c = strdup(s)))
 		return -1;
-	v[(*n)++] = s;
+	v[(*n)++] = c;
 	return 0;
 }
 
@@ -156,6 +160,12 @@ static int sreq_parse(struct evkeyvalq *qs, sreq *r, int stats, char *why, size_
 
 static void sreq_free(sreq *r)
 {
+	for (size_t i = 0; i < r->q.nservices; i++)
+		free((char *)r->svc[i]);
+	for (size_t i = 0; i < r->q.nnames; i++)
+		free((char *)r->name[i]);
+	for (size_t i = 0; i < r->q.nkinds; i++)
+		free((char *)r->kind[i]);
 	tt_filter_free(r->f);
 	free(r->by_buf);
 	free(r->sum_buf);
@@ -198,6 +208,7 @@ static int parse_or_400(struct evhttp_request *req, const char *query, sreq *r, 
 	char why[300];
 	int rc = 0;
 
+	memset(r, 0, sizeof *r); /* sreq_free works whatever fails */
 	TAILQ_INIT(&qs);
 	if (query && evhttp_parse_query_str(query, &qs) < 0) {
 		ttd_reply_error(req, 400, "malformed query string");

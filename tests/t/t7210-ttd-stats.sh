@@ -37,6 +37,15 @@ test_expect_success '/api/stats?by=service&every=1m equals tt-query --stats (rol
 	cli --by service --every 1m >want && test_cmp want got
 '
 
+test_expect_success 'service= and name= conditions on the rollup path, as the CLI' '
+	[ "$(req GET "/api/stats?by=name&every=1m&service=api&service=pay")" = 200 ] &&
+	expect_json ".path == \"rollups\" and (.rows | length) > 0" && rows >got &&
+	cli --by name --every 1m --service api --service pay >want && test_cmp want got &&
+	[ "$(req GET "/api/stats?by=service&match=kind=span")" = 200 ] &&
+	expect_json ".path == \"rollups\" and (.rows | length) > 0" && rows >got &&
+	cli --by service kind=span >want && test_cmp want got
+'
+
 test_expect_success 'a filter the rollups cannot answer: the scan path, same rows as the CLI' '
 	[ "$(req GET "/api/stats?by=name&level=error")" = 200 ] &&
 	expect_json ".path == \"scan\"" && rows >got &&
