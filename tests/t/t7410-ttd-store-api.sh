@@ -1,0 +1,55 @@
+#!/bin/sh
+# t7410-ttd-store-api -- GET /api/store (the Store view's data): the totals
+# tt-stat prints, the segments, ttd's retention settings and what tt-gc
+# --dry-run would delete under them or under ?max_age / ?max_size.
+. ./lib.sh
+. ./ttd-lib.sh
+
+test_expect_success 'setup: two sealed segments and an open one' '
+	tt-gen 3000 --seed 3 --start "2 days ago" | tt-ingest -q -D "$STORE" --segment-size 64K - &&
+	tt-gen 100 --seed 4 | tt-ingest -q -D "$STORE" - &&
+	tt-stat -D "$STORE" -o json >stat.json && jq -e ".segments >= 3" stat.json
+'
+ttd_start --socket off --retention 30d --max-size 1G ||
+	{ echo "Bail out! ttd did not start"; exit 1; }
+
+test_expect_success 'totals equal tt-stat -o json' '
+	[ "$(req GET /api/store)" = 200 ] && cp "$TEST_DIR/body" store.json &&
+	for k in segments sealed records blocks data_bytes raw_bytes id_entries ratio bytes_per_record; do
+		a=$(jq ".$k" stat.json) b=$(jq ".$k" store.json) &&
+		[ "$a" = "$b" ] || { echo "$k: tt-stat $a, /api/store $b"; return 1; }
+	done &&
+	jq -e ".ids == null" store.json &&
+	[ "$(req GET "/api/store?ids=1")" = 200 ] && expect_json ".ids == $(jq .ids stat.json)"
+'
+test_expect_success 'segments listed oldest first, their records add up' '
+	jq -e "(.segment_list | length) == .segments and
+		(.segment_list | map(.records) | add) == .records and
+		(.segment_list | map(.id)) == (.segment_list | map(.id) | sort) and
+		(.segment_list | map(select(.state == \"sealed\")) | length) == .sealed" store.json
+'
+test_expect_success 'retention: the settings ttd runs with; nothing due under them' '
+	jq -e ".retention.max_age_ns == 2592000000000000 and .retention.max_size == 1073741824 and
+		.retention.gc_interval_ns == 60000000000 and .gc.preview == false and .gc.count == 0" store.json
+'
+test_expect_success '?max_age=1d previews what tt-gc --max-age 1d --dry-run deletes' '
+	[ "$(req GET "/api/store?max_age=1d")" = 200 ] && cp "$TEST_DIR/body" gc.json &&
+	tt-gc -D "$STORE" --max-age 1d --dry-run -o json >want.json &&
+	jq -e ".gc.preview and .gc.count == $(jq .removed want.json) and
+		.gc.bytes == $(jq .freed_bytes want.json) and .gc.records == $(jq .records want.json) and
+		.gc.count > 0" gc.json &&
+	[ "$(req GET /api/store)" = 200 ] && expect_json ".records == $(jq .records stat.json)"
+'
+test_expect_success '?max_size=SIZE previews deletion by size' '
+	[ "$(req GET "/api/store?max_size=100K")" = 200 ] && cp "$TEST_DIR/body" gs.json &&
+	tt-gc -D "$STORE" --max-size 100K --dry-run -o json >want.json &&
+	jq -e ".gc.count == $(jq .removed want.json) and .gc.bytes == $(jq .freed_bytes want.json)" gs.json
+'
+test_expect_success 'bad parameters: 400 naming them' '
+	[ "$(req GET "/api/store?max_age=5")" = 400 ] && expect_json ".error | test(\"max_age.*unit\")" &&
+	[ "$(req GET "/api/store?max_size=lots")" = 400 ] && expect_json ".error | test(\"max_size\")" &&
+	[ "$(req GET "/api/store?ids=2")" = 400 ] &&
+	[ "$(req POST /api/store -H "Content-Type: application/json" -d "{}")" = 405 ]
+'
+ttd_stop
+test_done
