@@ -439,6 +439,28 @@ void ttd_alerts_api(struct evhttp_request *req)
 		jw_str(&b, r->name);
 		jw_raw(&b, ",\"kind\":");
 		jw_str(&b, kinds[r->kind]);
+		/* what it watches and where it sends; never the webhook URL itself
+		 * (a Slack URL is a secret) nor the command */
+		jw_raw(&b, ",\"by\":[");
+		for (int k = 0; k < r->nby; k++) {
+			if (k)
+				jw_raw(&b, ",");
+			jw_str(&b, r->by[k]);
+		}
+		jw_raw(&b, "],\"service\":");
+		if (r->service)
+			jw_str(&b, r->service);
+		else
+			jw_raw(&b, "null");
+		jw_raw(&b, ",\"match\":[");
+		for (int k = 0; k < r->nmatch; k++) {
+			if (k)
+				jw_raw(&b, ",");
+			jw_str(&b, r->match[k]);
+		}
+		jw_fmt(&b, "],\"quantile\":%.10g,\"receiver\":\"%s\",\"severity\":", r->quantile,
+		    r->webhook ? "webhook" : r->exec ? "exec" : "none");
+		jw_str(&b, r->severity ? r->severity : "warning");
 		jw_fmt(&b, ",\"threshold\":%.10g,\"window_ns\":%" PRId64 ",\"for_ns\":%" PRId64
 		    ",\"last_value\":%.10g,\"last_eval_ns\":%" PRId64 ",\"groups\":[", r->threshold,
 		    r->window_ns, r->for_ns, A.st[i].last_value, A.st[i].last_eval_ns);

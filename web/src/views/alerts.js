@@ -1,6 +1,153 @@
-// views/alerts.js -- (being written)
+// views/alerts.js -- the alert rules ttd evaluates (--alerts, man 5
+// ttd-alerts): what fires now, each rule's groups with their state and last
+// value against the threshold, and the recent firing/resolved events.
+// Refreshed every few seconds and when the tab comes back into view.
+import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import * as api from '../api.js';
+import { href } from '../router.js';
+import { useKeys } from '../keys.js';
+import { Status } from '../controls.js';
+import { ago, dur, num, time } from '../format.js';
+import './alerts.css';
+
+const REFRESH_MS = 5000;
+
+// A rule's value as its kind measures it.
+function value(rule, v) {
+	if (v === null || v === undefined)
+		return '';
+	if (rule.kind === 'latency')
+		return dur(v);
+	if (rule.kind === 'error_rate')
+		return num(v, 2) + '%';
+	return num(v, 2);
+}
+
+function describe(r) {
+	const parts = [r.kind === 'latency' ? `p${Math.round(r.quantile * 100)} latency` : r.kind.replace('_', ' ')];
+	if (r.service)
+		parts.push(`of ${r.service}`);
+	if (r.match.length)
+		parts.push(`where ${r.match.join(', ')}`);
+	if (r.by.length)
+		parts.push(`by ${r.by.join(', ')}`);
+	parts.push(`over ${dur(r.window_ns)}`);
+	if (r.kind !== 'silence')
+		parts.push(`above ${value(r, r.threshold)}`);
+	if (r.for_ns)
+		parts.push(`for ${dur(r.for_ns)}`);
+	return parts.join(' ');
+}
+
+// "service=payments,name=x" -> a link to what the group is about: the
+// Services view for a service, the Traces view filtered on it otherwise.
+function groupLink(group) {
+	if (!group)
+		return null;
+	const kv = Object.fromEntries(group.split(',').map((p) => {
+		const i = p.indexOf('=');
+		return [p.slice(0, i), p.slice(i + 1)];
+	}));
+	if (kv.service && Object.keys(kv).length === 1)
+		return href('services', [], { service: kv.service });
+	const match = Object.entries(kv).filter(([k]) => k !== 'service').map(([k, v]) => `${k}=${v}`);
+	return href('traces', [], { service: kv.service, match, since: '1h' });
+}
+
+function Group({ g }) {
+	const link = groupLink(g.group);
+	return g.group ? html`<a href=${link}>${g.group}</a>` : html`<span class="muted">(all)</span>`;
+}
+
+function StateBadge({ state }) {
+	const cls = state === 'firing' ? 'firing' : state === 'pending' ? 'pending' : state === 'resolved' ? 'ok' : '';
+	return html`<span class="badge ${cls}">${state === 'inactive' ? 'ok' : state}</span>`;
+}
+
+function Rule({ r, sel, onSel }) {
+	const firing = r.groups.filter((g) => g.state === 'firing').length;
+	const groups = [...r.groups].sort((a, b) => (b.state === 'firing') - (a.state === 'firing') ||
+		(b.state === 'pending') - (a.state === 'pending') || (b.value || 0) - (a.value || 0));
+	return html`<section class="rule ${sel ? 'sel' : ''}" aria-label=${'rule ' + r.name} onClick=${onSel}>
+		<header><h2>${r.name}</h2>
+			${firing ? html`<span class="badge firing">${firing} firing</span>` : html`<span class="badge ok">ok</span>`}
+			<span class="muted">${describe(r)}</span>
+			<span class="spacer"></span>
+			<span class="muted" title="where notifications go">${r.receiver} · ${r.severity}</span>
+		</header>
+		${groups.length ? html`<table class="grid" aria-label=${'groups of ' + r.name}>
+			<thead><tr><th>group</th><th>state</th><th class="num">value</th><th class="num">threshold</th><th>since</th></tr></thead>
+			<tbody>${groups.map((g) => html`<tr key=${g.group}>
+				<td><${Group} g=${g} /></td><td><${StateBadge} state=${g.state} /></td>
+				<td class="num ${g.state === 'firing' ? 'err' : ''}">${value(r, g.value)}</td>
+				<td class="num muted">${r.kind === 'silence' ? 'silent' : value(r, r.threshold)}</td>
+				<td>${g.since_ns ? html`${time(g.since_ns)} <span class="muted">${ago(g.since_ns)}</span>` : ''}</td>
+			</tr>`)}</tbody></table>`
+		: html`<div class="muted">no group evaluated yet${r.last_eval_ns ? '' : ' (waiting for the first evaluation)'}</div>`}
+	</section>`;
+}
 
 export function AlertsView() {
-	return html`<div class="empty">This view is being built.</div>`;
+	const [st, setSt] = useState({ loading: true });
+	const [sel, setSel] = useState(-1);
+	useEffect(() => {
+		let stop = false, ac = null;
+		const load = () => {
+			if (document.hidden)
+				return;
+			ac = new AbortController();
+			api.alerts({ signal: ac.signal }).then((data) => !stop && setSt({ data }),
+				(error) => !stop && !ac.signal.aborted && setSt((s) => ({ ...s, error })));
+		};
+		load();
+		const t = setInterval(load, REFRESH_MS);
+		document.addEventListener('visibilitychange', load);
+		return () => {
+			stop = true;
+			clearInterval(t);
+			document.removeEventListener('visibilitychange', load);
+			if (ac)
+				ac.abort();
+		};
+	}, []);
+	const d = st.data;
+	const rules = d ? d.rules : [];
+	useKeys({
+		j: ['next rule', () => setSel((s) => Math.min(rules.length - 1, s + 1))],
+		k: ['previous rule', () => setSel((s) => Math.max(0, s - 1))],
+	});
+	useEffect(() => {
+		const el = document.querySelectorAll('section.rule')[sel];
+		if (el)
+			el.scrollIntoView({ block: 'nearest' });
+	}, [sel]);
+	const firing = rules.flatMap((r) => r.groups.filter((g) => g.state === 'firing').map((g) => ({ r, g })));
+	return html`
+		<div class="bar"><h1>Alerts</h1>${d && d.enabled && html`<span class="muted">${rules.length} rules, evaluated every ${dur(d.interval_ns)}</span>`}</div>
+		<${Status} loading=${st.loading && !d} error=${!d && st.error}
+			empty=${d && !d.enabled && html`<span>ttd runs without alert rules. Start it with <code>--alerts FILE</code>: the rules (errors, error rate, latency, silence, count; per service or any field) are described in <code>man 5 ttd-alerts</code>, with an example in <code>contrib/alerts.example</code>.</span>`}>
+		${d && html`
+			${st.error && html`<div class="error-box" role="alert">refresh failed: ${String(st.error.message || st.error)}</div>`}
+			<section class="firing-now" aria-label="Firing now">
+				<h2>Firing now</h2>
+				${firing.length ? html`<table class="grid"><thead><tr><th>rule</th><th>group</th><th class="num">value</th><th>since</th></tr></thead>
+					<tbody>${firing.map(({ r, g }) => html`<tr key=${r.name + g.group}><td>${r.name}</td><td><${Group} g=${g} /></td>
+						<td class="num err">${value(r, g.value)}</td><td>${time(g.since_ns)} <span class="muted">${ago(g.since_ns)}</span></td></tr>`)}</tbody></table>`
+				: html`<div class="ok">Nothing is firing.</div>`}
+			</section>
+			<div class="alerts-cols">
+				<div class="rules">${rules.map((r, i) => html`<${Rule} key=${r.name} r=${r} sel=${i === sel} onSel=${() => setSel(i)} />`)}</div>
+				<section class="recent" aria-label="Recent alerts">
+					<h2>Recent</h2>
+					${d.recent.length ? html`<table class="grid"><thead><tr><th>time</th><th>rule</th><th>group</th><th>state</th><th class="num">value</th></tr></thead>
+						<tbody>${d.recent.map((e, i) => {
+							const r = rules.find((x) => x.name === e.rule) || { kind: 'count' };
+							return html`<tr key=${i}><td title=${e.time}>${time(e.ts)}</td><td>${e.rule}</td><td><${Group} g=${e} /></td>
+								<td><${StateBadge} state=${e.state} /></td><td class="num">${value(r, e.value)}</td></tr>`;
+						})}</tbody></table>`
+					: html`<div class="muted">No alert has fired since ttd started. They are records too: <code>tt-tail -f kind=alert</code>.</div>`}
+				</section>
+			</div>`}
+		</${Status}>`;
 }
