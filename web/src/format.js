@@ -16,7 +16,9 @@ export function dur(ns) {
 		return (ns / 1e9).toFixed(2) + ' s';
 	if (a < 3600e9)
 		return Math.floor(ns / 60e9) + 'm' + Math.round((ns % 60e9) / 1e9) + 's';
-	return (ns / 3600e9).toFixed(1) + ' h';
+	if (a < 172800e9)
+		return (ns / 3600e9).toFixed(1) + ' h';
+	return (ns / 86400e9).toFixed(a < 864000e9 ? 1 : 0) + ' d';
 }
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');
