@@ -19,10 +19,13 @@ test_expect_success 'totals equal tt-stat -o json' '
 		a=$(jq ".$k" stat.json) b=$(jq ".$k" store.json) &&
 		[ "$a" = "$b" ] || { echo "$k: tt-stat $a, /api/store $b"; return 1; }
 	done &&
-	jq -e ".ids == null" store.json &&
+	jq -e ".ids == null and .format_version == 1 and .store == \"$STORE\"" store.json &&
 	[ "$(req GET "/api/store?ids=1")" = 200 ] && expect_json ".ids == $(jq .ids stat.json)"
 '
-test_expect_success 'segments listed oldest first, their records add up' '
+test_expect_success 'segments as tt-stat -s lists them, oldest first; their records add up' '
+	f="[.segment_list[] | [.state, .records, .blocks, .bytes, .raw_bytes, .min_ts, .max_ts]]" &&
+	tt-stat -D "$STORE" -s -o json | jq -c "$f" >want &&
+	jq -c "$f" store.json >got && test_cmp want got &&
 	jq -e "(.segment_list | length) == .segments and
 		(.segment_list | map(.records) | add) == .records and
 		(.segment_list | map(.id)) == (.segment_list | map(.id) | sort) and
@@ -38,6 +41,9 @@ test_expect_success '?max_age=1d previews what tt-gc --max-age 1d --dry-run dele
 	jq -e ".gc.preview and .gc.count == $(jq .removed want.json) and
 		.gc.bytes == $(jq .freed_bytes want.json) and .gc.records == $(jq .records want.json) and
 		.gc.count > 0" gc.json &&
+	jq -c "[.segments[] | [.min_ts, .max_ts, .records, .bytes]]" want.json >want &&
+	jq -c "[.gc.segments[] | [.min_ts, .max_ts, .records, .bytes]]" gc.json >got &&
+	test_cmp want got &&
 	[ "$(req GET /api/store)" = 200 ] && expect_json ".records == $(jq .records stat.json)"
 '
 test_expect_success '?max_size=SIZE previews deletion by size' '
