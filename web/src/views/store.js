@@ -1,7 +1,7 @@
 // views/store.js -- the store: totals (what tt-stat prints), the segments,
 // the retention ttd runs with and what gc would delete now (a dry run, or a
 // preview under another max age / size). It never deletes anything.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { setParams } from '../router.js';
@@ -12,7 +12,7 @@ import './store.css';
 
 const COLS = [
 	['id', 'segment', (s) => s.id],
-	['state', 'state', (s) => s.state],
+	['state', 'state', segState],
 	['records', 'records', (s) => s.records],
 	['bytes', 'on disk', (s) => s.bytes],
 	['raw', 'raw', (s) => s.raw_bytes],
@@ -22,6 +22,17 @@ const COLS = [
 ];
 
 const off = (x) => (x ? '' : 'off');
+
+// A segment as tt-stat -s and tt-gc name it (its file name): 16 hex digits.
+const segName = (id) => id.toString(16).padStart(16, '0');
+
+// tt-stat's words for a segment's state.
+const STATES = {
+	sealed: ['sealed', 'complete, read-only; gc may delete it'],
+	active: ['active', 'open, a writer appends to it; gc never deletes it'],
+	idle: ['idle', 'open, no writer holds it (tt-gc --rotate seals it)'],
+};
+const segState = (s) => (s.state === 'sealed' ? 'sealed' : s.held ? 'active' : 'idle');
 
 // A setting as it was probably written: 7d, 30d, 1m, 90s (else dur()).
 function setting(ns) {
@@ -36,7 +47,7 @@ function Card({ k, v, title }) {
 }
 
 function gcCommand(b, preview) {
-	const a = ['tt-gc', '--dry-run'];
+	const a = ['tt-gc', '-D', b.store, '--dry-run'];
 	const age = preview.max_age || (b.retention.max_age_ns ? setting(b.retention.max_age_ns) : '');
 	const size = preview.max_size || (b.retention.max_size ? String(b.retention.max_size) : '');
 	if (age)
@@ -46,6 +57,28 @@ function gcCommand(b, preview) {
 	return a.map(shq).join(' ');
 }
 
+// A second command line on the page (controls.js's CmdLine is the gc one:
+// it owns the id "cmdline"), with the same copy button.
+function Cmd({ cmd, label }) {
+	const [done, setDone] = useState(false);
+	const code = useRef(null);
+	const copy = async () => {
+		try {
+			await navigator.clipboard.writeText(cmd);
+		} catch (e) {
+			const r = document.createRange();
+			r.selectNodeContents(code.current);
+			getSelection().removeAllRanges();
+			getSelection().addRange(r);
+		}
+		setDone(true);
+		setTimeout(() => setDone(false), 1200);
+	};
+	return html`<div class="cmd" aria-label=${label}><span class="muted">$</span>
+		<code ref=${code}>${cmd}</code>
+		<button onClick=${copy} title="Copy the command">${done ? 'copied' : 'copy'}</button></div>`;
+}
+
 function SegTable({ segs, gone, sort, onSort }) {
 	const col = COLS.find((c) => c[0] === sort.replace(/^-/, '')) || COLS[0];
 	const dir = sort.startsWith('-') ? -1 : 1;
@@ -53,16 +86,16 @@ function SegTable({ segs, gone, sort, onSort }) {
 		const x = col[2](a), y = col[2](b);
 		return (x < y ? -1 : x > y ? 1 : 0) * dir;
 	});
-	return html`<div class="tablebox"><table class="grid" aria-label="Segments">
-		<thead><tr>${COLS.map(([id, label]) => html`<th class=${id === 'state' || id === 'min' || id === 'max' ? '' : 'num'}
+	return html`<div class="tablebox segs"><table class="grid" aria-label="Segments">
+		<thead><tr>${COLS.map(([id, label]) => html`<th class=${id === 'id' || id === 'state' || id === 'min' || id === 'max' ? '' : 'num'}
 			aria-sort=${col[0] === id ? (dir > 0 ? 'ascending' : 'descending') : undefined}>
 			<a href="#" role="button" onClick=${(e) => {
 				e.preventDefault();
 				onSort(col[0] === id && dir > 0 ? '-' + id : id);
 			}}>${label}${col[0] === id ? (dir > 0 ? ' ▴' : ' ▾') : ''}</a></th>`)}<th>gc</th></tr></thead>
 		<tbody>${rows.map((s) => html`<tr key=${s.id}>
-			<td class="num mono">${String(s.id).padStart(16, '0')}</td>
-			<td>${s.state === 'sealed' ? html`<span class="badge">sealed</span>` : html`<span class="badge ok">${s.held ? 'active, written' : 'active'}</span>`}</td>
+			<td class="mono">${segName(s.id)}</td>
+			<td><span class="badge ${s.state === 'sealed' ? '' : 'ok'}" title=${STATES[segState(s)][1]}>${segState(s)}</span></td>
 			<td class="num">${num(s.records)}</td>
 			<td class="num">${bytes(s.bytes)}</td>
 			<td class="num">${bytes(s.raw_bytes)}</td>
@@ -81,42 +114,56 @@ export function StoreView({ route }) {
 	const [tick, setTick] = useState(0);
 	const st = useLoad((signal) => api.store(preview, { signal }), [preview.max_age, preview.max_size, tick]);
 	useKeys({ r: ['reload the numbers', () => setTick((x) => x + 1)] });
-	const b = st.data;
-	const gone = new Set(b ? b.gc.segments.map((s) => s.id) : []);
+	// A preview ttd refuses (400 naming the parameter) must not take the page
+	// and its inputs away: the last numbers stay, the error goes to the preview.
+	const last = useRef(null);
+	if (st.data)
+		last.current = st.data;
+	const b = st.data || last.current;
+	const bad = b && st.error;
+	const gc = bad ? null : b && b.gc;
+	const gone = new Set(gc ? gc.segments.map((s) => s.id) : []);
+	const plural = (n, w) => `${num(n)} ${w}${n === 1 ? '' : 's'}`;
 	return html`
-		<div class="bar"><h1>Store</h1>${b && html`<span class="mono muted">${b.store}</span>`}
+		<div class="bar"><h1>Store</h1>${b && html`<span class="mono muted">${b.store}</span>
+			<span class="muted" title="format/FORMAT.md">format version ${b.format_version}</span>`}
 			<span class="spacer"></span><button onClick=${() => setTick((x) => x + 1)} title="Reload (r)">reload</button></div>
-		<${Status} loading=${st.loading && !b} error=${st.error}>
+		<${Status} loading=${st.loading && !b} error=${!b && st.error}>
 		${b && html`
 			<div class="cards">
 				<${Card} k="records" v=${num(b.records)} />
-				<${Card} k="segments" v=${`${num(b.segments)}`} title=${`${b.sealed} sealed`} />
+				<${Card} k=${`segments, ${num(b.sealed)} sealed`} v=${num(b.segments)} />
 				<${Card} k="on disk (data)" v=${bytes(b.data_bytes)} />
 				<${Card} k="index" v=${bytes(b.index_bytes)} title=${`file ${bytes(b.index_file_bytes)}; rollups ${bytes(b.rollup_bytes)}`} />
 				<${Card} k="compression" v=${b.ratio.toFixed(2) + '×'} title=${`${bytes(b.raw_bytes)} of records in ${bytes(b.data_bytes)}`} />
 				<${Card} k="bytes per record" v=${b.bytes_per_record.toFixed(1)} title="data and index" />
-				<${Card} k="rollup rows" v=${num(b.rollup_rows)} />
+				<${Card} k="rollup rows" v=${num(b.rollup_rows)} title=${`per (minute, group) rows, ${bytes(b.rollup_bytes)}: what the charts and alerts read`} />
 				<${Card} k="time span" v=${b.records ? dur(b.max_ts - b.min_ts) : '–'} title=${b.records ? `${time(b.min_ts, true)} … ${time(b.max_ts, true)}` : ''} />
 			</div>
-			<p class="muted">The same numbers: <code>tt-stat</code> (<code>-o json</code> for these fields).</p>
+			<p class="note muted">${bytes(b.raw_bytes)} of records compressed to ${bytes(b.data_bytes)}${b.records
+				? html`, from ${time(b.min_ts, true)} to ${time(b.max_ts, true)}` : ''}. The same numbers, with the distinct ids (a walk of the whole index):</p>
+			<${Cmd} cmd=${['tt-stat', '-D', b.store, '-s'].map(shq).join(' ')} label="The same numbers from the command line" />
 			<h2>Retention</h2>
 			<table class="grid kv" aria-label="Retention settings"><tbody>
-				<tr><td>delete segments older than (--retention)</td><td>${b.retention.max_age_ns ? setting(b.retention.max_age_ns) : off(0)}</td></tr>
+				<tr><td>delete sealed segments older than (--retention)</td><td>${b.retention.max_age_ns ? setting(b.retention.max_age_ns) : off(0)}</td></tr>
 				<tr><td>keep the store under (--max-size)</td><td>${b.retention.max_size ? bytes(b.retention.max_size) : off(0)}</td></tr>
 				<tr><td>gc runs every (--gc-interval)</td><td>${setting(b.retention.gc_interval_ns)}</td></tr>
 				<tr><td>delete rollups older than (--rollup-retention)</td><td>${b.retention.rollup_max_age_ns ? setting(b.retention.rollup_max_age_ns) : off(0)}</td></tr>
 			</tbody></table>
 			<h2>What gc would delete now</h2>
-			<div class="bar" role="search">
+			<div class="bar" role="search" aria-label="Preview other retention settings">
 				<${Field} label="preview max age" value=${preview.max_age} placeholder="7d" onCommit=${(v) => setParams({ max_age: v })} />
 				<${Field} label="preview max size" value=${preview.max_size} placeholder="10G" onCommit=${(v) => setParams({ max_size: v })} />
 				${(preview.max_age || preview.max_size) && html`<button onClick=${() => setParams({ max_age: '', max_size: '' })}>ttd's settings</button>`}
 			</div>
-			<p class=${b.gc.count ? 'warn' : 'muted'} aria-live="polite">${b.gc.max_age_ns || b.gc.max_size
-				? b.gc.count ? `${b.gc.count} sealed segment${b.gc.count > 1 ? 's' : ''}, ${num(b.gc.records)} records, ${bytes(b.gc.bytes)} ${b.gc.preview ? 'would be deleted under these settings' : 'are due at the next gc'}.`
-					: `Nothing ${b.gc.preview ? 'would be deleted under these settings' : 'is due'}.`
-				: 'No retention is set: ttd keeps everything (--retention, --max-size).'}</p>
-			<${CmdLine} cmd=${gcCommand(b, preview)} />
+			${bad ? html`<div class="error-box" role="alert">${String(st.error.message || st.error)}</div>`
+			: html`<p class="note gc-said ${gc.count ? 'warn' : 'muted'}" aria-live="polite">${gc.max_age_ns || gc.max_size
+				? gc.count ? `${plural(gc.count, 'sealed segment')}, ${plural(gc.records, 'record')}, ${bytes(gc.bytes)} ${gc.preview ? 'would be deleted under these settings' : 'are due at the next gc'}.`
+					: `Nothing ${gc.preview ? 'would be deleted under these settings' : 'is due'}: ${[
+						gc.max_age_ns && `no sealed segment's newest record is older than ${setting(gc.max_age_ns)}`,
+						gc.max_size && `the data fits in ${bytes(gc.max_size)}`].filter(Boolean).join(' and ')}.`
+				: 'No retention is set: ttd keeps everything (--retention, --max-size). Try a max age above.'}</p>`}
+			${gc && (gc.max_age_ns || gc.max_size) ? html`<${CmdLine} cmd=${gcCommand(b, preview)} />` : ''}
 			<h2>Segments</h2>
 			<${SegTable} segs=${b.segment_list} gone=${gone} sort=${sort} onSort=${(v) => setParams({ sort: v })} />
 		`}
