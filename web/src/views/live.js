@@ -393,7 +393,7 @@ export function LiveView({ route }) {
 			</div>
 			${open && html`<${Detail} it=${open} onClose=${() => setOpen(null)} />`}
 		</div>
-		<div class="lv-foot" role="status">${num(rows.length)} records in view${dropped
+		<div class="lv-foot">${num(rows.length)} records in view${dropped
 			? ` · ${num(dropped)} older ones dropped (the tab keeps the newest ${num(KEEP)})` : ''}${
 			paused === 'user' ? ' · paused' : paused === 'scroll' ? ' · not following (scrolled up)' : ''}</div>`;
 }
