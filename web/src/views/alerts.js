@@ -2,7 +2,7 @@
 // ttd-alerts): what fires now, each rule's groups with their state and last
 // value against the threshold, and the recent firing/resolved events.
 // Refreshed every few seconds and when the tab comes back into view.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { href } from '../router.js';
@@ -12,6 +12,16 @@ import { ago, dur, num, time } from '../format.js';
 import './alerts.css';
 
 const REFRESH_MS = 5000;
+
+const plural = (n, w) => `${num(n)} ${w}${n === 1 ? '' : 's'}`;
+
+// A window or interval as it was probably written: 1h, 5m, 90s (else dur()).
+function span(ns) {
+	for (const [u, n] of [['w', 604800e9], ['d', 86400e9], ['h', 3600e9], ['m', 60e9], ['s', 1e9]])
+		if (ns >= n && ns % n === 0)
+			return ns / n + u;
+	return dur(ns);
+}
 
 // A rule's value as its kind measures it.
 function value(rule, v) {
@@ -32,11 +42,11 @@ function describe(r) {
 		parts.push(`where ${r.match.join(', ')}`);
 	if (r.by.length)
 		parts.push(`by ${r.by.join(', ')}`);
-	parts.push(`over ${dur(r.window_ns)}`);
+	parts.push(`over ${span(r.window_ns)}`);
 	if (r.kind !== 'silence')
 		parts.push(`above ${value(r, r.threshold)}`);
 	if (r.for_ns)
-		parts.push(`for ${dur(r.for_ns)}`);
+		parts.push(`for ${span(r.for_ns)}`);
 	return parts.join(' ');
 }
 
@@ -74,7 +84,7 @@ function Rule({ r, sel, onSel }) {
 			${firing ? html`<span class="badge firing">${firing} firing</span>` : html`<span class="badge ok">ok</span>`}
 			<span class="muted">${describe(r)}</span>
 			<span class="spacer"></span>
-			<span class="muted" title="where notifications go">${r.receiver} · ${r.severity}</span>
+			<span class="muted" title="where notifications go, and their severity">${r.receiver} · ${r.severity}</span>
 		</header>
 		${groups.length ? html`<table class="grid" aria-label=${'groups of ' + r.name}>
 			<thead><tr><th>group</th><th>state</th><th class="num">value</th><th class="num">threshold</th><th>since</th></tr></thead>
@@ -91,16 +101,20 @@ function Rule({ r, sel, onSel }) {
 export function AlertsView() {
 	const [st, setSt] = useState({ loading: true });
 	const [sel, setSel] = useState(-1);
+	const reload = useRef(() => {});
 	useEffect(() => {
 		let stop = false, ac = null;
 		const load = () => {
 			if (document.hidden)
 				return;
-			ac = new AbortController();
-			api.alerts({ signal: ac.signal }).then((data) => !stop && setSt({ data }),
-				(error) => !stop && !ac.signal.aborted && setSt((s) => ({ ...s, error })));
+			if (ac)
+				ac.abort(); // one request at a time: a slow answer never lands over a newer one
+			const a = ac = new AbortController();
+			api.alerts({ signal: a.signal }).then((data) => !stop && !a.signal.aborted && setSt({ data }),
+				(error) => !stop && !a.signal.aborted && setSt((s) => ({ ...s, error })));
 		};
 		load();
+		reload.current = load;
 		const t = setInterval(load, REFRESH_MS);
 		document.addEventListener('visibilitychange', load);
 		return () => {
@@ -116,6 +130,8 @@ export function AlertsView() {
 	useKeys({
 		j: ['next rule', () => setSel((s) => Math.min(rules.length - 1, s + 1))],
 		k: ['previous rule', () => setSel((s) => Math.max(0, s - 1))],
+		r: ['refresh now (every 5 s otherwise)', () => reload.current()],
+		Escape: ['clear the selection', () => setSel(-1)],
 	});
 	useEffect(() => {
 		const el = document.querySelectorAll('section.rule')[sel];
@@ -124,17 +140,24 @@ export function AlertsView() {
 	}, [sel]);
 	const firing = rules.flatMap((r) => r.groups.filter((g) => g.state === 'firing').map((g) => ({ r, g })));
 	return html`
-		<div class="bar"><h1>Alerts</h1>${d && d.enabled && html`<span class="muted">${rules.length} rules, evaluated every ${dur(d.interval_ns)}</span>`}</div>
+		<div class="bar"><h1>Alerts</h1>${d && d.enabled && html`<span class="muted">${plural(rules.length, 'rule')}, evaluated every ${span(d.interval_ns)}${
+			rules[0] && rules[0].last_eval_ns ? `, last at ${time(rules[0].last_eval_ns)}` : ''}</span>`}</div>
 		<${Status} loading=${st.loading && !d} error=${!d && st.error}
 			empty=${d && !d.enabled && html`<span>ttd runs without alert rules. Start it with <code>--alerts FILE</code>: the rules (errors, error rate, latency, silence, count; per service or any field) are described in <code>man 5 ttd-alerts</code>, with an example in <code>contrib/alerts.example</code>.</span>`}>
 		${d && html`
 			${st.error && html`<div class="error-box" role="alert">refresh failed: ${String(st.error.message || st.error)}</div>`}
-			<section class="firing-now" aria-label="Firing now">
-				<h2>Firing now</h2>
-				${firing.length ? html`<table class="grid"><thead><tr><th>rule</th><th>group</th><th class="num">value</th><th>since</th></tr></thead>
-					<tbody>${firing.map(({ r, g }) => html`<tr key=${r.name + g.group}><td>${r.name}</td><td><${Group} g=${g} /></td>
-						<td class="num err">${value(r, g.value)}</td><td>${time(g.since_ns)} <span class="muted">${ago(g.since_ns)}</span></td></tr>`)}</tbody></table>`
-				: html`<div class="ok">Nothing is firing.</div>`}
+			<section class="firing-now ${firing.length ? 'on' : ''}" aria-label="Firing now">
+				<h2>Firing now ${firing.length ? html`<span class="badge firing">${plural(firing.length, 'group')}</span>` : ''}</h2>
+				${firing.length ? rules.filter((r) => r.groups.some((g) => g.state === 'firing')).map((r) => {
+					const gs = r.groups.filter((g) => g.state === 'firing').sort((a, b) => b.value - a.value);
+					const since = Math.min(...gs.map((g) => g.since_ns));
+					return html`<div class="fn-rule" key=${r.name}>
+						<div><b>${r.name}</b> <span class="muted">${describe(r)}; since ${time(since)} (${ago(since)})</span></div>
+						<ul class="fn-groups" aria-label=${'firing groups of ' + r.name}>${gs.map((g) => html`<li key=${g.group}
+							title=${`since ${time(g.since_ns)} (${ago(g.since_ns)}), threshold ${value(r, r.threshold)}`}>
+							<${Group} g=${g} /> <b class="err">${value(r, g.value)}</b></li>`)}</ul>
+					</div>`;
+				}) : html`<div class="ok">Nothing is firing.</div>`}
 			</section>
 			<div class="alerts-cols">
 				<div class="rules">${rules.map((r, i) => html`<${Rule} key=${r.name} r=${r} sel=${i === sel} onSel=${() => setSel(i)} />`)}</div>
