@@ -100,16 +100,18 @@ class Row extends Component {
 
 function rowOf(it, onOpen) {
 	const r = rec(it);
-	const lv = r.level || '';
-	const svc = r.service || '';
+	// any JSON value is shown as text (an object as its JSON)
+	const lv = text(r.level);
+	const svc = text(r.service);
+	const corr = text(r.corr);
 	return html`<div class="lv-row" onClick=${(e) => !e.target.closest('a') && onOpen(it)}>
-		<span class="c lv-time" role="gridcell" title=${r.time || ''}>${time(r.ts)}</span>
+		<span class="c lv-time" role="gridcell" title=${text(r.time)}>${time(r.ts)}</span>
 		<span class="c lv-svc" role="gridcell">${svc && html`<span class=${colour(svc)} title=${svc}>${svc}</span>`}</span>
 		<span class="c lv-level lvl-${lv}" role="gridcell">${lv}</span>
-		<span class="c lv-kind" role="gridcell">${r.kind || ''}</span>
-		<span class="c lv-corr" role="gridcell">${r.corr ? html`<a href=${href('trace', [r.corr])} title=${r.corr}>${r.corr}</a>` : ''}</span>
-		<span class="c lv-name" role="gridcell">${r.dir ? r.dir + ' ' : ''}${r.name || ''}</span>
-		<span class="c grow lv-msg" role="gridcell">${r.msg || ''}</span>
+		<span class="c lv-kind" role="gridcell">${text(r.kind)}</span>
+		<span class="c lv-corr" role="gridcell">${corr && html`<a href=${href('trace', [corr])} title=${corr}>${corr}</a>`}</span>
+		<span class="c lv-name" role="gridcell">${r.dir ? text(r.dir) + ' ' : ''}${text(r.name)}</span>
+		<span class="c grow lv-msg" role="gridcell">${text(r.msg)}</span>
 	</div>`;
 }
 
@@ -182,14 +184,14 @@ function Detail({ it, onClose }) {
 	const keys = Object.keys(r).filter((k) => k !== 'attrs');
 	const val = (k) => (k === 'ts' ? exactTs(it) : text(r[k]));
 	return html`<aside class="detail live-detail" aria-label="Record">
-		<div class="lv-dhead"><h2>${r.service || ''} · ${r.name || r.msg || r.kind || ''}</h2>
+		<div class="lv-dhead"><h2>${text(r.service)} · ${text(r.name || r.msg || r.kind)}</h2>
 			<button onClick=${onClose} aria-label="Close" title="Esc">×</button></div>
 		<table><tbody>
 			${keys.map((k) => html`<tr><td>${k}</td><td class="v">${val(k)}</td></tr>`)}
 			${r.attrs && typeof r.attrs === 'object' && Object.entries(r.attrs).map(([k, v]) =>
 				html`<tr><td>attrs.${k}</td><td class="v">${text(v)}</td></tr>`)}
 		</tbody></table>
-		${r.corr && html`<p><a href=${href('trace', [r.corr])}>open the trace →</a></p>`}
+		${r.corr && html`<p><a href=${href('trace', [text(r.corr)])}>open the trace →</a></p>`}
 	</aside>`;
 }
 
