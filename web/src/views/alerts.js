@@ -52,7 +52,7 @@ function describe(r) {
 
 // "service=payments,name=x" -> a link to what the group is about: the
 // Services view for a service, the Traces view filtered on it otherwise.
-function groupLink(group) {
+function groupLink(group, rule) {
 	if (!group)
 		return null;
 	const kv = Object.fromEntries(group.split(',').map((p) => {
@@ -62,12 +62,15 @@ function groupLink(group) {
 	if (kv.service && Object.keys(kv).length === 1)
 		return href('services', [], { service: kv.service });
 	const match = Object.entries(kv).filter(([k]) => k !== 'service').map(([k, v]) => `${k}=${v}`);
-	return href('traces', [], { service: kv.service, match, since: '1h' });
+	return href('traces', [], { service: kv.service, match, since: rule ? span(Math.max(rule.window_ns, 900e9)) : '1h' });
 }
 
-function Group({ g }) {
-	const link = groupLink(g.group);
-	return g.group ? html`<a href=${link}>${g.group}</a>` : html`<span class="muted">(all)</span>`;
+function Group({ g, r }) {
+	const link = groupLink(g.group, r);
+	// break lines between the labels only (service=a,<wbr>name=b)
+	const parts = g.group.split(',');
+	return g.group ? html`<a href=${link}>${parts.map((x, i) => (i ? html`,<wbr />${x}` : x))}</a>`
+		: html`<span class="muted">(all)</span>`;
 }
 
 function StateBadge({ state }) {
@@ -77,11 +80,14 @@ function StateBadge({ state }) {
 
 function Rule({ r, sel, onSel }) {
 	const firing = r.groups.filter((g) => g.state === 'firing').length;
+	const pending = r.groups.filter((g) => g.state === 'pending').length;
 	const groups = [...r.groups].sort((a, b) => (b.state === 'firing') - (a.state === 'firing') ||
 		(b.state === 'pending') - (a.state === 'pending') || (b.value || 0) - (a.value || 0));
 	return html`<section class="rule ${sel ? 'sel' : ''}" aria-label=${'rule ' + r.name} onClick=${onSel}>
 		<header><h2>${r.name}</h2>
-			${firing ? html`<span class="badge firing">${firing} firing</span>` : html`<span class="badge ok">ok</span>`}
+			${firing ? html`<span class="badge firing">${firing} firing</span>` : ''}
+			${pending ? html`<span class="badge pending">${pending} pending</span>` : ''}
+			${!firing && !pending ? html`<span class="badge ok">ok</span>` : ''}
 			<span class="muted">${describe(r)}</span>
 			<span class="spacer"></span>
 			<span class="muted" title="where notifications go, and their severity">${r.receiver} · ${r.severity}</span>
@@ -89,8 +95,8 @@ function Rule({ r, sel, onSel }) {
 		${groups.length ? html`<table class="grid" aria-label=${'groups of ' + r.name}>
 			<thead><tr><th>group</th><th>state</th><th class="num">value</th><th class="num">threshold</th><th>since</th></tr></thead>
 			<tbody>${groups.map((g) => html`<tr key=${g.group}>
-				<td><${Group} g=${g} /></td><td><${StateBadge} state=${g.state} /></td>
-				<td class="num ${g.state === 'firing' ? 'err' : ''}">${value(r, g.value)}</td>
+				<td class="grp"><${Group} g=${g} r=${r} /></td><td><${StateBadge} state=${g.state} /></td>
+				<td class="num ${g.state === 'firing' ? 'err' : g.state === 'pending' ? 'warn' : ''}">${value(r, g.value)}</td>
 				<td class="num muted">${r.kind === 'silence' ? 'silent' : value(r, r.threshold)}</td>
 				<td>${g.since_ns ? html`${time(g.since_ns)} <span class="muted">${ago(g.since_ns)}</span>` : ''}</td>
 			</tr>`)}</tbody></table>`
@@ -155,7 +161,7 @@ export function AlertsView() {
 						<div><b>${r.name}</b> <span class="muted">${describe(r)}; since ${time(since)} (${ago(since)})</span></div>
 						<ul class="fn-groups" aria-label=${'firing groups of ' + r.name}>${gs.map((g) => html`<li key=${g.group}
 							title=${`since ${time(g.since_ns)} (${ago(g.since_ns)}), threshold ${value(r, r.threshold)}`}>
-							<${Group} g=${g} /> <b class="err">${value(r, g.value)}</b></li>`)}</ul>
+							<${Group} g=${g} r=${r} /> <b class="err">${value(r, g.value)}</b></li>`)}</ul>
 					</div>`;
 				}) : html`<div class="ok">Nothing is firing.</div>`}
 			</section>
@@ -166,7 +172,7 @@ export function AlertsView() {
 					${d.recent.length ? html`<table class="grid"><thead><tr><th>time</th><th>rule</th><th>group</th><th>state</th><th class="num">value</th></tr></thead>
 						<tbody>${d.recent.map((e, i) => {
 							const r = rules.find((x) => x.name === e.rule) || { kind: 'count' };
-							return html`<tr key=${i}><td title=${e.time}>${time(e.ts)}</td><td>${e.rule}</td><td><${Group} g=${e} /></td>
+							return html`<tr key=${i}><td title=${e.time}>${time(e.ts)}</td><td>${e.rule}</td><td class="grp"><${Group} g=${e} r=${rules.find((x) => x.name === e.rule)} /></td>
 								<td><${StateBadge} state=${e.state} /></td><td class="num">${value(r, e.value)}</td></tr>`;
 						})}</tbody></table>`
 					: html`<div class="muted">No alert has fired since ttd started. They are records too: <code>tt-tail -f kind=alert</code>.</div>`}
