@@ -13,6 +13,9 @@ import './alerts.css';
 
 const REFRESH_MS = 5000;
 
+// a time of day, with its date when over a day old
+const when = (ns) => time(ns, Date.now() - ns / 1e6 > 86400e3);
+
 const plural = (n, w) => `${num(n)} ${w}${n === 1 ? '' : 's'}`;
 
 // A window or interval as it was probably written: 1h, 5m, 90s (else dur()).
@@ -98,7 +101,7 @@ function Rule({ r, sel, onSel }) {
 				<td class="grp"><${Group} g=${g} r=${r} /></td><td><${StateBadge} state=${g.state} /></td>
 				<td class="num ${g.state === 'firing' ? 'err' : g.state === 'pending' ? 'warn' : ''}">${value(r, g.value)}</td>
 				<td class="num muted">${r.kind === 'silence' ? 'silent' : value(r, r.threshold)}</td>
-				<td>${g.since_ns ? html`${time(g.since_ns)} <span class="muted">${ago(g.since_ns)}</span>` : ''}</td>
+				<td>${g.since_ns ? html`${when(g.since_ns)} <span class="muted">${ago(g.since_ns)}</span>` : ''}</td>
 			</tr>`)}</tbody></table>`
 		: html`<div class="muted">no group evaluated yet${r.last_eval_ns ? '' : ' (waiting for the first evaluation)'}</div>`}
 	</section>`;
@@ -158,9 +161,9 @@ export function AlertsView() {
 					const gs = r.groups.filter((g) => g.state === 'firing').sort((a, b) => b.value - a.value);
 					const since = Math.min(...gs.map((g) => g.since_ns));
 					return html`<div class="fn-rule" key=${r.name}>
-						<div><b>${r.name}</b> <span class="muted">${describe(r)}; since ${time(since)} (${ago(since)})</span></div>
+						<div><b>${r.name}</b> <span class="muted">${describe(r)}; since ${when(since)} (${ago(since)})</span></div>
 						<ul class="fn-groups" aria-label=${'firing groups of ' + r.name}>${gs.map((g) => html`<li key=${g.group}
-							title=${`since ${time(g.since_ns)} (${ago(g.since_ns)}), threshold ${value(r, r.threshold)}`}>
+							title=${`since ${when(g.since_ns)} (${ago(g.since_ns)}), threshold ${value(r, r.threshold)}`}>
 							<${Group} g=${g} r=${r} /> <b class="err">${value(r, g.value)}</b></li>`)}</ul>
 					</div>`;
 				}) : html`<div class="ok">Nothing is firing.</div>`}
@@ -172,7 +175,7 @@ export function AlertsView() {
 					${d.recent.length ? html`<table class="grid"><thead><tr><th>time</th><th>rule</th><th>group</th><th>state</th><th class="num">value</th></tr></thead>
 						<tbody>${d.recent.map((e, i) => {
 							const r = rules.find((x) => x.name === e.rule) || { kind: 'count' };
-							return html`<tr key=${i}><td title=${e.time}>${time(e.ts)}</td><td>${e.rule}</td><td class="grp"><${Group} g=${e} r=${rules.find((x) => x.name === e.rule)} /></td>
+							return html`<tr key=${i}><td title=${e.time}>${when(e.ts)}</td><td>${e.rule}</td><td class="grp"><${Group} g=${e} r=${rules.find((x) => x.name === e.rule)} /></td>
 								<td><${StateBadge} state=${e.state} /></td><td class="num">${value(r, e.value)}</td></tr>`;
 						})}</tbody></table>`
 					: html`<div class="muted">No alert has fired since ttd started. They are records too: <code>tt-tail -f kind=alert</code>.</div>`}
