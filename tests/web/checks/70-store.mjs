@@ -25,6 +25,7 @@ export const checks = [
 		t.assert.equal(await card(p, 'index'), bytes(s.index_bytes));
 		t.assert.equal(await card(p, 'compression'), s.ratio.toFixed(2) + '×');
 		t.assert.equal(await card(p, 'rollup rows'), fmt(s.rollup_rows));
+		t.assert.ok(Number.isInteger(s.format_version), 'format_version in /api/store');
 		t.assert.match(await p.textContent('main .bar'), new RegExp(`format version ${s.format_version}`));
 		// a row per segment, named and counted as tt-stat -s does (records
 		// written since the API call may have grown the newest one)

@@ -126,7 +126,7 @@ export function StoreView({ route }) {
 	const plural = (n, w) => `${num(n)} ${w}${n === 1 ? '' : 's'}`;
 	return html`
 		<div class="bar"><h1>Store</h1>${b && html`<span class="mono muted">${b.store}</span>
-			<span class="muted" title="format/FORMAT.md">format version ${b.format_version}</span>`}
+			${b.format_version && html`<span class="muted" title="format/FORMAT.md">format version ${b.format_version}</span>`}`}
 			<span class="spacer"></span><button onClick=${() => setTick((x) => x + 1)} title="Reload (r)">reload</button></div>
 		<${Status} loading=${st.loading && !b} error=${!b && st.error}>
 		${b && html`
