@@ -48,14 +48,15 @@ export function Field({ label, value = '', onCommit, placeholder, wide, id }) {
 }
 
 // The equivalent command line, with a copy button.
-export function CmdLine({ cmd }) {
+export function CmdLine({ cmd, id = 'cmdline' }) {
+	const code = useRef(null);
 	const [done, setDone] = useState(false);
 	const copy = async () => {
 		try {
 			await navigator.clipboard.writeText(cmd);
 		} catch (e) {
 			const r = document.createRange();
-			r.selectNodeContents(document.getElementById('cmdline'));
+			r.selectNodeContents(code.current);
 			getSelection().removeAllRanges();
 			getSelection().addRange(r);
 		}
@@ -63,7 +64,7 @@ export function CmdLine({ cmd }) {
 		setTimeout(() => setDone(false), 1200);
 	};
 	return html`<div class="cmd" aria-label="Equivalent command line"><span class="muted">$</span>
-		<code id="cmdline">${cmd}</code>
+		<code id=${id} ref=${code}>${cmd}</code>
 		<button onClick=${copy} title="Copy the command">${done ? 'copied' : 'copy'}</button></div>`;
 }
 
@@ -85,7 +86,7 @@ export function useLoad(f, deps) {
 		const ac = new AbortController();
 		setSt((s) => ({ ...s, loading: true, error: null }));
 		f(ac.signal).then((data) => setSt({ data, loading: false }),
-			(error) => !ac.signal.aborted && setSt({ error, loading: false }));
+			(error) => !ac.signal.aborted && setSt((s) => ({ ...s, error, loading: false }))); // keep the last data
 		return () => ac.abort();
 	}, deps);
 	return st;
