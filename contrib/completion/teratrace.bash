@@ -38,7 +38,7 @@ _teratrace_spec()
 		--max-record= --max-batch= --max-logs= --max-connections=
 		--max-socket-clients= --max-pending= --header-timeout= --request-timeout=
 		--sse-keepalive= --sse-max-buffer= --sse-max-clients= --allow-host=
-		--alerts= --alert-interval= --rollup-retention= --group=
+		--alerts= --alert-interval= --rollup-retention= --group= --ui-dir=
 		-h,--help -V,--version" ;;
 	esac
 }
@@ -71,7 +71,7 @@ _teratrace_value()
 	ttd:--log-level=) words="error warn info debug" ;;
 	ttd:--sync=) words="full none" ;;
 	ttd:--http=|ttd:--socket=) words="off" ;;
-	*:--store=)
+	*:--store=|ttd:--ui-dir=)
 		COMPREPLY=($(compgen -d -- "$3"))
 		return ;;
 	*:--cursor-file=|*:--token-file=|*:--config=|*:--log-file=|*:--port-file=)
