@@ -190,6 +190,7 @@ test_expect_success '--fields in table and csv' '
 	2024-11-21 09:00:01.000 api              info
 	2024-11-21 09:00:01.100 payments         error
 	-- req-2: 2 records, 400.0ms, incomplete (checkpoints: 1 ->, 0 <-), services api,payments
+	--   api POST /orders: open (no <-)
 	EOF
 	test_cmp expect out
 '
