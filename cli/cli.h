@@ -272,6 +272,9 @@ void cli_fmt_bytes(uint64_t n, char *buf, size_t len);
 void cli_fmt_dur(int64_t ns, char *buf, size_t len);
 /* Local (or UTC) "2026-11-21 09:26:20.123". */
 void cli_fmt_time(int64_t ns, int utc, char *buf, size_t len);
+/* The zone cli_fmt_time shows ns in: "UTC", or local "CET, +01:00" (the
+ * abbreviation, when the zone has one, and the offset from UTC at ns). */
+void cli_fmt_zone(int64_t ns, int utc, char *buf, size_t len);
 /* Hex of n bytes (lowercase) into a tt_buf. */
 void cli_hex(tt_buf *b, const void *p, size_t n);
 /* Print an id as text: str as is, bin as hex. */

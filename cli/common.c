@@ -665,6 +665,33 @@ void cli_fmt_time(int64_t ns, int utc, char *buf, size_t len)
 	    (int)(frac / 1000000));
 }
 
+void cli_fmt_zone(int64_t ns, int utc, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+	char abbr[32] = "";
+	long off, a;
+
+	if (utc || !localtime_r(&t, &tm)) {
+		snprintf(buf, len, "UTC");
+		return;
+	}
+	off = tm.tm_gmtoff;
+	if (!strftime(abbr, sizeof(abbr), "%Z", &tm))
+		abbr[0] = '\0';
+	if (off == 0 && (!strcmp(abbr, "UTC") || !strcmp(abbr, "GMT") || !abbr[0])) {
+		snprintf(buf, len, "%s", abbr[0] ? abbr : "UTC");
+		return;
+	}
+	a = off < 0 ? -off : off;
+	/* zones without an abbreviation name themselves by their offset ("+03") */
+	if (abbr[0] && abbr[0] != '+' && abbr[0] != '-')
+		snprintf(buf, len, "%s, %c%02ld:%02ld", abbr, off < 0 ? '-' : '+', a / 3600,
+		    a / 60 % 60);
+	else
+		snprintf(buf, len, "%c%02ld:%02ld", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
 void cli_hex(tt_buf *b, const void *p, size_t n)
 {
 	static const char hx[] = "0123456789abcdef";

@@ -331,6 +331,7 @@ struct cli_out {
 	tt_idsum gsum;        /* its summary (valid if have_gsum) */
 	int have_gsum;
 	gcheck gc;            /* its completeness, from the records printed */
+	int table_head;       /* the table's header line is printed */
 	/* buffered records (tree, otlp) */
 	brec *recs;
 	size_t nrecs, caprecs;
@@ -609,6 +610,42 @@ static int fields_have_time(const cli_out *out)
 	return 0;
 }
 
+/* The column names above the first row, the time's naming its zone, so that a
+ * pasted table is unambiguous: "TIME (UTC)", "TIME (CET, +01:00)"; --fields
+ * columns by the names given. The zone
+ * is the first record's (a table across a DST change shows the first). */
+static void table_header(cli_out *out, int64_t ts)
+{
+	char z[48], t[64];
+	size_t k;
+
+	cli_fmt_zone(ts, out->o->utc, z, sizeof(z));
+	k = (size_t)snprintf(t, sizeof(t), "TIME (%s)", z);
+	if (k >= sizeof(t))
+		k = sizeof(t) - 1;
+	color(out, C_DIM);
+	if (!fields_have_time(out)) {
+		put(out, t, k);
+		pad(out, k, 23); /* the width of "2024-11-21 09:00:00.000" */
+		put(out, " ", 1);
+	}
+	if (out->nfields) {
+		for (size_t i = 0; i < out->nfields; i++) {
+			/* --fields time is RFC 3339 in UTC ("Z"): it names its zone */
+			const char *f = out->fields[i];
+			size_t fl = strlen(f);
+			put_clean(out, f, fl);
+			if (i + 1 < out->nfields)
+				pad(out, fl, 16), put(out, " ", 1);
+		}
+	} else {
+		puts_(out, "LEVEL SERVICE      CORR             EVENT");
+	}
+	color(out, C_RESET);
+	put(out, "\n", 1);
+	out->table_head = 1;
+}
+
 static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
 {
 	tt_rec_info in;
@@ -621,6 +658,8 @@ static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *
 		return;
 	}
 	lc = level_color(in.level);
+	if (!out->table_head)
+		table_header(out, in.ts);
 	if (!fields_have_time(out)) { /* --fields time,...: printed once, where asked */
 		cli_fmt_time(in.ts, out->o->utc, t, sizeof(t));
 		color(out, C_DIM);
@@ -1670,8 +1709,11 @@ void cli_out_idsum(cli_out *out, const tt_idsum *s)
 	switch (out->fmt) {
 	case CLI_FMT_TABLE:
 		if (out->nsum == 0) {
+			char z[48], h[64];
+			cli_fmt_zone(s->last_ts, out->o->utc, z, sizeof(z));
+			snprintf(h, sizeof(h), "LAST SEEN (%s)", z);
 			color(out, C_BOLD);
-			printf_(out, "%-23s %-32s %6s %9s %-8s %s\n", "LAST SEEN", "ID", "COUNT",
+			printf_(out, "%-23s %-32s %6s %9s %-8s %s\n", h, "ID", "COUNT",
 			    "DURATION", "STATE", "SERVICES");
 			color(out, C_RESET);
 		}
