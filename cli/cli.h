@@ -53,6 +53,28 @@ extern volatile int cli_interrupted;
 void cli_catch_interrupt(void);
 void cli_catch_interrupt_output(void); /* the same, writes restart (SA_RESTART) */
 
+/* ---- a progress meter: one line on stderr, redrawn in place at most
+ * ~10 times a second and erased at the end (tt-ingest, tt-check, tt-gc).
+ * One per process; cli_err/cli_warn erase it before their message. */
+typedef struct cli_meter_at {
+	const char *what;  /* "check", "rebuild", ... after the program name; NULL: none */
+	const char *unit;  /* "records": "N records, R records/s"; NULL: no count */
+	uint64_t n;        /* the count, in unit */
+	int has_bytes;     /* show bytes/s (MB/s); ETA from it when set */
+	uint64_t bytes;    /* bytes so far */
+	uint64_t done, total; /* total > 0: "P%, ETA Ns" (unit NULL: "B of T" in bytes) */
+} cli_meter_at;
+/* want: 1 (--progress), 0 (--no-progress), -1 (neither: on when stderr is a
+ * terminal and not -q). Starts the clock; returns whether the meter is on. */
+int cli_meter_start(int want);
+/* Redraw with at, unless the last redraw was under 100ms ago (force: always). */
+void cli_meter_show(const cli_meter_at *at, int force);
+/* Erase the line if one is shown (before other output, and at the end). */
+void cli_meter_clear(void);
+/* A tt_store_opts.on_progress that draws the meter: "check" in segment bytes,
+ * "rebuild" and "gc" in segments; the last step is always drawn. */
+void cli_meter_progress(void *ctx, const char *what, uint64_t done, uint64_t total);
+
 /* ---- the store */
 /* -D value, else $TERATRACE_STORE, else $XDG_DATA_HOME/teratrace, else
  * ~/.local/share/teratrace. Exits 4 when none can be formed. */
@@ -250,6 +272,9 @@ void cli_fmt_bytes(uint64_t n, char *buf, size_t len);
 void cli_fmt_dur(int64_t ns, char *buf, size_t len);
 /* Local (or UTC) "2026-11-21 09:26:20.123". */
 void cli_fmt_time(int64_t ns, int utc, char *buf, size_t len);
+/* The zone cli_fmt_time shows ns in: "UTC", or local "CET, +01:00" (the
+ * abbreviation, when the zone has one, and the offset from UTC at ns). */
+void cli_fmt_zone(int64_t ns, int utc, char *buf, size_t len);
 /* Hex of n bytes (lowercase) into a tt_buf. */
 void cli_hex(tt_buf *b, const void *p, size_t n);
 /* Print an id as text: str as is, bin as hex. */

@@ -2,7 +2,7 @@
  * common.c -- what every tt-* tool does the same way: its name in messages,
  * exit codes, signals, where the store is and how it is opened, how corruption
  * met while reading is reported, and the filter/output options shared by
- * tt-query and tt-tail.
+ * tt-query and tt-tail, and the progress meter of the tools that write.
  */
 #include <errno.h>
 #include <limits.h>
@@ -38,6 +38,8 @@ void cli_init(const char *argv0)
 static void vmsg(const char *fmt, va_list ap)
 {
 	char buf[1024];
+
+	cli_meter_clear();
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	fprintf(stderr, "%s: %s\n", cli_prog, buf);
@@ -155,6 +157,101 @@ void cli_check_stdout(void)
 	if (errno == EPIPE)
 		_exit(CLI_EXIT_OK); /* reader went away: a quiet end, like cat */
 	cli_die(CLI_EXIT_STORE, "could not write to standard output: %s", strerror(errno));
+}
+
+/* ---- the progress meter */
+
+#define METER_EVERY_NS 100000000LL /* at most ~10 redraws a second */
+
+static struct {
+	int on;                /* drawing at all */
+	int shown;             /* a line is on stderr now */
+	int64_t t_start, t_last;
+} meter;
+
+int cli_meter_start(int want)
+{
+	meter.on = want >= 0 ? want : (!cli_quiet && isatty(STDERR_FILENO));
+	meter.shown = 0;
+	meter.t_start = meter.t_last = cli_now_ns();
+	return meter.on;
+}
+
+void cli_meter_clear(void)
+{
+	if (!meter.shown)
+		return;
+	fputs("\r\033[K", stderr);
+	meter.shown = 0;
+}
+
+void cli_meter_show(const cli_meter_at *at, int force)
+{
+	int64_t now;
+	double secs, rate = 0, bps = 0;
+	char line[320], a[32], b[32];
+	size_t k = 0;
+
+	if (!meter.on)
+		return;
+	now = cli_now_ns();
+	if (!force && now - meter.t_last < METER_EVERY_NS)
+		return;
+	meter.t_last = now;
+	secs = (double)(now - meter.t_start) / 1e9;
+	if (secs <= 0)
+		secs = 1e-9;
+	/* k stays below sizeof line: every piece is short and snprintf truncates */
+#define PUT(...) (k += (size_t)snprintf(line + k, sizeof(line) - k, __VA_ARGS__), \
+	k = k < sizeof(line) ? k : sizeof(line) - 1)
+	PUT("%s: ", cli_prog);
+	if (at->what)
+		PUT("%s ", at->what);
+	if (at->unit) {
+		rate = (double)at->n / secs;
+		PUT("%llu %s, %.0f %s/s", (unsigned long long)at->n, at->unit, rate, at->unit);
+	} else if (at->has_bytes) {
+		cli_fmt_bytes(at->bytes, a, sizeof(a));
+		cli_fmt_bytes(at->total, b, sizeof(b));
+		if (at->total)
+			PUT("%s of %s", a, b);
+		else
+			PUT("%s", a);
+	}
+	if (at->has_bytes) {
+		bps = (double)at->bytes / secs;
+		PUT(", %.1f MB/s", bps / 1e6);
+	}
+	if (at->total && at->done <= at->total) {
+		/* the ETA assumes the rate so far holds: bytes/s when known, else
+		 * the rate of done itself */
+		double per_s = at->has_bytes ? bps : (double)at->done / secs;
+		PUT(", %.0f%%", 100.0 * (double)at->done / (double)at->total);
+		if (per_s > 0)
+			PUT(", ETA %.0fs", (double)(at->total - at->done) / per_s);
+	}
+#undef PUT
+	fprintf(stderr, "\r\033[K%s", line);
+	meter.shown = 1;
+}
+
+void cli_meter_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+	cli_meter_at at;
+
+	(void)ctx;
+	memset(&at, 0, sizeof(at));
+	at.what = what;
+	at.done = done;
+	at.total = total;
+	if (strcmp(what, "check") == 0) { /* segment bytes */
+		at.has_bytes = 1;
+		at.bytes = done;
+	} else {                          /* segments */
+		at.unit = "segments";
+		at.n = done;
+	}
+	cli_meter_show(&at, total && done >= total);
 }
 
 /* ---- the store */
@@ -566,6 +663,33 @@ void cli_fmt_time(int64_t ns, int utc, char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	    (int)(frac / 1000000));
+}
+
+void cli_fmt_zone(int64_t ns, int utc, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+	char abbr[32] = "";
+	long off, a;
+
+	if (utc || !localtime_r(&t, &tm)) {
+		snprintf(buf, len, "UTC");
+		return;
+	}
+	off = tm.tm_gmtoff;
+	if (!strftime(abbr, sizeof(abbr), "%Z", &tm))
+		abbr[0] = '\0';
+	if (off == 0 && (!strcmp(abbr, "UTC") || !strcmp(abbr, "GMT") || !abbr[0])) {
+		snprintf(buf, len, "%s", abbr[0] ? abbr : "UTC");
+		return;
+	}
+	a = off < 0 ? -off : off;
+	/* zones without an abbreviation name themselves by their offset ("+03") */
+	if (abbr[0] && abbr[0] != '+' && abbr[0] != '-')
+		snprintf(buf, len, "%s, %c%02ld:%02ld", abbr, off < 0 ? '-' : '+', a / 3600,
+		    a / 60 % 60);
+	else
+		snprintf(buf, len, "%c%02ld:%02ld", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
 }
 
 void cli_hex(tt_buf *b, const void *p, size_t n)

@@ -43,6 +43,7 @@ typedef struct gcheck {
 	size_t nspans, nopen, nparents;
 	uint32_t n_req, n_resp;
 	int64_t t0, t1;       /* the trace's extent: first start .. last end */
+	tt_buf cps;           /* its checkpoints, for pairing (cp_put's layout) */
 } gcheck;
 
 typedef struct gverdict {
@@ -59,6 +60,23 @@ static void gcheck_add_id(tt_buf *b, const char *p, size_t n)
 	(void)tt_buf_append(b, p, n > 65535 ? 65535 : n);
 }
 
+/* A checkpoint copied out of its record: ts (8), "->" (1), service length (2),
+ * name length (2), then the service and name bytes (each cut at 65535). */
+static void cp_put(tt_buf *b, const tt_rec_info *in, int req)
+{
+	uint8_t h[13];
+	size_t sn = in->service.n > 65535 ? 65535 : in->service.n;
+	size_t nn = in->name.n > 65535 ? 65535 : in->name.n;
+
+	memcpy(h, &in->ts, 8);
+	h[8] = (uint8_t)req;
+	h[9] = (uint8_t)sn, h[10] = (uint8_t)(sn >> 8);
+	h[11] = (uint8_t)nn, h[12] = (uint8_t)(nn >> 8);
+	(void)tt_buf_append(b, h, sizeof h);
+	(void)tt_buf_append(b, in->service.p ? in->service.p : "", in->service.p ? sn : 0);
+	(void)tt_buf_append(b, in->name.p ? in->name.p : "", in->name.p ? nn : 0);
+}
+
 static void gcheck_rec(gcheck *g, const tt_rec_info *in)
 {
 	int span = in->span.p || (in->kind.p && in->kind.n == 4 && !memcmp(in->kind.p, "span", 4));
@@ -69,10 +87,13 @@ static void gcheck_rec(gcheck *g, const tt_rec_info *in)
 	if (end > g->t1)
 		g->t1 = end;
 
-	if (in->dir.p && in->dir.n == 2 && !memcmp(in->dir.p, "->", 2))
+	if (in->dir.p && in->dir.n == 2 && !memcmp(in->dir.p, "->", 2)) {
 		g->n_req++;
-	else if (in->dir.p && in->dir.n == 2 && !memcmp(in->dir.p, "<-", 2))
+		cp_put(&g->cps, in, 1);
+	} else if (in->dir.p && in->dir.n == 2 && !memcmp(in->dir.p, "<-", 2)) {
 		g->n_resp++;
+		cp_put(&g->cps, in, 0);
+	}
 	if (!span)
 		return;
 	g->nspans++;
@@ -146,7 +167,7 @@ static gverdict gcheck_verdict(const gcheck *g)
 
 static void gcheck_reset(gcheck *g)
 {
-	g->ids.len = g->parents.len = 0;
+	g->ids.len = g->parents.len = g->cps.len = 0;
 	g->nspans = g->nopen = g->nparents = 0;
 	g->n_req = g->n_resp = 0;
 	g->t0 = INT64_MAX, g->t1 = INT64_MIN;
@@ -165,6 +186,123 @@ static void verdict_text(const gverdict *v, char *buf, size_t n)
 	else
 		snprintf(buf, n, "incomplete (spans: %zu; %zu parent%s missing, %zu not ended)",
 		    v->nspans, v->missing, v->missing == 1 ? "" : "s", v->open);
+}
+
+/* ---- checkpoints read as operations
+ *
+ * A "->" checkpoint starts an operation, the "<-" of the same service and
+ * name ends it: pairs nest like parentheses, in time order (a "<-" ends the
+ * latest open "->" of its service and name), so a repeated or recursive call
+ * pairs with its own answer. A "->" never answered is an open operation; a
+ * "<-" with no "->" before it pairs with nothing. */
+
+typedef struct cpoint {
+	const char *svc, *name; /* NULL when absent */
+	size_t svc_n, name_n;
+	int64_t ts;
+	int req;                /* "->" (else "<-") */
+} cpoint;
+
+typedef struct cop {
+	const char *svc, *name;
+	size_t svc_n, name_n;
+	int64_t start, dur;     /* dur: "<-" ts - "->" ts, -1 while open */
+	size_t req, resp;       /* indices of its checkpoints; resp SIZE_MAX: open */
+	size_t spos, epos;      /* their places in time order (epos SIZE_MAX: open) */
+	int depth;              /* operations still open when it started */
+} cop;
+
+struct cporder { int64_t ts; size_t i; };
+
+static void oom(void);
+
+static int cporder_cmp(const void *a, const void *b)
+{
+	const struct cporder *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i); /* same time: record order */
+}
+
+static int key_eq(const char *a, size_t an, const char *b, size_t bn)
+{
+	return an == bn && (an == 0 || memcmp(a, b, an) == 0); /* absent = empty */
+}
+
+/* The operations of n checkpoints, in order of their start; *out is NULL (and
+ * 0 returned) when there are none. */
+static size_t ops_pair(const cpoint *cp, size_t n, cop **out)
+{
+	struct cporder *ord;
+	cop *ops;
+	size_t nops = 0;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	ord = malloc(n * sizeof *ord);
+	ops = malloc(n * sizeof *ops);
+	if (!ord || !ops)
+		oom();
+	for (size_t i = 0; i < n; i++)
+		ord[i].ts = cp[i].ts, ord[i].i = i;
+	qsort(ord, n, sizeof *ord, cporder_cmp);
+	for (size_t p = 0; p < n; p++) {
+		const cpoint *c = &cp[ord[p].i];
+		if (c->req) {
+			cop *o = &ops[nops++];
+			o->svc = c->svc, o->svc_n = c->svc_n;
+			o->name = c->name, o->name_n = c->name_n;
+			o->start = c->ts, o->dur = -1;
+			o->req = ord[p].i, o->resp = SIZE_MAX;
+			o->spos = p, o->epos = SIZE_MAX;
+			o->depth = 0;
+			continue;
+		}
+		for (size_t k = nops; k-- > 0;) {
+			cop *o = &ops[k];
+			if (o->resp == SIZE_MAX && key_eq(o->svc, o->svc_n, c->svc, c->svc_n) &&
+			    key_eq(o->name, o->name_n, c->name, c->name_n)) {
+				o->dur = c->ts - o->start;
+				o->resp = ord[p].i;
+				o->epos = p;
+				break;
+			}
+		}
+	}
+	for (size_t k = 0; k < nops; k++)
+		for (size_t j = 0; j < k; j++)
+			if (ops[j].epos == SIZE_MAX || ops[j].epos > ops[k].spos)
+				ops[k].depth++;
+	free(ord);
+	if (nops == 0) {
+		free(ops);
+		ops = NULL;
+	}
+	*out = ops;
+	return nops;
+}
+
+/* The operations of the checkpoints a gcheck kept (pointing into it). */
+static size_t gcheck_ops(const gcheck *g, cop **out)
+{
+	size_t n = 0, cap = 0, off = 0, nops;
+	cpoint *cp = NULL;
+
+	while (off + 13 <= g->cps.len) {
+		const uint8_t *h = g->cps.data + off;
+		size_t sn = (size_t)h[9] | (size_t)h[10] << 8, nn = (size_t)h[11] | (size_t)h[12] << 8;
+		cli_grow(&cp, &cap, n, sizeof *cp);
+		memcpy(&cp[n].ts, h, 8);
+		cp[n].req = h[8];
+		cp[n].svc = sn ? (const char *)h + 13 : NULL, cp[n].svc_n = sn;
+		cp[n].name = nn ? (const char *)h + 13 + sn : NULL, cp[n].name_n = nn;
+		n++;
+		off += 13 + sn + nn;
+	}
+	nops = ops_pair(cp, n, out);
+	free(cp);
+	return nops;
 }
 
 typedef struct brec { /* a record kept for tree/otlp */
@@ -193,6 +331,7 @@ struct cli_out {
 	tt_idsum gsum;        /* its summary (valid if have_gsum) */
 	int have_gsum;
 	gcheck gc;            /* its completeness, from the records printed */
+	int table_head;       /* the table's header line is printed */
 	/* buffered records (tree, otlp) */
 	brec *recs;
 	size_t nrecs, caprecs;
@@ -471,6 +610,42 @@ static int fields_have_time(const cli_out *out)
 	return 0;
 }
 
+/* The column names above the first row, the time's naming its zone, so that a
+ * pasted table is unambiguous: "TIME (UTC)", "TIME (CET, +01:00)"; --fields
+ * columns by the names given. The zone
+ * is the first record's (a table across a DST change shows the first). */
+static void table_header(cli_out *out, int64_t ts)
+{
+	char z[48], t[64];
+	size_t k;
+
+	cli_fmt_zone(ts, out->o->utc, z, sizeof(z));
+	k = (size_t)snprintf(t, sizeof(t), "TIME (%s)", z);
+	if (k >= sizeof(t))
+		k = sizeof(t) - 1;
+	color(out, C_DIM);
+	if (!fields_have_time(out)) {
+		put(out, t, k);
+		pad(out, k, 23); /* the width of "2024-11-21 09:00:00.000" */
+		put(out, " ", 1);
+	}
+	if (out->nfields) {
+		for (size_t i = 0; i < out->nfields; i++) {
+			/* --fields time is RFC 3339 in UTC ("Z"): it names its zone */
+			const char *f = out->fields[i];
+			size_t fl = strlen(f);
+			put_clean(out, f, fl);
+			if (i + 1 < out->nfields)
+				pad(out, fl, 16), put(out, " ", 1);
+		}
+	} else {
+		puts_(out, "LEVEL SERVICE      CORR             EVENT");
+	}
+	color(out, C_RESET);
+	put(out, "\n", 1);
+	out->table_head = 1;
+}
+
 static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *cursor)
 {
 	tt_rec_info in;
@@ -483,6 +658,8 @@ static void table_rec(cli_out *out, const uint8_t *rec, size_t len, const char *
 		return;
 	}
 	lc = level_color(in.level);
+	if (!out->table_head)
+		table_header(out, in.ts);
 	if (!fields_have_time(out)) { /* --fields time,...: printed once, where asked */
 		cli_fmt_time(in.ts, out->o->utc, t, sizeof(t));
 		color(out, C_DIM);
@@ -656,7 +833,12 @@ typedef struct tnode {
 	tt_rec_info in;
 	size_t parent;  /* index of the parent record, or SIZE_MAX */
 	int done;
+	int op;         /* TN_OP_END: a "<-" ending the operation begun at op_start;
+	                 * TN_OP_OPEN: a "->" never answered */
+	int64_t op_start;
 } tnode;
+
+enum { TN_OP_NONE = 0, TN_OP_END, TN_OP_OPEN };
 
 static int same(const char *a, size_t an, const char *b, size_t bn)
 {
@@ -671,6 +853,7 @@ static void tree_line(cli_out *out, tnode *nodes, size_t i, int depth,
 	size_t w = 0;
 	char d[32];
 	int from, to;
+	int64_t ts = in->ts, dur = in->dur; /* what the bar shows */
 
 	out->tmp.len = 0;
 	for (int k = 0; k < depth && k < 20; k++)
@@ -699,8 +882,11 @@ static void tree_line(cli_out *out, tnode *nodes, size_t i, int depth,
 	{
 		int err = in->level >= TT_LVL_ERROR ||
 		    (in->status.p && in->status.n == 5 && !strncasecmp(in->status.p, "error", 5));
-		if (err && w + 8 > TREE_LABEL) { /* room for the marker */
-			w = TREE_LABEL > 9 ? TREE_LABEL - 9 : 0;
+		/* a marker that survives NO_COLOR and pipes */
+		const char *mark = err ? " [error]" : nodes[i].op == TN_OP_OPEN ? " [open]" : NULL;
+		size_t ml = mark ? strlen(mark) : 0;
+		if (mark && w + ml > TREE_LABEL) { /* room for the marker */
+			w = TREE_LABEL > ml + 1 ? TREE_LABEL - ml - 1 : 0;
 			while (w && (out->tmp.data[w] & 0xc0) == 0x80)
 				w--;
 		}
@@ -710,28 +896,31 @@ static void tree_line(cli_out *out, tnode *nodes, size_t i, int depth,
 		put_clean(out, (const char *)out->tmp.data, w);
 		for (size_t k = 0; k < w && k < out->tmp.len; k++)
 			cols += (out->tmp.data[k] & 0xc0) != 0x80;
-		if (w < out->tmp.len && !err)
+		if (w < out->tmp.len && !mark)
 			put(out, "~", 1), cols++;
-		if (err) { /* a marker that survives NO_COLOR and pipes */
-			put(out, " [error]", 8);
-			cols += 8;
+		if (mark) {
+			put(out, mark, ml);
+			cols += ml;
 		}
 		if (lc || err)
 			color(out, C_RESET);
 		pad(out, cols, TREE_LABEL + 1);
 	}
-	/* a span shows its duration; a point event its offset from the start */
-	if (in->dur >= 0) {
-		cli_fmt_dur(in->dur, d, sizeof(d));
+	/* a span shows its duration; a "<-" the operation it ends, from its "->",
+	 * as a span; a point event its offset from the start */
+	if (nodes[i].op == TN_OP_END)
+		ts = nodes[i].op_start, dur = in->ts - nodes[i].op_start;
+	if (dur >= 0) {
+		cli_fmt_dur(dur, d, sizeof(d));
 		printf_(out, "%10s |", d);
 	} else {
 		char off[40];
-		cli_fmt_dur(in->ts - t0, d, sizeof(d));
+		cli_fmt_dur(ts - t0, d, sizeof(d));
 		snprintf(off, sizeof(off), "+%s", d);
 		printf_(out, "%10s |", off);
 	}
-	from = (int)((double)(in->ts - t0) * TREE_BAR / (double)span);
-	to = in->dur > 0 ? (int)((double)(in->ts - t0 + in->dur) * TREE_BAR / (double)span) : from;
+	from = (int)((double)(ts - t0) * TREE_BAR / (double)span);
+	to = dur > 0 ? (int)((double)(ts - t0 + dur) * TREE_BAR / (double)span) : from;
 	if (from >= TREE_BAR)
 		from = TREE_BAR - 1;
 	if (to >= TREE_BAR)
@@ -741,7 +930,7 @@ static void tree_line(cli_out *out, tnode *nodes, size_t i, int depth,
 	for (int k = 0; k < TREE_BAR; k++) {
 		if (k < from || k > to)
 			put(out, " ", 1);
-		else if (in->dur > 0)
+		else if (dur > 0)
 			put(out, "=", 1);
 		else
 			put(out, "|", 1);
@@ -797,6 +986,36 @@ static void tree_print(cli_out *out, size_t from, size_t to, const char *title,
 				break;
 			}
 	}
+	{
+		cpoint *cp = calloc(n ? n : 1, sizeof *cp);
+		size_t *at = calloc(n ? n : 1, sizeof *at), ncp = 0, nops;
+		cop *ops;
+		if (!cp || !at)
+			oom();
+		for (size_t i = 0; i < n; i++) {
+			const tt_rec_info *in = &nodes[i].in;
+			if (!in->dir.p || in->dir.n != 2 ||
+			    (memcmp(in->dir.p, "->", 2) && memcmp(in->dir.p, "<-", 2)))
+				continue;
+			cp[ncp].svc = in->service.p, cp[ncp].svc_n = in->service.n;
+			cp[ncp].name = in->name.p, cp[ncp].name_n = in->name.n;
+			cp[ncp].ts = in->ts;
+			cp[ncp].req = in->dir.p[0] == '-';
+			at[ncp++] = i;
+		}
+		nops = ops_pair(cp, ncp, &ops);
+		for (size_t k = 0; k < nops; k++) {
+			if (ops[k].resp == SIZE_MAX) {
+				nodes[at[ops[k].req]].op = TN_OP_OPEN;
+			} else {
+				nodes[at[ops[k].resp]].op = TN_OP_END;
+				nodes[at[ops[k].resp]].op_start = ops[k].start;
+			}
+		}
+		free(ops);
+		free(cp);
+		free(at);
+	}
 	span = n ? t1 - t0 : 0;
 	if (span <= 0)
 		span = 1;
@@ -818,6 +1037,7 @@ static void tree_print(cli_out *out, size_t from, size_t to, const char *title,
 		printf_(out, "  %s", vt);
 		tt_buf_free(&g.ids);
 		tt_buf_free(&g.parents);
+		tt_buf_free(&g.cps);
 	}
 	put(out, "\n", 1);
 	for (size_t i = 0; i < n; i++) {
@@ -1376,16 +1596,74 @@ void cli_out_group_begin(cli_out *out, const void *id, size_t id_len,
 	out->gi++;
 }
 
+/* "operations":[{"service":..,"name":..,"start_ts":..,"dur":..,"complete":..}] */
+static void ops_json(cli_out *out, const cop *ops, size_t n)
+{
+	puts_(out, ",\"operations\":[");
+	for (size_t k = 0; k < n; k++) {
+		puts_(out, k ? ",{\"service\":" : "{\"service\":");
+		if (ops[k].svc)
+			jstr(&out->b, ops[k].svc, ops[k].svc_n);
+		else
+			puts_(out, "null");
+		puts_(out, ",\"name\":");
+		if (ops[k].name)
+			jstr(&out->b, ops[k].name, ops[k].name_n);
+		else
+			puts_(out, "null");
+		printf_(out, ",\"start_ts\":%lld", (long long)ops[k].start);
+		if (ops[k].resp == SIZE_MAX)
+			puts_(out, ",\"dur\":null,\"complete\":false}");
+		else
+			printf_(out, ",\"dur\":%lld,\"complete\":true}", (long long)ops[k].dur);
+	}
+	puts_(out, "]");
+}
+
+/* Below the table footer: "--   api GET /users: 50.0ms", nested ones
+ * indented under the operation they run in. */
+static void ops_table(cli_out *out, const cop *ops, size_t n)
+{
+	char d[32];
+
+	for (size_t k = 0; k < n; k++) {
+		color(out, C_DIM);
+		puts_(out, "--   ");
+		for (int i = 0; i < ops[k].depth && i < 20; i++)
+			puts_(out, "  ");
+		if (ops[k].svc) {
+			put_clean(out, ops[k].svc, ops[k].svc_n);
+			put(out, " ", 1);
+		}
+		if (ops[k].name)
+			put_clean(out, ops[k].name, ops[k].name_n);
+		if (ops[k].resp == SIZE_MAX) {
+			puts_(out, ": open (no <-)");
+		} else {
+			cli_fmt_dur(ops[k].dur, d, sizeof(d));
+			printf_(out, ": %s", d);
+		}
+		color(out, C_RESET);
+		puts_(out, "\n");
+	}
+}
+
 void cli_out_group_end(cli_out *out, uint64_t nrec)
 {
 	char d[32], vt[128];
 	gverdict v = gcheck_verdict(&out->gc);
+	cop *ops = NULL;
+	size_t nops = 0;
 
 	verdict_text(&v, vt, sizeof vt);
+	if (out->fmt == CLI_FMT_JSON || out->fmt == CLI_FMT_TABLE)
+		nops = gcheck_ops(&out->gc, &ops);
 	switch (out->fmt) {
 	case CLI_FMT_JSON:
-		printf_(out, "%s],\"count\":%llu,\"complete\":%s,\"complete_rule\":\"%s\"}",
-		    out->grec ? "\n" : "", (unsigned long long)nrec, v.complete ? "true" : "false",
+		puts_(out, out->grec ? "\n]" : "]");
+		ops_json(out, ops, nops);
+		printf_(out, ",\"count\":%llu,\"complete\":%s,\"complete_rule\":\"%s\"}",
+		    (unsigned long long)nrec, v.complete ? "true" : "false",
 		    v.spans ? "spans" : "checkpoints");
 		if (out->ngroups <= 1 || out->gi == out->ngroups)
 			puts_(out, out->ngroups > 1 ? "\n]\n" : "\n");
@@ -1406,6 +1684,7 @@ void cli_out_group_end(cli_out *out, uint64_t nrec)
 		}
 		color(out, C_RESET);
 		puts_(out, "\n");
+		ops_table(out, ops, nops);
 		break;
 	case CLI_FMT_TREE:
 		if (out->gi > 1)
@@ -1417,6 +1696,7 @@ void cli_out_group_end(cli_out *out, uint64_t nrec)
 	default:
 		break;
 	}
+	free(ops);
 	out->in_group = 0;
 	rec_done(out);
 }
@@ -1429,8 +1709,11 @@ void cli_out_idsum(cli_out *out, const tt_idsum *s)
 	switch (out->fmt) {
 	case CLI_FMT_TABLE:
 		if (out->nsum == 0) {
+			char z[48], h[64];
+			cli_fmt_zone(s->last_ts, out->o->utc, z, sizeof(z));
+			snprintf(h, sizeof(h), "LAST SEEN (%s)", z);
 			color(out, C_BOLD);
-			printf_(out, "%-23s %-32s %6s %9s %-8s %s\n", "LAST SEEN", "ID", "COUNT",
+			printf_(out, "%-23s %-32s %6s %9s %-8s %s\n", h, "ID", "COUNT",
 			    "DURATION", "STATE", "SERVICES");
 			color(out, C_RESET);
 		}
@@ -1535,6 +1818,7 @@ static void out_free(cli_out *out)
 	tt_buf_free(&out->gid);
 	tt_buf_free(&out->gc.ids);
 	tt_buf_free(&out->gc.parents);
+	tt_buf_free(&out->gc.cps);
 	free(out);
 }
 

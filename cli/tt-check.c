@@ -14,13 +14,16 @@
 #include "cli.h"
 
 static const char usage_str[] =
-"usage: tt-check [-D DIR] [--rebuild-index] [-o FMT] [-q]\n"
+"usage: tt-check [-D DIR] [--rebuild-index] [--progress | --no-progress]\n"
+"                [-o FMT] [-q]\n"
 "\n"
 "Verify every block of every segment against its checksum and the index.\n"
 "\n"
 CLI_HELP_STORE
 "      --rebuild-index    drop the index and rebuild it from the segment files\n"
 "                         (bad blocks are skipped and reported)\n"
+"      --progress         progress on stderr even when it is not a terminal\n"
+"      --no-progress      no progress\n"
 "  -o, --output FMT       table (default) or json\n"
 "  -q, --quiet            print only problems\n"
 "  -h, --help             this text\n"
@@ -28,11 +31,13 @@ CLI_HELP_STORE
 "\n"
 "Exit status: 0 no problems; 2 usage; 3 corruption found; 4 store unavailable.\n";
 
-enum { OPT_REBUILD = OPT_TOOL };
+enum { OPT_REBUILD = OPT_TOOL, OPT_PROGRESS, OPT_NO_PROGRESS };
 
 static const struct option longopts[] = {
 	CLI_OPTS_COMMON,
 	{ "rebuild-index", no_argument, NULL, OPT_REBUILD },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -49,6 +54,7 @@ static void on_problem(void *ctx, const tt_problem *p)
 
 	ck->n++;
 	if (!ck->json) {
+		cli_meter_clear(); /* stdout may be the same terminal */
 		printf("segment %016llx offset %llu: %s\n", (unsigned long long)p->segment,
 		    (unsigned long long)p->offset, what);
 		return;
@@ -71,7 +77,8 @@ int main(int argc, char **argv)
 	tt_store *s;
 	tt_stats st;
 	const char *dir;
-	int c, rc, rebuild = 0;
+	tt_store_opts so;
+	int c, rc, rebuild = 0, want_progress = -1;
 
 	cli_init(argv[0]);
 	cli_opts_init(&o);
@@ -80,6 +87,12 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_REBUILD:
 			rebuild = 1;
+			break;
+		case OPT_PROGRESS:
+			want_progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			want_progress = 0;
 			break;
 		default:
 			cli_opts_parse(&o, c, optarg, usage_str);
@@ -94,12 +107,13 @@ int main(int argc, char **argv)
 		cli_die(CLI_EXIT_USAGE, "tt-check prints table or json");
 
 	dir = cli_store_dir(o.store);
+	memset(&so, 0, sizeof(so));
+	if (cli_meter_start(want_progress))
+		so.on_progress = cli_meter_progress;
 	if (!rebuild) {
 		/* an index LMDB cannot open (damaged, cut short, not LMDB) is
 		 * corruption found, not an unavailable store */
-		tt_store_opts so;
 		int orc;
-		memset(&so, 0, sizeof(so));
 		so.flags = TT_OPEN_NORECOVER | TT_OPEN_RDONLY;
 		so.on_problem = cli_problem_print;
 		orc = tt_store_open(&s, dir, &so);
@@ -119,11 +133,12 @@ int main(int argc, char **argv)
 			return CLI_EXIT_CORRUPT;
 		}
 		if (orc < 0) /* the usual messages and exit status */
-			s = cli_store_open(dir, TT_OPEN_NORECOVER | TT_OPEN_RDONLY, NULL);
+			s = cli_store_open(dir, 0, &so);
 	} else {
-		s = cli_store_open(dir, TT_OPEN_NORECOVER | TT_OPEN_REBUILD, NULL);
+		s = cli_store_open(dir, TT_OPEN_NORECOVER | TT_OPEN_REBUILD, &so);
 	}
 	rc = tt_store_check(s, rebuild, on_problem, &ck);
+	cli_meter_clear();
 	if (rc < 0) {
 		tt_store_close(s);
 		cli_die(CLI_EXIT_STORE, "could not check store '%s': %s", dir, tt_strerror(rc));

@@ -12,7 +12,8 @@
 
 static const char usage_str[] =
 "usage: tt-gc [-D DIR] [--max-age DUR] [--max-size SIZE] [--max-segments N]\n"
-"             [--rollup-max-age DUR|off] [--rotate] [--dry-run] [-o FMT] [-q]\n"
+"             [--rollup-max-age DUR|off] [--rotate] [--dry-run]\n"
+"             [--progress | --no-progress] [-o FMT] [-q]\n"
 "\n"
 "Delete the oldest sealed segments of the store until every limit holds.\n"
 "\n"
@@ -26,6 +27,8 @@ CLI_HELP_STORE
 "                         30d; off keeps them): they outlive the segments\n"
 "      --rotate           first seal unsealed segments no running writer holds\n"
 "  -n, --dry-run          print what would be deleted, delete nothing\n"
+"      --progress         progress on stderr even when it is not a terminal\n"
+"      --no-progress      no progress\n"
 "  -o, --output FMT       table (default) or json, jsonl\n"
 "  -q, --quiet            print nothing but errors\n"
 "  -h, --help             this text\n"
@@ -33,7 +36,8 @@ CLI_HELP_STORE
 "\n"
 "Exit status: 0 ok (also when nothing was due); 2 usage; 4 store unavailable.\n";
 
-enum { OPT_MAX_AGE = OPT_TOOL, OPT_MAX_SIZE, OPT_MAX_SEGMENTS, OPT_ROTATE, OPT_ROLLUP_AGE };
+enum { OPT_MAX_AGE = OPT_TOOL, OPT_MAX_SIZE, OPT_MAX_SEGMENTS, OPT_ROTATE, OPT_ROLLUP_AGE,
+	OPT_PROGRESS, OPT_NO_PROGRESS };
 
 static const struct option longopts[] = {
 	CLI_OPTS_COMMON,
@@ -43,6 +47,8 @@ static const struct option longopts[] = {
 	{ "rotate", no_argument, NULL, OPT_ROTATE },
 	{ "rollup-max-age", required_argument, NULL, OPT_ROLLUP_AGE },
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -67,6 +73,7 @@ static int on_seg(void *ctx, const tt_seginfo *si)
 		if (cli_quiet)
 			return 0;
 		cli_fmt_bytes(si->bytes, sz, sizeof(sz));
+		cli_meter_clear(); /* stdout may be the same terminal */
 		printf("%s segment %016llx  %s .. %s  %llu records  %s\n",
 		    g->dry_run ? "would remove" : "removed", (unsigned long long)si->id, from, to,
 		    (unsigned long long)si->records, sz);
@@ -113,7 +120,8 @@ int main(int argc, char **argv)
 	cli_opts o;
 	gc g;
 	tt_store *s;
-	int c, rc, rollup_given = 0;
+	tt_store_opts so;
+	int c, rc, rollup_given = 0, want_progress = -1;
 	int64_t rollup_age = 30LL * 86400 * 1000000000; /* as ttd's --rollup-retention */
 	uint64_t rollup_rows = 0;
 	char sz[32];
@@ -143,6 +151,12 @@ int main(int argc, char **argv)
 		case 'n':
 			go.dry_run = 1;
 			break;
+		case OPT_PROGRESS:
+			want_progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			want_progress = 0;
+			break;
 		default:
 			cli_opts_parse(&o, c, optarg, usage_str);
 		}
@@ -158,7 +172,10 @@ int main(int argc, char **argv)
 	g.fmt = o.fmt;
 	g.dry_run = go.dry_run;
 
-	s = cli_store_open(cli_store_dir(o.store), 0, NULL);
+	memset(&so, 0, sizeof(so));
+	if (cli_meter_start(want_progress))
+		so.on_progress = cli_meter_progress;
+	s = cli_store_open(cli_store_dir(o.store), 0, &so);
 	rc = go.max_age_ns || go.max_bytes || go.max_segments || go.rotate ?
 	    tt_store_gc(s, &go, on_seg, &g) : 0;
 	if (rc >= 0 && rollup_age && !go.dry_run) {
@@ -169,6 +186,7 @@ int main(int argc, char **argv)
 			rollup_rows = (uint64_t)pr;
 	}
 	tt_store_close(s);
+	cli_meter_clear();
 	if (rc < 0)
 		cli_die(cli_exit_code(CLI_EXIT_STORE), "could not collect garbage in '%s': %s",
 		    cli_store_dir(o.store), tt_strerror(rc));

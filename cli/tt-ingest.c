@@ -100,8 +100,7 @@ typedef struct ingest {
 	input *in;
 	uint64_t at_line;   /* line of the current line/document start */
 	/* progress */
-	int progress;
-	int64_t t_start, t_last;
+	int progress;        /* the meter is on */
 	uint64_t bytes_done; /* over all inputs, completed ones (bytes read from files) */
 	uint64_t max_errors; /* stop after this many rejections; 0 = never */
 	int too_many;        /* max_errors reached */
@@ -171,7 +170,7 @@ static void input_rewind(input *in)
 	cli_src_reset(in->src);
 }
 
-static void progress(int final);
+static void progress(void);
 
 /* Move the unread bytes to the front and read once more (one read(2): a pipe
  * gives what it has, so a slow producer's lines are handled as they come).
@@ -203,7 +202,7 @@ static size_t refill(input *in)
 	in->len += (size_t)n;
 	g.now = cli_now_ns();
 	if (g.progress)
-		progress(0);
+		progress();
 	return (size_t)n;
 }
 
@@ -254,8 +253,7 @@ static void report(uint64_t line, long long element, const tt_rec_err *err)
 	}
 	if (cli_quiet || (g.too_many && g.rejected > g.max_errors))
 		return; /* past the cap: counted, not printed */
-	if (g.progress)
-		fputs("\r\033[K", stderr);
+	cli_meter_clear();
 	where(w, sizeof(w), err);
 	if (element >= 0)
 		fprintf(stderr, "%s:%llu: element %lld: %s%s\n", g.in->name,
@@ -265,34 +263,20 @@ static void report(uint64_t line, long long element, const tt_rec_err *err)
 		    err->reason[0] ? err->reason : "rejected", w);
 }
 
-static void progress(int final)
+static void progress(void)
 {
-	int64_t now = cli_now_ns();
-	double secs, rate, mbs;
-	uint64_t done;
-	char eta[64] = "";
+	cli_meter_at at;
 
-	if (!final && now - g.t_last < 500000000LL)
-		return;
-	g.t_last = now;
-	if (final) {
-		fputs("\r\033[K", stderr);
-		return;
+	memset(&at, 0, sizeof(at));
+	at.unit = "records";
+	at.n = g.accepted;
+	at.has_bytes = 1;
+	at.bytes = g.bytes_done + (g.in ? cli_src_raw_pos(g.in->src) : 0);
+	if (g.in && g.in->size) { /* compressed bytes for a .gz */
+		at.done = cli_src_raw_pos(g.in->src);
+		at.total = g.in->size;
 	}
-	secs = (double)(now - g.t_start) / 1e9;
-	if (secs <= 0)
-		return;
-	done = g.bytes_done + (g.in ? cli_src_raw_pos(g.in->src) : 0);
-	rate = (double)g.accepted / secs;
-	mbs = (double)done / secs / 1e6;
-	if (g.in && g.in->size && cli_src_raw_pos(g.in->src) <= g.in->size && mbs > 0) {
-		uint64_t at = cli_src_raw_pos(g.in->src); /* compressed bytes for a .gz */
-		double left = (double)(g.in->size - at) / (mbs * 1e6);
-		snprintf(eta, sizeof(eta), ", %.0f%%, ETA %.0fs",
-		    100.0 * (double)at / (double)g.in->size, left);
-	}
-	fprintf(stderr, "\r\033[K%s: %llu records, %.0f records/s, %.1f MB/s%s", cli_prog,
-	    (unsigned long long)g.accepted, rate, mbs, eta);
+	cli_meter_show(&at, 0);
 }
 
 /* ---- where records came from, while they may not be durable yet
@@ -541,6 +525,7 @@ static void mp_reject(input *in, uint64_t index, uint64_t at, const char *reason
 	g.pass_rejected++;
 	if (cli_quiet)
 		return;
+	cli_meter_clear();
 	fprintf(stderr, "%s: object %llu at byte %llu: %s%s%s%s%s\n", in->name,
 	    (unsigned long long)index, (unsigned long long)at, reason,
 	    field && *field ? " (field " : "", field && *field ? field : "",
@@ -774,9 +759,8 @@ int main(int argc, char **argv)
 	if (!max_errors_set)
 		g.max_errors = g.strict ? 0 : 100;
 	store = cli_store_dir(o.store);
-	g.progress = want_progress >= 0 ? want_progress : (!cli_quiet && isatty(STDERR_FILENO));
-	g.t_start = g.t_last = cli_now_ns();
-	g.now = g.t_start;
+	g.progress = cli_meter_start(want_progress);
+	g.now = cli_now_ns();
 	cli_catch_interrupt();
 
 	g.store = cli_store_open(store, TT_OPEN_CREATE, &so);
@@ -824,8 +808,7 @@ int main(int argc, char **argv)
 	}
 
 	tt_decoder_free(g.dec);
-	if (g.progress)
-		progress(1);
+	cli_meter_clear();
 	rc = tt_writer_flush(g.w);
 	if (rc < 0 && !g.fatal)
 		cli_err("could not write to store '%s': %s", store, tt_strerror(rc));

@@ -25,11 +25,12 @@ _teratrace_spec()
 		--min-dur= --max-dur= -o,--output= --fields= --utc --no-color -q,--quiet
 		-h,--help -V,--version" ;;
 	tt-gc) echo "-D,--store= --max-age= --max-size= --max-segments= --rollup-max-age= --rotate
-		-n,--dry-run -o,--output= -q,--quiet -h,--help -V,--version" ;;
+		-n,--dry-run --progress --no-progress -o,--output= -q,--quiet -h,--help
+		-V,--version" ;;
 	tt-stat) echo "-D,--store= -s,--segments --no-services -o,--output= --utc
 		-q,--quiet -h,--help -V,--version" ;;
-	tt-check) echo "-D,--store= --rebuild-index -o,--output= -q,--quiet -h,--help
-		-V,--version" ;;
+	tt-check) echo "-D,--store= --rebuild-index --progress --no-progress -o,--output=
+		-q,--quiet -h,--help -V,--version" ;;
 	tt-gen) echo "-s,--seed= -t,--start= -f,--format= -h,--help -V,--version" ;;
 	ttd) echo "-D,--store= -l,--http= -s,--socket= -t,--token-file= -c,--config=
 		--log-file= --log-level= --port-file= -i,--commit-interval= --sync=
@@ -70,7 +71,7 @@ _teratrace_value()
 	ttd:--log-level=) words="error warn info debug" ;;
 	ttd:--sync=) words="full none" ;;
 	ttd:--http=|ttd:--socket=) words="off" ;;
-	*:--store=)
+	*:--store=|ttd:--ui-dir=)
 		COMPREPLY=($(compgen -d -- "$3"))
 		return ;;
 	*:--cursor-file=|*:--token-file=|*:--config=|*:--log-file=|*:--port-file=)

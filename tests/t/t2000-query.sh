@@ -187,18 +187,36 @@ test_expect_success '--fields in table and csv' '
 	test_cmp expect out &&
 	tt-query -o table --fields service,level req-2 >out &&
 	cat >expect <<-\EOF &&
+	TIME (UTC)              service          level
 	2024-11-21 09:00:01.000 api              info
 	2024-11-21 09:00:01.100 payments         error
 	-- req-2: 2 records, 400.0ms, incomplete (checkpoints: 1 ->, 0 <-), services api,payments
+	--   api POST /orders: open (no <-)
 	EOF
 	test_cmp expect out
 '
 
-test_expect_success 'table times are local time; --utc shows UTC' '
-	TZ=JST-9 tt-query -o table --fields service req-3 | head -1 >out &&
-	echo "2024-11-21 18:00:02.000 worker" >expect && test_cmp expect out &&
-	TZ=JST-9 tt-query -o table --utc --fields service req-3 | head -1 >out &&
-	echo "2024-11-21 09:00:02.000 worker" >expect && test_cmp expect out
+test_expect_success 'table times are local time; --utc shows UTC; the header names the zone' '
+	TZ=JST-9 tt-query -o table --fields service req-3 | head -2 >out &&
+	printf "%s\n" "TIME (JST, +09:00)      service" "2024-11-21 18:00:02.000 worker" >expect &&
+	test_cmp expect out &&
+	TZ=JST-9 tt-query -o table --utc --fields service req-3 | head -2 >out &&
+	printf "%s\n" "TIME (UTC)              service" "2024-11-21 09:00:02.000 worker" >expect &&
+	test_cmp expect out &&
+	TZ=UTC tt-query -o table req-3 | head -1 >out &&
+	echo "TIME (UTC)              LEVEL SERVICE      CORR             EVENT" >expect &&
+	test_cmp expect out &&
+	TZ=IST-5:30 tt-query -o table req-3 | head -1 | grep "^TIME (IST, +05:30)  " &&
+	TZ=EST5EDT tt-query -o table req-3 | head -1 | grep "^TIME (EST, -05:00)  " &&
+	TZ="<+03>-3" tt-query -o table req-3 | head -1 | grep "^TIME (+03:00)  " &&
+	TZ=UTC tt-tail -n 1 -o table | head -1 | grep "^TIME (UTC)  " &&
+	TZ=JST-9 tt-tail -n 1 -o table --utc | head -1 | grep "^TIME (UTC)  "
+'
+
+test_expect_success 'table: --fields time is RFC 3339 (UTC, "Z"), its header just "time"' '
+	TZ=JST-9 tt-query -o table --fields time,service req-3 | head -2 >out &&
+	printf "%s\n" "time             service" "2024-11-21T09:00:02.000000000Z worker" >expect &&
+	test_cmp expect out
 '
 
 if ! command -v script >/dev/null 2>&1; then
