@@ -420,8 +420,8 @@ failed(fwd_dest *d, const char *why)
 	if (ms > FWD_BACKOFF_MAX_MS)
 		ms = FWD_BACKOFF_MAX_MS;
 	ms = ms / 2 + (int64_t)((uint64_t)rand() % (uint64_t)(ms / 2 + 1)); /* jitter: 50-100 % */
-	/* the first failures at info level, then every tenth: a long outage
-	 * does not fill the log */
+	/* the first three failures, then every tenth: a long outage does not
+	 * fill the log */
 	if (d->tries <= 3 || d->tries % 10 == 0)
 		log_warn("forward %s: %s; retry %d in %lld ms", d->name, why, d->tries, (long long)ms);
 	tv.tv_sec = ms / 1000;
