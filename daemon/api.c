@@ -33,6 +33,7 @@
 
 #include "../cli/cli.h" /* the otlp printer of tt-query -o otlp */
 #include "alerts.h"
+#include "forward.h"
 #include "ttd.h"
 #include "ui.h"
 
@@ -738,6 +739,7 @@ health(struct evhttp_request *req)
 		jw_raw(&b, ",\"error\":");
 		jw_str(&b, tt_strerror(werr));
 	}
+	ttd_forward_health(&b);
 	jw_raw(&b, "}");
 	ttd_reply_json(req, werr ? 503 : 200, &b);
 	tt_buf_free(&b);

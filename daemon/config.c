@@ -16,7 +16,7 @@
 
 #include "ttd.h"
 
-enum opt_type { O_STR, O_MS, O_SYNC, O_DUR, O_SIZE, O_UINT, O_LEVEL, O_HOST };
+enum opt_type { O_STR, O_MS, O_SYNC, O_DUR, O_SIZE, O_UINT, O_LEVEL, O_HOST, O_LIST };
 
 struct opt {
 	const char *name;
@@ -60,6 +60,18 @@ static const struct opt opts[] = {
 	{ "rollup-retention", 0, O_DUR, F(rollup_retention_ns), "DUR", "delete per-minute rollups older than DUR (30d)" },
 	{ "group", 0, O_STR, F(group), "NAME", "make the store and socket readable by group NAME" },
 	{ "ui-dir", 0, O_STR, F(ui_dir), "DIR", "serve the web UI from DIR, not the embedded bundle" },
+	{ "forward-otlp", 0, O_STR, F(fwd_otlp), "URL", "ship records to this OTLP/HTTP endpoint (URL/v1/traces, URL/v1/logs)" },
+	{ "forward-clickhouse", 0, O_STR, F(fwd_ch), "URL", "ship records to ClickHouse's HTTP interface at URL" },
+	{ "forward-clickhouse-table", 0, O_STR, F(fwd_ch_table), "NAME", "the ClickHouse table (teratrace.records)" },
+	{ "forward-header", 0, O_LIST, F(fwd_header), "'K: V'", "add this header to forwarded requests (repeatable)" },
+	{ "forward-filter", 0, O_LIST, F(fwd_filter), "FIELD=VALUE", "forward only matching records (repeatable)" },
+	{ "forward-service", 0, O_LIST, F(fwd_service), "S", "forward only service S (repeatable: any of them)" },
+	{ "forward-level", 0, O_STR, F(fwd_level), "L", "forward only records of level L or more severe" },
+	{ "forward-start", 0, O_STR, F(fwd_start), "WHERE", "a new destination starts at the store's end (default) or start" },
+	{ "forward-batch", 0, O_UINT, F(fwd_batch), "N", "records per forwarded request (1000)" },
+	{ "forward-batch-size", 0, O_SIZE, F(fwd_batch_bytes), "SIZE", "record bytes per forwarded request (1M)" },
+	{ "forward-flush", 0, O_DUR, F(fwd_flush_ns), "DUR", "send a partial batch once it is DUR old (1s)" },
+	{ "forward-timeout", 0, O_UINT, F(fwd_timeout), "S", "seconds per forwarded request (10)" },
 };
 #undef F
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -90,6 +102,10 @@ ttd_config_defaults(ttd_config *c)
 	c->sse_keepalive = 15;
 	c->sse_max_buffer = 4u << 20;
 	c->sse_max_clients = 64;
+	c->fwd_batch = 1000;
+	c->fwd_batch_bytes = 1u << 20;
+	c->fwd_flush_ns = 1000000000;
+	c->fwd_timeout = 10;
 	return c->http ? 0 : -ENOMEM;
 }
 
@@ -199,6 +215,15 @@ set_opt(ttd_config *c, const struct opt *o, const char *v, const char **why)
 			return *why = "out of memory", -1;
 		c->n_allow_host++;
 		return 0;
+	case O_LIST: {
+		ttd_strlist *l = (ttd_strlist *)(base + o->off);
+		if (l->n >= TTD_MAX_LIST)
+			return *why = "given too many times (16 at most)", -1;
+		if ((l->v[l->n] = strdup(v)) == NULL)
+			return *why = "out of memory", -1;
+		l->n++;
+		return 0;
+	}
 	}
 	return *why = "unknown option type", -1;
 }
@@ -422,6 +447,19 @@ ttd_config_finish(ttd_config *c)
 		c->max_record = c->max_body;
 	if (c->alert_interval_ns <= 0)
 		c->alert_interval_ns = 10LL * 1000000000;
+	if (c->fwd_level && tt_level_parse(c->fwd_level, strlen(c->fwd_level)) == TT_LVL_NONE) {
+		log_err("forward-level: '%s' is not a level (trace, debug, info, warn, error, fatal)",
+		    c->fwd_level);
+		return -1;
+	}
+	if (c->fwd_start && strcmp(c->fwd_start, "end") != 0 && strcmp(c->fwd_start, "start") != 0) {
+		log_err("forward-start: expected end or start, not '%s'", c->fwd_start);
+		return -1;
+	}
+	if (c->fwd_flush_ns <= 0)
+		c->fwd_flush_ns = 1000000000;
+	if (c->fwd_batch_bytes == 0)
+		c->fwd_batch_bytes = 1u << 20;
 	if (c->group) {
 		struct group *gr = getgrnam(c->group);
 		char *end;
@@ -451,6 +489,16 @@ ttd_config_free(ttd_config *c)
 	free(c->alerts);
 	free(c->group);
 	free(c->ui_dir);
+	free(c->fwd_otlp);
+	free(c->fwd_ch);
+	free(c->fwd_ch_table);
+	free(c->fwd_level);
+	free(c->fwd_start);
+	for (int i = 0; i < TTD_MAX_LIST; i++) {
+		free(c->fwd_header.v[i]);
+		free(c->fwd_filter.v[i]);
+		free(c->fwd_service.v[i]);
+	}
 	if (c->token)
 		memset(c->token, 0, c->token_len);
 	free(c->token);

@@ -27,6 +27,7 @@
 #include <event2/thread.h>
 
 #include "alerts.h"
+#include "forward.h"
 #include "ui.h"
 #include "ttd.h"
 
@@ -251,6 +252,7 @@ stop(const char *why)
 	ttd_http_stop_accepting();
 	ttd_sock_stop_accepting();
 	ttd_sse_shutdown();
+	ttd_forward_stop();
 	ttd_ingest_shutdown();
 	/* give the loop a moment to write the answers just queued */
 	event_base_loopexit(g_ttd.base, &tv);
@@ -357,6 +359,10 @@ main(int argc, char **argv)
 		rc = 2; /* a bad rules file: named with FILE:LINE in the log */
 		goto out;
 	}
+	if (ttd_forward_start() < 0) {
+		rc = 2; /* a bad URL, filter or cursor file: logged */
+		goto out;
+	}
 	log_info("ttd %s ready: store %s, commit interval %u ms, sync %s%s",
 	    TT_VERSION_STRING, c->store, c->commit_ms,
 	    c->sync == TT_SYNC_FULL ? "full" : "none", c->token ? ", auth on" : "");
@@ -370,6 +376,7 @@ out:
 		ttd_ingest_shutdown();
 	}
 	ttd_alerts_stop();
+	ttd_forward_stop();
 	ttd_ui_set_dir(NULL);
 	ttd_spanmetrics_fini();
 	ttd_sock_fini();

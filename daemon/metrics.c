@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "forward.h"
 #include "ttd.h"
 
 ttd_metrics g_metrics;
@@ -119,4 +120,5 @@ ttd_metrics_render(tt_buf *b)
 	jw_fmt(b, "ttd_uptime_seconds %.3f\n", (double)(ttd_now_ns() - g_ttd.started_ns) / 1e9);
 	ttd_alerts_metrics(b);
 	ttd_spanmetrics_render(b);
+	ttd_forward_metrics(b);
 }

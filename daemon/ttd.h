@@ -15,6 +15,7 @@
  *   sock.c     unix-socket msgpack ingest (format/FORMAT.md section 11)
  *   mp.c       msgpack framing scanner and the few msgpack writers ttd needs
  *   metrics.c  counters, the ack-latency histogram, GET /metrics
+ *   forward.c  shipping the store to OTLP/HTTP and ClickHouse (forward.h)
  *   jsonw.c    small JSON writer helpers over tt_buf
  */
 #ifndef TTD_H
@@ -34,6 +35,11 @@ struct evbuffer;
 /* ---- configuration (config.c). Every field has a command-line option and a
  * config-file key of the same name. */
 #define TTD_MAX_HOSTS 16
+#define TTD_MAX_LIST 16 /* values of one repeatable option */
+typedef struct ttd_strlist {
+	char *v[TTD_MAX_LIST];
+	int n;
+} ttd_strlist;
 typedef struct ttd_config {
 	char *store;            /* --store: store directory */
 	char *http;             /* --http ADDR:PORT; "off" disables HTTP */
@@ -69,6 +75,19 @@ typedef struct ttd_config {
 	char *group;            /* --group NAME: store and socket readable by NAME */
 	uint32_t group_gid;     /* derived from group */
 	char *ui_dir;           /* --ui-dir DIR: the web UI from disk (development) */
+	/* forwarding (forward.c), read at start only */
+	char *fwd_otlp;         /* --forward-otlp URL: OTLP/HTTP base URL */
+	char *fwd_ch;           /* --forward-clickhouse URL: ClickHouse HTTP interface */
+	char *fwd_ch_table;     /* --forward-clickhouse-table NAME (teratrace.records) */
+	ttd_strlist fwd_header; /* --forward-header "K: V" (repeatable) */
+	ttd_strlist fwd_filter; /* --forward-filter FIELD=VALUE (repeatable) */
+	ttd_strlist fwd_service; /* --forward-service S (repeatable: any of them) */
+	char *fwd_level;        /* --forward-level L: records of L or more severe */
+	char *fwd_start;        /* --forward-start end|start: a new destination's first position */
+	uint32_t fwd_batch;     /* --forward-batch N: records per request (1000) */
+	uint64_t fwd_batch_bytes; /* --forward-batch-size SIZE: record bytes per request (1M) */
+	int64_t fwd_flush_ns;   /* --forward-flush DUR: send a partial batch this old (1s) */
+	uint32_t fwd_timeout;   /* --forward-timeout S: per request (10) */
 	/* derived */
 	char *token;            /* contents of token_file (trimmed), NULL = no auth */
 	size_t token_len;

@@ -39,7 +39,10 @@ _teratrace_spec()
 		--max-socket-clients= --max-pending= --header-timeout= --request-timeout=
 		--sse-keepalive= --sse-max-buffer= --sse-max-clients= --allow-host=
 		--alerts= --alert-interval= --rollup-retention= --group= --ui-dir=
-		-h,--help -V,--version" ;;
+		--forward-otlp= --forward-clickhouse= --forward-clickhouse-table=
+		--forward-header= --forward-filter= --forward-service= --forward-level=
+		--forward-start= --forward-batch= --forward-batch-size= --forward-flush=
+		--forward-timeout= -h,--help -V,--version" ;;
 	esac
 }
 
@@ -67,7 +70,8 @@ _teratrace_value()
 	tt-stat:--output=|tt-check:--output=) words="table json" ;;
 	tt-ingest:--format=) words="auto jsonl json msgpack otlp" ;;
 	tt-gen:--format=) words="jsonl msgpack" ;;
-	*:--level=) words="trace debug info warn error fatal" ;;
+	*:--level=|ttd:--forward-level=) words="trace debug info warn error fatal" ;;
+	ttd:--forward-start=) words="end start" ;;
 	ttd:--log-level=) words="error warn info debug" ;;
 	ttd:--sync=) words="full none" ;;
 	ttd:--http=|ttd:--socket=) words="off" ;;
