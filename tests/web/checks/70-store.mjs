@@ -45,7 +45,7 @@ export const checks = [
 		const counts = await p.locator('table[aria-label=Segments] tbody tr td:nth-child(3)').allTextContents();
 		const n = counts.map((x) => Number(x.replace(/,/g, '')));
 		t.assert.deepEqual(n, [...n].sort((a, b) => b - a));
-		t.assert.match(await p.textContent('[aria-label="The same numbers from the command line"] code'),
+		t.assert.match(await p.textContent('#cmdline-stat'),
 			/^tt-stat -D \S+ -s$/);
 		await p.goto(t.url('/ui/store'));
 		await p.waitForSelector('.cards');

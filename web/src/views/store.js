@@ -57,28 +57,6 @@ function gcCommand(b, preview) {
 	return a.map(shq).join(' ');
 }
 
-// A second command line on the page (controls.js's CmdLine is the gc one:
-// it owns the id "cmdline"), with the same copy button.
-function Cmd({ cmd, label }) {
-	const [done, setDone] = useState(false);
-	const code = useRef(null);
-	const copy = async () => {
-		try {
-			await navigator.clipboard.writeText(cmd);
-		} catch (e) {
-			const r = document.createRange();
-			r.selectNodeContents(code.current);
-			getSelection().removeAllRanges();
-			getSelection().addRange(r);
-		}
-		setDone(true);
-		setTimeout(() => setDone(false), 1200);
-	};
-	return html`<div class="cmd" aria-label=${label}><span class="muted">$</span>
-		<code ref=${code}>${cmd}</code>
-		<button onClick=${copy} title="Copy the command">${done ? 'copied' : 'copy'}</button></div>`;
-}
-
 function SegTable({ segs, gone, sort, onSort }) {
 	const col = COLS.find((c) => c[0] === sort.replace(/^-/, '')) || COLS[0];
 	const dir = sort.startsWith('-') ? -1 : 1;
@@ -142,7 +120,7 @@ export function StoreView({ route }) {
 			</div>
 			<p class="note muted">${bytes(b.raw_bytes)} of records compressed to ${bytes(b.data_bytes)}${b.records
 				? html`, from ${time(b.min_ts, true)} to ${time(b.max_ts, true)}` : ''}. The same numbers, with the distinct ids (a walk of the whole index):</p>
-			<${Cmd} cmd=${['tt-stat', '-D', b.store, '-s'].map(shq).join(' ')} label="The same numbers from the command line" />
+			<${CmdLine} id="cmdline-stat" cmd=${['tt-stat', '-D', b.store, '-s'].map(shq).join(' ')} />
 			<h2>Retention</h2>
 			<table class="grid kv" aria-label="Retention settings"><tbody>
 				<tr><td>delete sealed segments older than (--retention)</td><td>${b.retention.max_age_ns ? setting(b.retention.max_age_ns) : off(0)}</td></tr>
