@@ -179,7 +179,7 @@ export function CompareView({ route }) {
 				<span class="spacer"></span>
 				${diffs ? html`${d.onlyA > 0 && html`<span class="badge d-only">${d.onlyA} only in A</span>`}
 					${d.onlyB > 0 && html`<span class="badge d-only">${d.onlyB} only in B</span>`}
-					${d.durs > 0 && html`<span class="badge d-dur">${d.durs} duration${d.durs === 1 ? '' : 's'} differ by over 10%</span>`}
+					${d.durs > 0 && html`<span class="badge d-dur">${d.durs} ${d.durs === 1 ? 'duration differs' : 'durations differ'} by over 10%</span>`}
 					${d.attrs > 0 && html`<span class="badge d-attrs">${d.attrs} with other attributes</span>`}` :
 					html`<span class="badge ok">no differences</span>`}
 				<span class="muted">${d.same} of ${d.rows.length} rows alike</span>

@@ -446,7 +446,7 @@ var dl,xe,Zo,fu,hn,Go,Qo,Xo,hs,ol,Nr,ea,vs,ms,gs,pu,il={},cl=[],hu=/acit|ex(?:s|
 				<span class="spacer"></span>
 				${b?_`${a.onlyA>0&&_`<span class="badge d-only">${a.onlyA} only in A</span>`}
 					${a.onlyB>0&&_`<span class="badge d-only">${a.onlyB} only in B</span>`}
-					${a.durs>0&&_`<span class="badge d-dur">${a.durs} duration${a.durs===1?"":"s"} differ by over 10%</span>`}
+					${a.durs>0&&_`<span class="badge d-dur">${a.durs} ${a.durs===1?"duration differs":"durations differ"} by over 10%</span>`}
 					${a.attrs>0&&_`<span class="badge d-attrs">${a.attrs} with other attributes</span>`}`:_`<span class="badge ok">no differences</span>`}
 				<span class="muted">${a.same} of ${a.rows.length} rows alike</span>
 			</div>
