@@ -72,9 +72,8 @@ export function SortTable({ cols, rows, param, sort, rowKey, sel, onRow, label, 
 }
 
 const errCls = (r) => (r.errors ? 'err' : '');
-const SVC_COLS = [
-	{ key: 'service', label: 'service', get: (r) => r.service },
-	{ key: 'rate', label: 'rate/s', num: true, get: (r) => r.rate, fmt: (v) => num(v, v < 10 ? 3 : 1) },
+// the columns both tables share
+const STAT_COLS = [
 	{ key: 'count', label: 'count', num: true, get: (r) => r.count, fmt: num },
 	{ key: 'errors', label: 'errors', num: true, get: (r) => r.errors, fmt: num, cls: errCls },
 	{ key: 'error_rate', label: 'error rate', num: true, get: (r) => r.error_rate, fmt: pct, cls: errCls },
@@ -82,14 +81,14 @@ const SVC_COLS = [
 	{ key: 'p95', label: 'p95', num: true, get: (r) => r.p95_ns, fmt: dur },
 	{ key: 'p99', label: 'p99', num: true, get: (r) => r.p99_ns, fmt: dur },
 ];
+const SVC_COLS = [
+	{ key: 'service', label: 'service', get: (r) => r.service },
+	{ key: 'rate', label: 'rate/s', num: true, get: (r) => r.rate, fmt: (v) => num(v, v < 10 ? 3 : 1) },
+	...STAT_COLS,
+];
 const OP_COLS = [
 	{ key: 'name', label: 'operation', get: (r) => r.name },
-	{ key: 'count', label: 'count', num: true, get: (r) => r.count, fmt: num },
-	{ key: 'errors', label: 'errors', num: true, get: (r) => r.errors, fmt: num, cls: errCls },
-	{ key: 'error_rate', label: 'error rate', num: true, get: (r) => r.error_rate, fmt: pct, cls: errCls },
-	{ key: 'p50', label: 'p50', num: true, get: (r) => r.p50_ns, fmt: dur },
-	{ key: 'p95', label: 'p95', num: true, get: (r) => r.p95_ns, fmt: dur },
-	{ key: 'p99', label: 'p99', num: true, get: (r) => r.p99_ns, fmt: dur },
+	...STAT_COLS,
 	{ key: 'max', label: 'max', num: true, get: (r) => r.max_ns, fmt: dur },
 ];
 
