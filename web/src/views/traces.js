@@ -63,8 +63,8 @@ function idsFromStats(rows, limit, col) {
 
 // Errors (and the chosen column's values) of the listed ids: one /api/stats
 // over the time the listed ids span, grouped by id. The index keeps no error
-// counts, so this reads the records of that window; a page spanning more
-// than EXTRA_SPAN is left without them (the cells say so).
+// counts, so this reads the records of that window: the ids that began more
+// than EXTRA_SPAN before the newest one are left without them (cells say so).
 const EXTRA_SPAN = 3600e9;
 
 // ns since the epoch as digits (ttd reads an epoch number's unit from its size)
@@ -73,19 +73,23 @@ const nsText = (ns) => BigInt(Math.round(ns / 1e3)) * 1000n + '';
 async function extras(rows, f, signal) {
 	if (!rows.length)
 		return null;
-	const lo = Math.min(...rows.map((r) => r.first_ts)), hi = Math.max(...rows.map((r) => r.last_ts));
-	if (hi - lo > EXTRA_SPAN)
+	// the ids of the newest hour of the page; older ones are left uncounted
+	const hi = Math.max(...rows.map((r) => r.last_ts));
+	const covered = rows.filter((r) => r.first_ts >= hi - EXTRA_SPAN);
+	if (!covered.length)
 		return null;
+	const lo = Math.min(...covered.map((r) => r.first_ts));
 	const body = await api.stats({ by: f.col ? 'corr,' + f.col : 'corr', every: Math.ceil((hi - lo + 2e9) / 1e6) + 'ms',
 		since: nsText(lo - 1e9), until: nsText(hi + 1e9), service: f.service }, { signal });
-	const m = new Map();
+	const m = new Map(covered.map((r) => [r.corr, { errors: 0, vals: new Set(), max_ns: 0 }]));
 	for (const r of body.rows) {
-		const x = m.get(r.corr) || { errors: 0, vals: new Set(), max_ns: 0 };
+		const x = m.get(r.corr);
+		if (!x)
+			continue; // another id with records in the window
 		x.errors += r.errors;
 		x.max_ns = Math.max(x.max_ns, r.max_ns || 0);
 		if (f.col && r[f.col] !== '' && r[f.col] !== undefined && r[f.col] !== null)
 			x.vals.add(String(r[f.col]));
-		m.set(r.corr, x);
 	}
 	return m;
 }
@@ -108,13 +112,13 @@ async function load(f, signal) {
 }
 
 function Row({ r, mode, ex, col, sel, onSel }) {
-	const x = mode === 'stats' ? { errors: r.errors, vals: r.vals } : ex && (ex.get(r.corr) || { errors: 0 });
+	const x = mode === 'stats' ? { errors: r.errors, vals: r.vals } : ex && ex.get(r.corr);
 	const errs = x ? x.errors : null;
 	return html`<tr class=${sel ? 'sel' : ''} onClick=${onSel} aria-selected=${sel}>
 		<td class="mono"><a href=${href('trace', [r.corr])}>${r.corr}</a></td>
 		<td>${(r.services || []).map((s) => html`<span class="badge">${s}</span> `)}${r.services_omitted ? html`<span class="muted">+${r.services_omitted}</span>` : ''}</td>
 		<td class="num">${num(r.count)}</td>
-		<td class="num ${errs ? 'err' : ''}" title=${x ? '' : 'not counted: the listed ids span more than an hour'}>${x ? num(errs) : '–'}</td>
+		<td class="num ${errs ? 'err' : ''}" title=${x ? '' : 'not counted: more than an hour older than the newest id listed'}>${x ? num(errs) : '–'}</td>
 		<td class="num" title=${mode === 'stats' ? 'the longest matching span' : 'first record to last, or the longest span when longer'}>${mode === 'stats' ? dur(r.max_ns) : dur(Math.max(r.dur || 0, (x && x.max_ns) || 0))}</td>
 		${col && html`<td class="mono">${x && x.vals ? [...x.vals].slice(0, 3).join(', ') : ''}</td>`}
 		<td title=${time(r.last_ts, true)}>${time(r.first_ts)} <span class="muted">${ago(r.last_ts)}</span></td>
