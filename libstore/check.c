@@ -25,6 +25,7 @@ struct checker {
 	problem_fn fn;
 	void *ctx;
 	int count;
+	int rebuilding; /* the index is replaced next: its entries are not walked */
 };
 
 static void report(struct checker *c, uint64_t seg, uint64_t off, int code, const char *what)
@@ -304,6 +305,39 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 			rc = mdb_rc(rc);
 			goto out;
 		}
+	}
+	/* every correlation entry must name one of those block log rows, and
+	 * their record counts add up to the segment's (a damaged page is found
+	 * here, not by the first reader that walks it; LMDB's own page checks
+	 * end the process with exit 3, so a check that is to be followed by a
+	 * rebuild does not walk what the rebuild replaces) */
+	if (!ck->rebuilding) {
+		uint64_t nrec = 0, nbad = 0;
+		if ((rc = mdb_cursor_open(t, dbi, &c)) != 0) {
+			rc = mdb_rc(rc);
+			goto out;
+		}
+		for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+			idxval v;
+			if (k.mv_size != IDX_KEY_SIZE || d.mv_size != IDX_VAL_SIZE) {
+				nbad++;
+				continue;
+			}
+			idxval_decode(d.mv_data, &v);
+			if (v.seq < r->first_seq || v.seq > r->last_seq || v.count == 0)
+				nbad++;
+			nrec += v.count;
+		}
+		mdb_cursor_close(c);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			rc = mdb_rc(rc);
+			goto out;
+		}
+		if (nbad)
+			report(ck, seg, 0, TT_ECORRUPT, "correlation index entries name no block of the segment");
+		else if (nrec != r->records)
+			report(ck, seg, 0, TT_ECORRUPT, "correlation index record count disagrees with the segment row");
 	}
 	rc = 0;
 	if (nindexed != r->blocks)
@@ -594,11 +628,12 @@ static int check_all(tt_store *s, struct checker *ck)
  * skips. */
 int tt_store_check(tt_store *s, int rebuild_index, problem_fn fn, void *ctx)
 {
-	struct checker ck = { fn, ctx, 0 }, quiet = { NULL, NULL, 0 };
+	struct checker ck = { fn, ctx, 0, 0 }, quiet = { NULL, NULL, 0, 1 };
 	int rc;
 
 	if (!rebuild_index)
 		return s->env ? check_all(s, &ck) : s->index_err;
+	ck.rebuilding = 1;
 	if (s->o.flags & TT_OPEN_RDONLY)
 		return TT_EREADONLY;
 	if (!s->env) {

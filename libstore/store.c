@@ -480,6 +480,21 @@ static int open_main_dbs(tt_store *s)
 	return mdb_txn_commit(t);
 }
 
+/* LMDB asserts on pages it finds inconsistent (a damaged data.mdb) and then
+ * calls abort(). A damaged index is a state the tools report, not a crash:
+ * name the file and the way out, and exit 3 like any other corruption. Nothing
+ * is lost by exiting here: the write transaction in progress was never
+ * committed, and everything acknowledged is in the segments. */
+static void mdb_assert_exit(MDB_env *env, const char *msg)
+{
+	const char *path = NULL;
+	if (mdb_env_get_path(env, &path) != 0 || !path)
+		path = "?";
+	fprintf(stderr, "error: %s/data.mdb: index damaged (LMDB: %s); "
+	        "run tt-check --rebuild-index\n", path, msg);
+	_exit(3);
+}
+
 /* A new LMDB environment handle in s->env, opened at path (s->env NULL on
  * failure). The map size of an existing env wins if larger (LMDB keeps the
  * max). */
@@ -488,6 +503,7 @@ static int env_open(tt_store *s, const char *path, unsigned envf)
 	int rc;
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		return rc;
+	mdb_env_set_assert(s->env, mdb_assert_exit);
 	mdb_env_set_maxdbs(s->env, MAX_DBS);
 	mdb_env_set_maxreaders(s->env, 1024);
 	mdb_env_set_mapsize(s->env, s->o.map_size);
