@@ -811,6 +811,7 @@ int main(int argc, char **argv)
 		a.d = &d;
 		a.store = argv[3];
 		a.json = argv[1][7] == 'j';
+		a.no_rollup = getenv("BENCH_NOROLLUP") != NULL; /* for profiling the rollups' cost */
 		if (tt_phase_append(&a, &r) < 0)
 			die("%s", r.err);
 		printf("%llu records in %.3f s: %.3f M rec/s, %.1f MB/s\n",

@@ -307,7 +307,7 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 		}
 	}
 	/* every correlation entry must name one of those block log rows, and
-	 * their record counts add up to the segment's (a damaged page is found
+	 * their record counts stay within the segment's (a damaged page is found
 	 * here, not by the first reader that walks it; LMDB's own page checks
 	 * end the process with exit 3, so a check that is to be followed by a
 	 * rebuild does not walk what the rebuild replaces) */
@@ -336,8 +336,8 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 		}
 		if (nbad)
 			report(ck, seg, 0, TT_ECORRUPT, "correlation index entries name no block of the segment");
-		else if (nrec != r->records)
-			report(ck, seg, 0, TT_ECORRUPT, "correlation index record count disagrees with the segment row");
+		else if (nrec > r->records) /* records without an id have no entry */
+			report(ck, seg, 0, TT_ECORRUPT, "correlation index counts more records than the segment row");
 	}
 	rc = 0;
 	if (nindexed != r->blocks)
@@ -374,7 +374,7 @@ static int rb_flush(struct rbfile *f)
 	int rc;
 	if (f->nb == 0)
 		return 0;
-	rc = index_commit(f->s, f->seg, f->batch, f->nb, &f->r, NULL);
+	rc = index_commit(f->s, f->seg, f->batch, f->nb, &f->r, NULL, NULL);
 	f->nb = 0;
 	return rc;
 }

@@ -240,6 +240,10 @@ static int delete_segment(tt_store *s, uint64_t seg, const segrec *r)
 		k.mv_size = 8, k.mv_data = kb;
 		if ((rc = mdb_del(t, s->db_segs, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
 			goto abort;
+		/* held back rollups name no segment that is gone (a segment is
+		 * sealed, or recovered, only after its rows are stored) */
+		if ((rc = rollup_lag_del(s, t, seg)) != 0)
+			goto abort;
 		store_forget_seg(s, seg);
 		rc = store_wtxn_commit(s, t);
 		continue;

@@ -100,29 +100,44 @@ int tt_hist_add(tt_hist *h, uint16_t bucket, uint64_t n)
 	return 0;
 }
 
+/* In place, from the back, after counting the buckets into lacks: no
+ * allocation unless into grows (merging is what the writer does to every
+ * rollup of every block). */
 int tt_hist_merge(tt_hist *into, const tt_hist *from)
 {
-	tt_hist m = { 0 };
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, k, extra = 0;
 
 	if (from->len == 0)
 		return 0;
-	if (hist_room(&m, into->len + from->len) < 0) {
-		tt_hist_free(&m);
-		return -ENOMEM;
-	}
-	while (i < into->len || j < from->len) {
-		if (j == from->len || (i < into->len && into->b[i] < from->b[j])) {
-			m.b[m.len] = into->b[i], m.n[m.len++] = into->n[i++];
-		} else if (i == into->len || from->b[j] < into->b[i]) {
-			m.b[m.len] = from->b[j], m.n[m.len++] = from->n[j++];
+	while (j < from->len) {
+		if (i < into->len && into->b[i] < from->b[j]) {
+			i++;
 		} else {
-			m.b[m.len] = into->b[i], m.n[m.len++] = into->n[i++] + from->n[j++];
+			if (i == into->len || into->b[i] != from->b[j])
+				extra++;
+			else
+				i++;
+			j++;
 		}
 	}
-	m.total = into->total + from->total;
-	tt_hist_free(into);
-	*into = m;
+	if (hist_room(into, into->len + extra) < 0)
+		return -ENOMEM;
+	i = into->len, j = from->len, k = into->len + extra;
+	while (j > 0) {
+		k--;
+		if (i > 0 && into->b[i - 1] > from->b[j - 1]) {
+			i--;
+			into->b[k] = into->b[i], into->n[k] = into->n[i];
+		} else if (i > 0 && into->b[i - 1] == from->b[j - 1]) {
+			i--, j--;
+			into->b[k] = into->b[i], into->n[k] = into->n[i] + from->n[j];
+		} else {
+			j--;
+			into->b[k] = from->b[j], into->n[k] = from->n[j];
+		}
+	}
+	into->len += extra;
+	into->total += from->total;
 	return 0;
 }
 

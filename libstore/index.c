@@ -10,6 +10,7 @@
  * never points at bytes that are not durable.
  */
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <xxhash.h>
 
@@ -385,14 +386,26 @@ static int centry_cmp(const void *a, const void *b)
 }
 
 int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
-    segrec *seg_after, uint64_t *first_seq_out)
+    segrec *seg_after, uint64_t *first_seq_out, rollpend *held)
 {
 	segrec r;
 	struct centry *ce = NULL;
 	size_t nce = 0, cap = 0;
 	tt_buf val = { 0 };
-	int rc;
+	int64_t now = 0;
+	int rc, flush = 1;
 
+	/* held: this commit's rollups join the held rows first (a commit that
+	 * fails leaves them there, but a failed writer writes nothing more: the
+	 * next open folds from the index what it committed) */
+	if (held) {
+		struct timespec ts;
+		if ((rc = rollpend_add(held, blks, nblks)) < 0)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		flush = rollpend_due(held, now);
+	}
 	for (size_t i = 0; i < nblks; i++)
 		cap += blks[i].nids;
 	if (cap && !(ce = malloc(cap * sizeof *ce)))
@@ -401,7 +414,7 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 		MDB_txn *t;
 		MDB_dbi dbi;
 		uint64_t seq;
-		struct svcmap sm;
+		struct svcmap sm = { 0 };
 		struct svcmemo memo;
 
 		r = *seg_after;
@@ -459,15 +472,27 @@ int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
 			if ((rc = mdb_put(t, dbi, &k, &d, 0)) != 0)
 				goto abort;
 		}
-		if ((rc = rollup_commit(s, t, blks, nblks)) ||
-		    (rc = index_seg_put(t, s, seg, &r)) ||
+		if (!held)
+			rc = rollup_commit(s, t, blks, nblks);
+		else if (flush)
+			rc = rollpend_write(s, t, held);
+		else if (!rollpend_first(held))
+			rc = rollup_lag_put(s, t, seg, r.last_seq - nblks + 1);
+		if (held && flush && rc == 0 && rollpend_first(held))
+			rc = rollup_lag_del(s, t, seg);
+		if (rc || (rc = index_seg_put(t, s, seg, &r)) ||
 		    (rc = store_put_u64(t, s->db_meta, "next_seq", seq)))
 			goto abort;
 		rc = store_wtxn_commit(s, t);
 		if (rc == MDB_MAP_FULL)
 			continue; /* the map grew: redo the whole transaction */
-		if (rc == 0)
+		if (rc == 0) {
 			*seg_after = r;
+			if (held && flush)
+				rollpend_clear(held);
+			else if (held)
+				rollpend_held(held, r.last_seq - nblks + 1, now);
+		}
 		break;
 abort:
 		store_wtxn_abort(s, t);

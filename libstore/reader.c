@@ -77,8 +77,7 @@ static int seg_exists(tt_store *s, uint64_t seg)
 	return index_seg_read(s, seg, &r) != TT_ENOTFOUND;
 }
 
-/* Read (part of) a block into raw; problems are reported and yield <0. */
-static int read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
+int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
     uint32_t raw_need, tt_buf *io, tt_buf *raw, uint32_t *got)
 {
 	int fd, rc;
@@ -211,7 +210,7 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 		size_t pos = 0, len;
 		const uint8_t *rec;
 
-		if (read_block(s, r->b.seg, r->b.off, r->b.comp_len, r->v.raw_hi, &io, &raws[i], &got) < 0)
+		if (store_read_block(s, r->b.seg, r->b.off, r->b.comp_len, r->v.raw_hi, &io, &raws[i], &got) < 0)
 			continue;
 		if (got > r->v.raw_hi)
 			got = r->v.raw_hi;
@@ -379,7 +378,7 @@ int tt_store_scan(tt_store *s, const tt_scan *sc, tt_rec_fn fn, void *ctx, tt_po
 			if (seq == pos.seq && (reverse ? pos.idx == 0 : pos.idx >= b->nrec))
 				continue; /* already consumed */
 			if (b->max_ts < sc->since || b->min_ts > sc->until ||
-			    read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0) {
+			    store_read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0) {
 				/* skipped whole: the position moves past it */
 				if (reverse) { pos.seq = seq; pos.idx = 0; }
 				else { pos.seq = seq; pos.idx = b->nrec; }
@@ -640,7 +639,7 @@ static int block_services(tt_store *s, MDB_txn *t, const void *id, size_t id_len
 	int rc;
 
 	if (blog_get(s, t, v->seq, &b) < 0 ||
-	    read_block(s, b.seg, b.off, b.comp_len, v->raw_hi, io, raw, &got) < 0)
+	    store_read_block(s, b.seg, b.off, b.comp_len, v->raw_hi, io, raw, &got) < 0)
 		return 0; /* gone, or a bad block (reported) */
 	if (got > v->raw_hi)
 		got = v->raw_hi;
@@ -827,7 +826,7 @@ int tt_store_list_ids(tt_store *s, int64_t since, int64_t until, size_t limit,
 				continue;
 			pos.seq = ch[i].seq;
 			if (b->max_ts < since || b->min_ts > until ||
-			    read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0)
+			    store_read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0)
 				continue;
 			/* ids of this block, newest record first */
 			ids.len = 0;

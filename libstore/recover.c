@@ -139,7 +139,7 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 		pos += BLK_HDR_SIZE + clen;
 		r.end = pos;
 		if (++nb == RECOVER_BATCH) {
-			if ((rc = index_commit(s, seg, batch, nb, &r, NULL)) < 0)
+			if ((rc = index_commit(s, seg, batch, nb, &r, NULL, NULL)) < 0)
 				goto fail;
 			nb = 0;
 		}
@@ -152,7 +152,7 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 			goto fail;
 		}
 	}
-	if (nb > 0 && (rc = index_commit(s, seg, batch, nb, &r, NULL)) < 0)
+	if (nb > 0 && (rc = index_commit(s, seg, batch, nb, &r, NULL, NULL)) < 0)
 		goto fail;
 	if (sealed) {
 		r.state = TT_SEG_SEALED;
@@ -203,7 +203,13 @@ int orphans_walk(tt_store *s, int stop_unwritable,
 			break;
 		if (own < 0)
 			continue;
-		rc = fn(ctx, rows[i].id, fd, &r, recover_segment(s, rows[i].id, fd, &r));
+		/* first the rollups a killed writer held back (7.6): the blocks
+		 * the index has now (recovery folds those it adds itself) */
+		memset(&r, 0, sizeof r);
+		own = rollup_refold(s, rows[i].id);
+		if (own == 0)
+			own = recover_segment(s, rows[i].id, fd, &r);
+		rc = fn(ctx, rows[i].id, fd, &r, own);
 		if (rc <= 0)
 			close(fd);
 	}

@@ -87,10 +87,30 @@ static int llm_kv(void *ctx, int in_attrs, const char *k, size_t kn, const tt_va
 	return 0;
 }
 
+/* Every alias (and, nested, its last part) holds "token" or "cost", and a
+ * msgpack key is its bytes: a record with neither has no LLM field. One
+ * memchr pass for their 'o' costs a fraction of walking every field (which
+ * was 7 % of ingest) and of two memmem passes. */
+static int maybe_llm(const uint8_t *p, size_t n)
+{
+	const uint8_t *e = p + n, *o = p + 1;
+
+	while (o + 3 <= e && (o = memchr(o, 'o', (size_t)(e - o))) != NULL) {
+		if (o + 3 <= e && o[-1] == 'c' && o[1] == 's' && o[2] == 't')
+			return 1;
+		if (o + 4 <= e && o[-1] == 't' && o[1] == 'k' && o[2] == 'e' && o[3] == 'n')
+			return 1;
+		o++;
+	}
+	return 0;
+}
+
 int rollup_llm(const uint8_t *rec, size_t len, struct llm *l)
 {
 	pthread_once(&llm_once, llm_init);
 	memset(l, 0, sizeof *l);
+	if (!maybe_llm(rec, len))
+		return 0;
 	return tt_rec_scalars(rec, len, llm_kv, l);
 }
 
@@ -403,20 +423,18 @@ static int meta_u64(MDB_txn *t, tt_store *s, const char *name, uint64_t dflt, ui
 
 /* The number of a's group, created if new; past TT_ROLLUP_GROUPS_MAX groups
  * of its service, the group of the name "(other)". */
-static int group_num(tt_store *s, MDB_txn *t, const blkinfo *b, const rollacc *a, uint32_t *num)
+static int group_num(tt_store *s, MDB_txn *t, const struct rkey *g, uint32_t *num)
 {
 	uint8_t key[GKEY_MAX], ck[1 + ROLLUP_SVC_MAX], nb[4];
-	const char *svc = (const char *)b->arena.data + a->svc_off;
-	const char *name = (const char *)b->arena.data + a->name_off;
-	const char *kind = (const char *)b->arena.data + a->kind_off;
-	size_t name_len = a->name_len;
+	const char *svc = g->p[0], *name = g->p[1], *kind = g->p[2];
+	size_t name_len = g->n[1];
 	MDB_val k, d;
 	uint64_t next, per_svc;
 	int rc, other = 0;
 
 	for (;;) {
 		k.mv_data = key;
-		k.mv_size = gkey(key, svc, a->svc_len, name, name_len, kind, a->kind_len);
+		k.mv_size = gkey(key, svc, g->n[0], name, name_len, kind, g->n[2]);
 		if ((rc = mdb_get(t, s->db_rgroups, &k, &d)) == 0) {
 			if (d.mv_size != 4)
 				return TT_ECORRUPT;
@@ -427,8 +445,8 @@ static int group_num(tt_store *s, MDB_txn *t, const blkinfo *b, const rollacc *a
 			return rc;
 		/* a new group: within its service's cap? */
 		ck[0] = 'c';
-		memcpy(ck + 1, svc, a->svc_len);
-		k.mv_data = ck, k.mv_size = 1 + a->svc_len;
+		memcpy(ck + 1, svc, g->n[0]);
+		k.mv_data = ck, k.mv_size = 1 + g->n[0];
 		if ((rc = mdb_get(t, s->db_rgroups, &k, &d)) == 0 && d.mv_size == 4)
 			per_svc = get32(d.mv_data);
 		else if (rc == 0 || rc == MDB_NOTFOUND)
@@ -453,7 +471,7 @@ static int group_num(tt_store *s, MDB_txn *t, const blkinfo *b, const rollacc *a
 	/* 'k' row -> number, 'g' row -> the key's strings */
 	put32(nb, *num);
 	k.mv_data = key;
-	k.mv_size = gkey(key, svc, a->svc_len, name, name_len, kind, a->kind_len);
+	k.mv_size = gkey(key, svc, g->n[0], name, name_len, kind, g->n[2]);
 	if ((rc = mdb_put(t, s->db_rgroups, &k, &d, 0)) != 0)
 		return rc;
 	{
@@ -466,23 +484,11 @@ static int group_num(tt_store *s, MDB_txn *t, const blkinfo *b, const rollacc *a
 	return store_put_u64(t, s->db_meta, "next_rgroup", next + 1);
 }
 
-/* ---- the commit */
+/* ---- rows to write: what a commit folds, or what a writer holds back */
 
 /* Row key: minute + 2^63 (u64 BE, so negative minutes sort first), group
  * (u32 BE). */
 #define RKEY_SIZE 12
-
-struct rrow {
-	uint8_t key[RKEY_SIZE];
-	const blkinfo *b;
-	uint32_t acc; /* index in b->ru */
-};
-
-static int rrow_cmp(const void *x, const void *y)
-{
-	const struct rrow *a = x, *b = y;
-	return memcmp(a->key, b->key, RKEY_SIZE);
-}
 
 static void rkey_put(uint8_t *k, int64_t minute, uint32_t group)
 {
@@ -530,52 +536,143 @@ static int rval_of(const blkinfo *b, uint32_t idx, struct rval *r)
 	return 0;
 }
 
-int rollup_commit(tt_store *s, MDB_txn *t, blkinfo *blks, size_t nblks)
+/* The rows of a set of blocks, merged by (minute, service, name, kind): the
+ * keys live in `keys` (a blkinfo used for its accumulator table and arena,
+ * ru[i] naming row i's strings), the values in v[i]. */
+struct rollpend {
+	blkinfo keys;
+	uint32_t *tab, tabsz;
+	struct rval *v;
+	size_t cap_v;
+	uint64_t first_seq;  /* held back: the first block not in the rows; 0 = none */
+	int64_t since;       /* CLOCK_MONOTONIC ns when the first was held */
+};
+
+rollpend *rollpend_new(void)
+{
+	return calloc(1, sizeof(rollpend));
+}
+
+void rollpend_clear(rollpend *p)
+{
+	for (uint32_t i = 0; i < p->keys.nru; i++) {
+		tt_hist_free(&p->v[i].h);
+		memset(&p->v[i], 0, sizeof p->v[i]);
+	}
+	p->keys.nru = 0;
+	p->keys.arena.len = 0;
+	if (p->tab)
+		memset(p->tab, 0xff, p->tabsz * sizeof *p->tab);
+	p->first_seq = 0;
+	p->since = 0;
+}
+
+static void rollpend_fini(rollpend *p)
+{
+	rollpend_clear(p);
+	blkinfo_free(&p->keys);
+	free(p->tab);
+	free(p->v);
+}
+
+void rollpend_free(rollpend *p)
+{
+	if (!p)
+		return;
+	rollpend_fini(p);
+	free(p);
+}
+
+static void rkey_at(const blkinfo *b, const rollacc *a, struct rkey *k)
+{
+	k->p[0] = (const char *)b->arena.data + a->svc_off, k->n[0] = a->svc_len;
+	k->p[1] = (const char *)b->arena.data + a->name_off, k->n[1] = a->name_len;
+	k->p[2] = (const char *)b->arena.data + a->kind_off, k->n[2] = a->kind_len;
+}
+
+/* Add the rollups of a block to p. */
+static int rollpend_add1(rollpend *p, blkinfo *b)
+{
+	if (b->ru_hist.len > 8) /* sorted once (a retried commit sorts a sorted one) */
+		qsort(b->ru_hist.data, b->ru_hist.len / 8, 8, u64_cmp);
+	if (!p->keys.arena.data && tt_buf_reserve(&p->keys.arena, 256) < 0)
+		return -ENOMEM;
+	for (uint32_t j = 0; j < b->nru; j++) {
+		struct rkey k;
+		struct rval x;
+		int idx, rc;
+
+		rkey_at(b, &b->ru[j], &k);
+		if ((idx = acc_find(&p->keys, &p->tab, &p->tabsz, b->ru[j].minute, &k)) < 0)
+			return idx;
+		if ((size_t)idx >= p->cap_v) {
+			size_t nc = p->cap_v ? p->cap_v * 2 : 16;
+			struct rval *nv = realloc(p->v, nc * sizeof *nv);
+			if (!nv)
+				return -ENOMEM;
+			memset(nv + p->cap_v, 0, (nc - p->cap_v) * sizeof *nv);
+			p->v = nv, p->cap_v = nc;
+		}
+		if ((rc = rval_of(b, j, &x)) == 0)
+			rc = rval_add(&p->v[idx], &x);
+		tt_hist_free(&x.h);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int rollpend_add(rollpend *p, blkinfo *blks, size_t nblks)
+{
+	int rc;
+	for (size_t i = 0; i < nblks; i++)
+		if ((rc = rollpend_add1(p, &blks[i])) < 0)
+			return rc;
+	return 0;
+}
+
+struct rrow { uint8_t key[RKEY_SIZE]; uint32_t i; };
+
+static int rrow_cmp(const void *x, const void *y)
+{
+	const struct rrow *a = x, *b = y;
+	return memcmp(a->key, b->key, RKEY_SIZE);
+}
+
+/* Add p's rows to the stored ones, inside t, in key order (rows whose names
+ * fold into one "(other)" group are added together). */
+int rollpend_write(tt_store *s, MDB_txn *t, const rollpend *p)
 {
 	struct rrow *rows = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = p->keys.nru;
 	uint64_t folded = 0, total;
 	tt_buf val = { 0 };
 	int rc = 0;
 
-	if (!s->db_rollup || !s->db_rgroups)
+	if (!s->db_rollup || !s->db_rgroups || n == 0)
 		return 0; /* a read-only open never commits */
-	for (size_t i = 0; i < nblks; i++) {
-		cap += blks[i].nru;
-		if (blks[i].ru_hist.len > 8) /* sorted once (a retried commit sorts a sorted one) */
-			qsort(blks[i].ru_hist.data, blks[i].ru_hist.len / 8, 8, u64_cmp);
-	}
-	if (cap && !(rows = malloc(cap * sizeof *rows)))
+	if (!(rows = malloc(n * sizeof *rows)))
 		return -ENOMEM;
-	for (size_t i = 0; i < nblks; i++)
-		for (uint32_t j = 0; j < blks[i].nru; j++) {
-			uint32_t g;
-			if ((rc = group_num(s, t, &blks[i], &blks[i].ru[j], &g)) != 0)
-				goto out;
-			rkey_put(rows[n].key, blks[i].ru[j].minute, g);
-			rows[n].b = &blks[i];
-			rows[n].acc = j;
-			folded += blks[i].ru[j].count;
-			n++;
-		}
+	for (size_t i = 0; i < n; i++) {
+		struct rkey k;
+		uint32_t g;
+		rkey_at(&p->keys, &p->keys.ru[i], &k);
+		if ((rc = group_num(s, t, &k, &g)) != 0)
+			goto out;
+		rkey_put(rows[i].key, p->keys.ru[i].minute, g);
+		rows[i].i = (uint32_t)i;
+		folded += p->v[i].count;
+	}
 	if (n > 1)
 		qsort(rows, n, sizeof *rows, rrow_cmp);
-	for (size_t i = 0; i < n;) {
-		struct rval acc, x;
+	for (size_t i = 0, j; i < n; i = j) {
+		struct rval acc = { 0 }, x;
 		MDB_val k = { RKEY_SIZE, rows[i].key }, d;
-		size_t j;
 
-		if ((rc = rval_of(rows[i].b, rows[i].acc, &acc)) < 0)
-			goto out;
-		for (j = i + 1; j < n && memcmp(rows[j].key, rows[i].key, RKEY_SIZE) == 0; j++) {
-			if ((rc = rval_of(rows[j].b, rows[j].acc, &x)) < 0 || (rc = rval_add(&acc, &x)) < 0) {
-				tt_hist_free(&x.h);
-				tt_hist_free(&acc.h);
-				goto out;
-			}
-			tt_hist_free(&x.h);
-		}
-		if ((rc = mdb_get(t, s->db_rollup, &k, &d)) == 0) {
+		for (j = i; j < n && memcmp(rows[j].key, rows[i].key, RKEY_SIZE) == 0; j++)
+			if ((rc = rval_add(&acc, &p->v[rows[j].i])) < 0)
+				break;
+		if (rc == 0 && (rc = mdb_get(t, s->db_rollup, &k, &d)) == 0) {
 			/* a damaged row is replaced by what is folded now (tt-check
 			 * reports the difference) */
 			if (rval_decode(d.mv_data, d.mv_size, &x) == 0) {
@@ -592,7 +689,6 @@ int rollup_commit(tt_store *s, MDB_txn *t, blkinfo *blks, size_t nblks)
 		tt_hist_free(&acc.h);
 		if (rc)
 			goto out;
-		i = j;
 	}
 	if ((rc = meta_u64(t, s, "rollup_records", 0, &total)) == 0)
 		rc = store_put_u64(t, s->db_meta, "rollup_records", total + folded);
@@ -602,7 +698,266 @@ out:
 	return rc;
 }
 
+int rollup_commit(tt_store *s, MDB_txn *t, blkinfo *blks, size_t nblks)
+{
+	rollpend p = { 0 };
+	int rc;
+
+	if (!s->db_rollup || !s->db_rgroups)
+		return 0;
+	if ((rc = rollpend_add(&p, blks, nblks)) == 0)
+		rc = rollpend_write(s, t, &p);
+	rollpend_fini(&p);
+	return rc;
+}
+
+/* ---- rows a writer holds back: "rlag" + segment (u64 BE) in meta -> the
+ * first block sequence number of the segment not folded into the rows */
+
+static void lag_key(uint8_t k[12], uint64_t seg)
+{
+	memcpy(k, "rlag", 4);
+	putbe64(k + 4, seg);
+}
+
+int rollup_lag_put(tt_store *s, MDB_txn *t, uint64_t seg, uint64_t first_seq)
+{
+	uint8_t kb[12], vb[8];
+	MDB_val k = { 12, kb }, d = { 8, vb };
+
+	lag_key(kb, seg);
+	put64(vb, first_seq);
+	return mdb_put(t, s->db_meta, &k, &d, 0);
+}
+
+int rollup_lag_del(tt_store *s, MDB_txn *t, uint64_t seg)
+{
+	uint8_t kb[12];
+	MDB_val k = { 12, kb };
+	int rc;
+
+	lag_key(kb, seg);
+	rc = mdb_del(t, s->db_meta, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Fold the blocks of seg from first_seq on (as the block log in t has them)
+ * into p. A block that cannot be read is reported and left out. */
+static int fold_lagging(tt_store *s, MDB_txn *t, uint64_t seg, uint64_t first_seq, rollpend *p)
+{
+	segrec r;
+	blkinfo bi = { 0 };
+	tt_buf io = { 0 }, raw = { 0 };
+	MDB_cursor *c;
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, d;
+	int rc;
+
+	if ((rc = index_seg_get(s, t, seg, &r)) != 0)
+		return rc == TT_ENOTFOUND ? 0 : rc; /* deleted: nothing to fold */
+	if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0)
+		return mdb_rc(rc);
+	putbe64(kb, first_seq);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0 &&
+	    getbe64(k.mv_data) <= r.last_seq; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		blogrec b;
+		uint32_t got;
+		if (blogrec_decode(d.mv_data, d.mv_size, &b) < 0 || b.seg != seg)
+			continue;
+		if (store_read_block(s, seg, b.off, b.comp_len, 0, &io, &raw, &got) < 0)
+			continue; /* reported */
+		blkinfo_reset(&bi);
+		if ((rc = blkinfo_scan(&bi, raw.data, got)) < 0 || (rc = rollpend_add1(p, &bi)) < 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	blkinfo_free(&bi);
+	tt_buf_free(&io);
+	tt_buf_free(&raw);
+	if (rc == TT_ECORRUPT)
+		rc = 0;
+	return rc == MDB_NOTFOUND ? 0 : mdb_rc(rc);
+}
+
+/* Every segment's held back blocks, folded into p (readers: in t's snapshot). */
+static int fold_all_lagging(tt_store *s, MDB_txn *t, rollpend *p)
+{
+	MDB_cursor *c;
+	MDB_val k = { 4, "rlag" }, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t, s->db_meta, &c)) != 0)
+		return mdb_rc(rc);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < 4 || memcmp(k.mv_data, "rlag", 4) != 0)
+			break;
+		if (k.mv_size != 12 || d.mv_size != 8)
+			continue;
+		if ((rc = fold_lagging(s, t, getbe64((const uint8_t *)k.mv_data + 4),
+		    get64(d.mv_data), p)) < 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : mdb_rc(rc);
+}
+
+int rollup_refold(tt_store *s, uint64_t seg)
+{
+	uint8_t kb[12];
+	MDB_val k = { 12, kb }, d;
+	MDB_txn *t;
+	rollpend *p;
+	int rc;
+
+	if (!s->db_rollup || (s->o.flags & TT_OPEN_RDONLY))
+		return 0;
+	if (!(p = rollpend_new()))
+		return -ENOMEM;
+	lag_key(kb, seg);
+	for (;;) {
+		if ((rc = store_wtxn(s, &t)) != 0)
+			break;
+		if ((rc = mdb_get(t, s->db_meta, &k, &d)) == MDB_NOTFOUND) {
+			store_wtxn_abort(s, t);
+			rc = 0;
+			break;
+		}
+		if (rc == 0 && d.mv_size != 8)
+			rc = TT_ECORRUPT;
+		if (rc || (rc = fold_lagging(s, t, seg, get64(d.mv_data), p)) ||
+		    (rc = rollpend_write(s, t, p)) || (rc = rollup_lag_del(s, t, seg))) {
+			store_wtxn_abort(s, t);
+			if (rc == MDB_MAP_FULL && (rc = store_map_grow(s)) == 0) {
+				rollpend_clear(p);
+				continue;
+			}
+			break;
+		}
+		if ((rc = store_wtxn_commit(s, t)) == MDB_MAP_FULL) {
+			rollpend_clear(p);
+			continue;
+		}
+		break;
+	}
+	rollpend_free(p);
+	return mdb_rc(rc);
+}
+
+int rollup_flush(tt_store *s, uint64_t seg, rollpend *p)
+{
+	MDB_txn *t;
+	int rc;
+
+	if (!p || (!p->first_seq && p->keys.nru == 0))
+		return 0;
+	for (;;) {
+		if ((rc = store_wtxn(s, &t)) != 0)
+			break;
+		if ((rc = rollpend_write(s, t, p)) || (rc = rollup_lag_del(s, t, seg))) {
+			store_wtxn_abort(s, t);
+			if (rc == MDB_MAP_FULL && (rc = store_map_grow(s)) == 0)
+				continue;
+			break;
+		}
+		if ((rc = store_wtxn_commit(s, t)) == MDB_MAP_FULL)
+			continue;
+		break;
+	}
+	if (rc == 0)
+		rollpend_clear(p);
+	return mdb_rc(rc);
+}
+
+int rollpend_due(const rollpend *p, int64_t now)
+{
+	return p->keys.nru == 0 || p->keys.nru >= ROLLUP_HOLD_ROWS ||
+	    (p->since && now - p->since >= ROLLUP_HOLD_NS);
+}
+
+void rollpend_held(rollpend *p, uint64_t first_seq, int64_t now)
+{
+	if (!p->first_seq) {
+		p->first_seq = first_seq;
+		p->since = now;
+	}
+}
+
+uint64_t rollpend_first(const rollpend *p)
+{
+	return p->first_seq;
+}
+
+int64_t rollpend_since(const rollpend *p)
+{
+	return p->since;
+}
+
 /* ---- reading */
+
+static int deliver(tt_rollup_fn fn, void *ctx, int64_t minute, const struct rkey *g,
+    const struct rval *v)
+{
+	tt_rollup r;
+
+	memset(&r, 0, sizeof r);
+	r.minute_ns = minute * 60000000000LL;
+	r.service = g->p[0], r.service_len = g->n[0];
+	r.name = g->p[1], r.name_len = g->n[1];
+	r.kind = g->p[2], r.kind_len = g->n[2];
+	r.count = v->count, r.errors = v->errors, r.dur_n = v->dur_n;
+	r.dur_min = v->dur_min, r.dur_max = v->dur_max, r.dur_sum = v->dur_sum;
+	r.llm_n = v->llm_n, r.in_tokens = v->in_tok, r.out_tokens = v->out_tok;
+	r.cost_nano = v->cost_nano;
+	r.hist = v->h;
+	return fn(ctx, &r);
+}
+
+/* Would a new group of g's name fold into "(other)" (its service is at the
+ * cap)? What a flush of held back rows will store it as. */
+static int group_is_other(tt_store *s, MDB_txn *t, const struct rkey *g)
+{
+	uint8_t key[GKEY_MAX];
+	MDB_val k = { gkey(key, g->p[0], g->n[0], g->p[1], g->n[1], g->p[2], g->n[2]), key }, d;
+
+	if (mdb_get(t, s->db_rgroups, &k, &d) == 0)
+		return 0;
+	key[0] = 'c';
+	memcpy(key + 1, g->p[0], g->n[0]);
+	k.mv_size = 1 + g->n[0];
+	return mdb_get(t, s->db_rgroups, &k, &d) == 0 && d.mv_size == 4 &&
+	    get32(d.mv_data) >= TT_ROLLUP_GROUPS_MAX;
+}
+
+/* The rollups of blocks whose rows a writer holds back (or a killed writer
+ * left unfolded: the next read-write open folds them), folded from the blocks
+ * themselves: at most ROLLUP_HOLD_NS of ingest per writer. */
+static int held_back(tt_store *s, MDB_txn *t, int64_t m_since, int64_t m_until,
+    tt_rollup_fn fn, void *ctx, int *delivered)
+{
+	rollpend p = { 0 };
+	int rc;
+
+	if ((rc = fold_all_lagging(s, t, &p)) == 0)
+		for (uint32_t i = 0; i < p.keys.nru; i++) {
+			const rollacc *a = &p.keys.ru[i];
+			struct rkey g;
+			if (a->minute < m_since || a->minute > m_until)
+				continue;
+			rkey_at(&p.keys, a, &g);
+			if (group_is_other(s, t, &g))
+				g.p[1] = TT_ROLLUP_OTHER, g.n[1] = sizeof TT_ROLLUP_OTHER - 1;
+			if ((rc = deliver(fn, ctx, a->minute, &g, &p.v[i])) < 0)
+				break;
+			++*delivered;
+			if (rc > 0) {
+				rc = 0;
+				break;
+			}
+		}
+	rollpend_fini(&p);
+	return rc;
+}
 
 int tt_store_rollups(tt_store *s, int64_t since, int64_t until, tt_rollup_fn fn, void *ctx)
 {
@@ -611,7 +966,7 @@ int tt_store_rollups(tt_store *s, int64_t since, int64_t until, tt_rollup_fn fn,
 	MDB_val k, d;
 	uint8_t start[RKEY_SIZE];
 	int64_t m_since = minute_of(since), m_until = minute_of(until);
-	int rc, delivered = 0;
+	int rc, delivered = 0, minute_past = 0;
 
 	if (!s->db_rollup || !s->db_rgroups)
 		return 0;
@@ -627,7 +982,7 @@ int tt_store_rollups(tt_store *s, int64_t since, int64_t until, tt_rollup_fn fn,
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		const uint8_t *kb = k.mv_data;
 		struct rval v;
-		tt_rollup r;
+		struct rkey gs;
 		uint8_t gk[5] = { 'g', kb[8], kb[9], kb[10], kb[11] };
 		MDB_val gkv = { 5, gk }, gd;
 		const uint8_t *g;
@@ -637,8 +992,10 @@ int tt_store_rollups(tt_store *s, int64_t since, int64_t until, tt_rollup_fn fn,
 		if (k.mv_size != RKEY_SIZE)
 			continue;
 		minute = (int64_t)(getbe64(kb) ^ (1ull << 63));
-		if (minute > m_until)
+		if (minute > m_until) {
+			minute_past = 1;
 			break;
+		}
 		/* the group's strings: 'g' row = u16 BE + service, u16 BE + name, kind */
 		if (mdb_get(t, s->db_rgroups, &gkv, &gd) != 0 || gd.mv_size < 4)
 			continue;
@@ -655,17 +1012,10 @@ int tt_store_rollups(tt_store *s, int64_t since, int64_t until, tt_rollup_fn fn,
 			store_problem(s, 0, 0, TT_ECORRUPT, "rollup row does not decode: skipped");
 			continue;
 		}
-		memset(&r, 0, sizeof r);
-		r.minute_ns = minute * 60000000000LL;
-		r.service = (const char *)g + 2, r.service_len = sn;
-		r.name = (const char *)g + 4 + sn, r.name_len = nn;
-		r.kind = (const char *)g + 4 + sn + nn, r.kind_len = gd.mv_size - 4 - sn - nn;
-		r.count = v.count, r.errors = v.errors, r.dur_n = v.dur_n;
-		r.dur_min = v.dur_min, r.dur_max = v.dur_max, r.dur_sum = v.dur_sum;
-		r.llm_n = v.llm_n, r.in_tokens = v.in_tok, r.out_tokens = v.out_tok;
-		r.cost_nano = v.cost_nano;
-		r.hist = v.h;
-		rc = fn(ctx, &r);
+		gs.p[0] = (const char *)g + 2, gs.n[0] = sn;
+		gs.p[1] = (const char *)g + 4 + sn, gs.n[1] = nn;
+		gs.p[2] = (const char *)g + 4 + sn + nn, gs.n[2] = gd.mv_size - 4 - sn - nn;
+		rc = deliver(fn, ctx, minute, &gs, &v);
 		tt_hist_free(&v.h);
 		if (rc < 0)
 			break;
@@ -674,6 +1024,8 @@ int tt_store_rollups(tt_store *s, int64_t since, int64_t until, tt_rollup_fn fn,
 			break;
 	}
 	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND || (rc == 0 && minute_past))
+		rc = held_back(s, t, m_since, m_until, fn, ctx, &delivered);
 	store_rtxn_done(s, t);
 	if (rc < 0 && rc != MDB_NOTFOUND)
 		return mdb_rc(rc);

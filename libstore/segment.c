@@ -231,6 +231,10 @@ int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos, const uint8_t **re
 
 void blkinfo_reset(blkinfo *b)
 {
+	if (b->idtab && b->nids)
+		memset(b->idtab, 0xff, b->idtabsz * sizeof *b->idtab);
+	if (b->rutab && b->nru)
+		memset(b->rutab, 0xff, b->rutabsz * sizeof *b->rutab);
 	b->nids = 0;
 	b->nru = 0;
 	b->ru_hist.len = 0;
@@ -247,6 +251,8 @@ void blkinfo_free(blkinfo *b)
 		return;
 	free(b->ids);
 	free(b->ru);
+	free(b->idtab);
+	free(b->rutab);
 	tt_buf_free(&b->arena);
 	tt_buf_free(&b->ru_hist);
 	memset(b, 0, sizeof *b);
@@ -285,107 +291,108 @@ static int tab_grow(const blkinfo *b, uint32_t **tab, uint32_t *tabsz)
 	return 0;
 }
 
-/* Open-addressing table from id to its slot in b->ids, sized per block (for
- * records of 64 bytes and more; doubled when more ids than that arrive: the
- * smallest record with an id is about 13 bytes). */
+/* Add one record (its info read; rec_off/rec_end: where it lies in the raw
+ * payload) to b. Ids go through an open-addressing table from id to its slot
+ * in b->ids, doubled at half full; rollups through rollup_fold's. */
+int blkinfo_add(blkinfo *b, const tt_rec_info *ri, const uint8_t *rec, size_t rlen,
+    uint32_t rec_off, uint32_t rec_end)
+{
+	uint32_t h, slot, mask;
+	blkid *e;
+	int rc;
+
+	b->nrec++;
+	if (ri->ts < b->min_ts) b->min_ts = ri->ts;
+	if (ri->ts > b->max_ts) b->max_ts = ri->ts;
+	if (!b->no_rollup && (rc = rollup_fold(b, &b->rutab, &b->rutabsz, ri, rec, rlen)) < 0)
+		return rc;
+	if (!ri->corr.p || ri->corr.n == 0 || ri->corr.n > TT_ID_MAX)
+		return 0;
+	if (!b->idtab) {
+		if (!(b->idtab = malloc(64 * sizeof *b->idtab)))
+			return -ENOMEM;
+		b->idtabsz = 64;
+		memset(b->idtab, 0xff, 64 * sizeof *b->idtab);
+	}
+	if (b->nids * 2 >= b->idtabsz && (rc = tab_grow(b, &b->idtab, &b->idtabsz)) < 0)
+		return rc;
+	mask = b->idtabsz - 1;
+	h = (uint32_t)XXH3_64bits(ri->corr.p, ri->corr.n);
+	for (slot = h & mask;; slot = (slot + 1) & mask) {
+		if (b->idtab[slot] == UINT32_MAX)
+			break;
+		e = &b->ids[b->idtab[slot]];
+		if (same(&b->arena, e->key_off, e->key_len, ri->corr.p, ri->corr.n))
+			break;
+	}
+	if (b->idtab[slot] == UINT32_MAX) {
+		if (b->nids == b->cap_ids) {
+			uint32_t nc = b->cap_ids ? b->cap_ids * 2 : 64;
+			blkid *ni = realloc(b->ids, nc * sizeof *ni);
+			if (!ni)
+				return -ENOMEM;
+			b->ids = ni, b->cap_ids = nc;
+		}
+		e = &b->ids[b->nids];
+		memset(e, 0, sizeof *e);
+		if ((rc = arena_add(&b->arena, ri->corr.p, ri->corr.n, &e->key_off)) < 0)
+			return rc;
+		e->key_len = (uint32_t)ri->corr.n;
+		e->raw_lo = rec_off;
+		e->min_ts = INT64_MAX;
+		e->max_ts = INT64_MIN;
+		b->idtab[slot] = b->nids++;
+	}
+	e = &b->ids[b->idtab[slot]];
+	e->raw_hi = rec_end;
+	e->count++;
+	if (ri->ts < e->min_ts) e->min_ts = ri->ts;
+	if (ri->ts > e->max_ts) e->max_ts = ri->ts;
+	if (ri->dir.p && ri->dir.n == 2 && memcmp(ri->dir.p, "->", 2) == 0)
+		e->n_req++;
+	else if (ri->dir.p && ri->dir.n == 2 && memcmp(ri->dir.p, "<-", 2) == 0)
+		e->n_resp++;
+	if (ri->service.p && ri->service.n > 0) {
+		unsigned i;
+		for (i = 0; i < e->nsvc; i++)
+			if (same(&b->arena, e->svc_off[i], e->svc_len[i], ri->service.p, ri->service.n))
+				break;
+		if (i == e->nsvc) {
+			if (e->nsvc < 4) {
+				if ((rc = arena_add(&b->arena, ri->service.p, ri->service.n, &e->svc_off[i])) < 0)
+					return rc;
+				e->svc_len[i] = (uint32_t)ri->service.n;
+				e->nsvc++;
+			} else {
+				e->svc_more = 1;
+			}
+		}
+	}
+	return 0;
+}
+
+void blkinfo_done(blkinfo *b)
+{
+	if (b->nrec == 0)
+		b->min_ts = b->max_ts = 0;
+}
+
 int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len)
 {
-	uint32_t *tab = NULL, tabsz = 64, mask, *rutab = NULL, rutabsz = 0;
 	size_t pos = 0, rlen;
 	const uint8_t *rec;
 	int rc, r;
 
 	blkinfo_reset(b);
-	while (tabsz < 2 * (raw_len / 64 + 16))
-		tabsz <<= 1;
-	if (!(tab = malloc(tabsz * sizeof *tab)))
-		return -ENOMEM;
-	memset(tab, 0xff, tabsz * sizeof *tab);
-	mask = tabsz - 1;
 	while ((r = rec_next(raw, raw_len, &pos, &rec, &rlen)) > 0) {
 		tt_rec_info ri;
-		uint32_t h, slot;
-		blkid *e;
-		uint32_t rec_off = (uint32_t)(rec - raw);
-
-		if (tt_rec_info_get(rec, rlen, &ri) < 0) {
-			rc = TT_ECORRUPT;
-			goto fail;
-		}
-		b->nrec++;
-		if (ri.ts < b->min_ts) b->min_ts = ri.ts;
-		if (ri.ts > b->max_ts) b->max_ts = ri.ts;
-		if (!b->no_rollup && (rc = rollup_fold(b, &rutab, &rutabsz, &ri, rec, rlen)) < 0)
-			goto fail;
-		if (!ri.corr.p || ri.corr.n == 0 || ri.corr.n > TT_ID_MAX)
-			continue;
-		if (b->nids * 2 >= tabsz) {
-			if ((rc = tab_grow(b, &tab, &tabsz)) < 0)
-				goto fail;
-			mask = tabsz - 1;
-		}
-		h = (uint32_t)XXH3_64bits(ri.corr.p, ri.corr.n);
-		for (slot = h & mask;; slot = (slot + 1) & mask) {
-			if (tab[slot] == UINT32_MAX)
-				break;
-			e = &b->ids[tab[slot]];
-			if (same(&b->arena, e->key_off, e->key_len, ri.corr.p, ri.corr.n))
-				break;
-		}
-		if (tab[slot] == UINT32_MAX) {
-			if (b->nids == b->cap_ids) {
-				uint32_t nc = b->cap_ids ? b->cap_ids * 2 : 64;
-				blkid *ni = realloc(b->ids, nc * sizeof *ni);
-				if (!ni) { rc = -ENOMEM; goto fail; }
-				b->ids = ni, b->cap_ids = nc;
-			}
-			e = &b->ids[b->nids];
-			memset(e, 0, sizeof *e);
-			if ((rc = arena_add(&b->arena, ri.corr.p, ri.corr.n, &e->key_off)) < 0)
-				goto fail;
-			e->key_len = (uint32_t)ri.corr.n;
-			e->raw_lo = rec_off;
-			e->min_ts = INT64_MAX;
-			e->max_ts = INT64_MIN;
-			tab[slot] = b->nids++;
-		}
-		e = &b->ids[tab[slot]];
-		e->raw_hi = (uint32_t)pos;
-		e->count++;
-		if (ri.ts < e->min_ts) e->min_ts = ri.ts;
-		if (ri.ts > e->max_ts) e->max_ts = ri.ts;
-		if (ri.dir.p && ri.dir.n == 2 && memcmp(ri.dir.p, "->", 2) == 0)
-			e->n_req++;
-		else if (ri.dir.p && ri.dir.n == 2 && memcmp(ri.dir.p, "<-", 2) == 0)
-			e->n_resp++;
-		if (ri.service.p && ri.service.n > 0) {
-			unsigned i;
-			for (i = 0; i < e->nsvc; i++)
-				if (same(&b->arena, e->svc_off[i], e->svc_len[i], ri.service.p, ri.service.n))
-					break;
-			if (i == e->nsvc) {
-				if (e->nsvc < 4) {
-					if ((rc = arena_add(&b->arena, ri.service.p, ri.service.n, &e->svc_off[i])) < 0)
-						goto fail;
-					e->svc_len[i] = (uint32_t)ri.service.n;
-					e->nsvc++;
-				} else {
-					e->svc_more = 1;
-				}
-			}
-		}
+		if (tt_rec_info_get(rec, rlen, &ri) < 0)
+			return TT_ECORRUPT;
+		if ((rc = blkinfo_add(b, &ri, rec, rlen, (uint32_t)(rec - raw), (uint32_t)pos)) < 0)
+			return rc;
 	}
-	if (r < 0) {
-		rc = r;
-		goto fail;
-	}
-	if (b->nrec == 0)
-		b->min_ts = b->max_ts = 0;
-	free(tab);
-	free(rutab);
+	if (r < 0)
+		return r;
+	blkinfo_done(b);
 	return 0;
-fail:
-	free(tab);
-	free(rutab);
-	return rc;
 }

@@ -142,6 +142,8 @@ typedef struct blkinfo {
 	uint32_t nru, cap_ru;
 	tt_buf ru_hist;              /* u64 (rollacc index << 16 | bucket) per duration */
 	int no_rollup;               /* TT_OPEN_NOROLLUP: fold nothing */
+	uint32_t *idtab, idtabsz;    /* blkinfo_add's tables: id -> ids[], */
+	uint32_t *rutab, rutabsz;    /* (minute, group) -> ru[] */
 } blkinfo;
 
 void blkinfo_reset(blkinfo *b);
@@ -149,6 +151,11 @@ void blkinfo_free(blkinfo *b);
 /* Walk a raw payload and fill b->ids / ts range / nrec. TT_ECORRUPT if the
  * payload does not frame into canonical records. */
 int blkinfo_scan(blkinfo *b, const uint8_t *raw, size_t raw_len);
+/* The same, a record at a time (after blkinfo_reset): the writer builds a
+ * block's info while its records are appended, on the appending thread. */
+int blkinfo_add(blkinfo *b, const tt_rec_info *ri, const uint8_t *rec, size_t rlen,
+    uint32_t rec_off, uint32_t rec_end);
+void blkinfo_done(blkinfo *b);
 
 /* ---- rollup.c */
 /* Fold one record (its info already read) into the rollups of b; tab and tabsz
@@ -157,6 +164,35 @@ int rollup_fold(blkinfo *b, uint32_t **tab, uint32_t *tabsz, const tt_rec_info *
     const uint8_t *rec, size_t len);
 /* Add the rollups of blks to the index, inside the commit's transaction. */
 int rollup_commit(tt_store *s, MDB_txn *t, blkinfo *blks, size_t nblks);
+/* Rollup rows a writer holds back (FORMAT.md 7.6): folded from its committed
+ * blocks, written at most every ROLLUP_HOLD_NS (or ROLLUP_HOLD_ROWS rows), so
+ * that a row is rewritten about once a second instead of at every commit.
+ * While rows are held, meta "rlag" + segment names the segment's first block
+ * not in the stored rows; readers fold those blocks themselves, and the next
+ * read-write open that owns the segment folds and stores them
+ * (rollup_refold). */
+#define ROLLUP_HOLD_NS 1000000000LL
+#define ROLLUP_HOLD_ROWS 4096u
+typedef struct rollpend rollpend;
+rollpend *rollpend_new(void);
+void rollpend_free(rollpend *p);
+void rollpend_clear(rollpend *p);
+int rollpend_add(rollpend *p, blkinfo *blks, size_t nblks);
+/* Add p's rows to the stored ones, inside t (rollup_records too). */
+int rollpend_write(tt_store *s, MDB_txn *t, const rollpend *p);
+/* Are p's rows to be written by this commit (none held, or held long enough)? */
+int rollpend_due(const rollpend *p, int64_t now_mono_ns);
+/* The commit that held p's rows back began at first_seq (kept if set). */
+void rollpend_held(rollpend *p, uint64_t first_seq, int64_t now_mono_ns);
+uint64_t rollpend_first(const rollpend *p); /* 0: nothing held in the index */
+int64_t rollpend_since(const rollpend *p);  /* monotonic ns it was first held */
+int rollup_lag_put(tt_store *s, MDB_txn *t, uint64_t seg, uint64_t first_seq);
+int rollup_lag_del(tt_store *s, MDB_txn *t, uint64_t seg);
+/* Write p's rows and clear seg's "rlag", in a transaction of its own. */
+int rollup_flush(tt_store *s, uint64_t seg, rollpend *p);
+/* Fold and store the blocks of seg a killed writer held back (the caller owns
+ * the segment). */
+int rollup_refold(tt_store *s, uint64_t seg);
 /* The LLM fields of a record (the first of each kind's aliases it has). */
 enum { LLM_IN, LLM_OUT, LLM_COST };
 struct llm { int have[3]; int64_t v[3]; /* tokens; cost x 1e9 */ };
@@ -251,6 +287,10 @@ int seg_pread_full(int fd, void *buf, size_t n, uint64_t off);
  * into raw (resized). */
 int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
     tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec);
+/* blk_read of a block of seg through the store's fd cache; problems are
+ * reported (store_problem) and yield <0. */
+int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
+    uint32_t raw_need, tt_buf *io, tt_buf *raw, uint32_t *got);
 /* Record framing inside a raw payload: varint length + msgpack record. */
 size_t rec_frame(uint8_t *dst, size_t len); /* writes varint; returns bytes */
 int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,
@@ -258,9 +298,11 @@ int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,
 
 /* index.c */
 /* Index blks (already durable in seg's file) in one transaction; *seg_after is
- * the segment row to store, its first/last_seq are filled in on success. */
+ * the segment row to store, its first/last_seq are filled in on success. Their
+ * rollups are stored in the same transaction, or, with held (a writer's),
+ * added to the rows it holds back, written when rollpend_due. */
 int index_commit(tt_store *s, uint64_t seg, blkinfo *blks, size_t nblks,
-    segrec *seg_after, uint64_t *first_seq_out);
+    segrec *seg_after, uint64_t *first_seq_out, rollpend *held);
 int index_seg_get(tt_store *s, MDB_txn *t, uint64_t seg, segrec *r);
 /* index_seg_get in a read transaction of its own; errors are negative */
 int index_seg_read(tt_store *s, uint64_t seg, segrec *r);

@@ -30,6 +30,7 @@
 
 struct rawblk {
 	tt_buf raw;
+	blkinfo bi;             /* its ids and rollups, built as records arrive */
 	uint32_t nrec;
 	int64_t min_ts, max_ts;
 	uint64_t last_ticket;
@@ -61,6 +62,7 @@ struct tt_writer {
 	segrec r;
 	blkinfo *pend;
 	size_t npend, cap_pend;
+	rollpend *held;         /* rollup rows held back (FORMAT.md 7.6); NULL: none kept */
 	uint64_t pend_ticket;
 	tt_buf blk;
 	struct rawblk spare;
@@ -239,10 +241,17 @@ static int write_block(tt_writer *w, struct rawblk *rb)
 		memset(np + w->cap_pend, 0, (nc - w->cap_pend) * sizeof *np);
 		w->pend = np, w->cap_pend = nc;
 	}
+	/* the block's info was built by the appending thread: take it, and
+	 * leave the raw block an empty one */
 	bi = &w->pend[w->npend];
-	bi->no_rollup = (w->s->o.flags & TT_OPEN_NOROLLUP) != 0;
-	if ((rc = blkinfo_scan(bi, rb->raw.data, rb->raw.len)) < 0)
-		return rc;
+	{
+		blkinfo tmp = *bi;
+		*bi = rb->bi;
+		rb->bi = tmp;
+		blkinfo_reset(&rb->bi);
+		rb->bi.no_rollup = bi->no_rollup;
+	}
+	blkinfo_done(bi);
 	if ((rc = blk_build(rb->raw.data, (uint32_t)rb->raw.len, bi->nrec, bi->min_ts,
 	    bi->max_ts, 0, &w->blk, NULL)) < 0)
 		return rc;
@@ -283,7 +292,7 @@ static int commit_pending(tt_writer *w)
 		}
 	}
 	r.end = w->pend[w->npend - 1].off + BLK_HDR_SIZE + w->pend[w->npend - 1].comp_len;
-	if ((rc = index_commit(w->s, w->seg, w->pend, w->npend, &r, NULL)) < 0)
+	if ((rc = index_commit(w->s, w->seg, w->pend, w->npend, &r, NULL, w->held)) < 0)
 		return rc;
 	w->r = r;
 	w->npend = 0;
@@ -292,7 +301,10 @@ static int commit_pending(tt_writer *w)
 
 static int rotate(tt_writer *w)
 {
-	int rc = seg_seal(w->s, w->seg, w->fd, &w->r);
+	int rc = rollup_flush(w->s, w->seg, w->held); /* the lag key names this segment */
+
+	if (rc == 0)
+		rc = seg_seal(w->s, w->seg, w->fd, &w->r);
 	close(w->fd);
 	w->fd = -1;
 	if (rc < 0)
@@ -307,6 +319,7 @@ static void rawblk_take(struct rawblk *dst, struct rawblk *src)
 	*src = tmp;
 	src->raw.len = 0;
 	src->nrec = 0;
+	blkinfo_reset(&src->bi);
 }
 
 /* Commit what is written, rotate when due, publish durability. Called with
@@ -356,6 +369,17 @@ static void discard_undurable(tt_writer *w)
 	w->npend = 0;
 }
 
+/* When the rows held back are to be written even if nothing else is. */
+static int64_t held_deadline(const tt_writer *w)
+{
+	return rollpend_since(w->held) + ROLLUP_HOLD_NS;
+}
+
+static int rollpend_first_due(const tt_writer *w, int64_t now)
+{
+	return w->held && rollpend_first(w->held) && now >= held_deadline(w);
+}
+
 static void *writer_thread(void *arg)
 {
 	tt_writer *w = arg;
@@ -397,7 +421,20 @@ static void *writer_thread(void *arg)
 				break;
 			continue;
 		}
+		if (!due && rollpend_first_due(w, now)) {
+			/* idle with rows held back: store them (readers then stop
+			 * folding the blocks themselves) */
+			pthread_mutex_unlock(&w->mu);
+			rc = rollup_flush(w->s, w->seg, w->held);
+			pthread_mutex_lock(&w->mu);
+			if (rc < 0)
+				break;
+			continue;
+		}
 		if (!due) {
+			int64_t hold = w->held && rollpend_first(w->held) ? held_deadline(w) : 0;
+			if (hold && (!deadline || hold < deadline))
+				deadline = hold;
 			if (deadline) {
 				struct timespec ts;
 				int64_t wait = deadline - now;
@@ -479,6 +516,20 @@ int tt_writer_open(tt_store *s, tt_writer **out)
 		rc = -errno;
 		goto fail;
 	}
+	{
+		int nr = (s->o.flags & TT_OPEN_NOROLLUP) != 0;
+		for (int i = 0; i < QMAX; i++) {
+			blkinfo_reset(&w->q[i].bi);
+			w->q[i].bi.no_rollup = nr;
+		}
+		blkinfo_reset(&w->cur.bi);
+		blkinfo_reset(&w->spare.bi);
+		w->cur.bi.no_rollup = w->spare.bi.no_rollup = nr;
+	}
+	if (!(s->o.flags & TT_OPEN_NOROLLUP) && !(w->held = rollpend_new())) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	if ((rc = seg_acquire(w)) < 0)
 		goto fail;
 	if ((rc = pthread_create(&w->thr, NULL, writer_thread, w)) != 0) {
@@ -513,10 +564,15 @@ int64_t tt_writer_append_decoded(tt_writer *w, const uint8_t *rec, size_t len)
 {
 	uint8_t frame[10];
 	size_t fl;
+	tt_rec_info ri;
+	uint32_t off;
 	int rc;
 
 	if (len > w->s->o.rec_max)
 		return TT_ETOOBIG;
+	/* read here, on the appending thread, not by the writer's */
+	if (tt_rec_info_get(rec, len, &ri) < 0)
+		return TT_EBADREC;
 	fl = rec_frame(frame, len);
 	pthread_mutex_lock(&w->mu);
 	if (w->err || w->stop) {
@@ -537,6 +593,14 @@ int64_t tt_writer_append_decoded(tt_writer *w, const uint8_t *rec, size_t len)
 		pthread_cond_signal(&w->cv_work);
 	}
 	if ((rc = tt_buf_reserve(&w->cur.raw, fl + len)) < 0) {
+		pthread_mutex_unlock(&w->mu);
+		return rc;
+	}
+	off = (uint32_t)(w->cur.raw.len + fl);
+	if ((rc = blkinfo_add(&w->cur.bi, &ri, rec, len, off, off + (uint32_t)len)) < 0) {
+		/* out of memory: the block's info no longer matches it */
+		w->err = rc;
+		pthread_cond_signal(&w->cv_work);
 		pthread_mutex_unlock(&w->mu);
 		return rc;
 	}
@@ -667,6 +731,11 @@ int tt_writer_close(tt_writer *w, int seal)
 		if (!rc && w->err)
 			rc = w->err;
 	}
+	/* a failed writer may hold rows of blocks it did not commit: those of
+	 * what it committed are folded by the next open (rlag) */
+	if (w->fd >= 0 && rc == 0)
+		rc = rollup_flush(w->s, w->seg, w->held);
+	rollpend_free(w->held);
 	if (w->fd >= 0) {
 		if (seal && rc == 0 && w->r.state == TT_SEG_ACTIVE)
 			rc = seg_seal(w->s, w->seg, w->fd, &w->r);
@@ -674,10 +743,14 @@ int tt_writer_close(tt_writer *w, int seal)
 	}
 	if (w->efd >= 0)
 		close(w->efd);
-	for (int i = 0; i < QMAX; i++)
+	for (int i = 0; i < QMAX; i++) {
 		tt_buf_free(&w->q[i].raw);
+		blkinfo_free(&w->q[i].bi);
+	}
 	tt_buf_free(&w->cur.raw);
 	tt_buf_free(&w->spare.raw);
+	blkinfo_free(&w->cur.bi);
+	blkinfo_free(&w->spare.bi);
 	tt_buf_free(&w->blk);
 	for (size_t i = 0; i < w->cap_pend; i++)
 		blkinfo_free(&w->pend[i]);

@@ -517,7 +517,7 @@ def cmd_check(a):
     model = Model()
     k = -1
     viol = 0
-    stats = {"absent": 0, "recovered": 0, "unacked_kept": 0, "gc_gone": 0, "acked0": 0}
+    stats = {"absent": 0, "recovered": 0, "unacked_kept": 0, "gc_gone": 0, "acked0": 0, "lost_acked": 0}
     os.makedirs(a.work, exist_ok=True)
     for i, p in enumerate(pts):
         while k < p:
@@ -547,6 +547,7 @@ def cmd_check(a):
         stats["acked0"] += model.acked == 0
         if v:
             viol += 1
+            stats["lost_acked"] += "acknowledged records" in v
             if viol <= 5 or a.only is not None:
                 print("# VIOLATION state %d (crash after op %d of %d: %s; acked %d; data %s, "
                       "entries %s%s): %s" % (i, p, len(ops), describe(p, ops[p]).strip(),
@@ -562,6 +563,8 @@ def cmd_check(a):
     n = len(pts) if a.only is None else 1
     print("# %s: %d ops logged, %d acks, %d crash states, %d violations" % (
         a.name, len(ops), sum(o.op == OP_MARK for o in ops), n, viol))
+    if viol:
+        print("# %s: violations that lost acknowledged records: %d" % (a.name, stats["lost_acked"]))
     print("# %s: states with nothing acked yet %d, store absent before recovery %d, "
           "recovery indexed unacknowledged blocks %d, unacknowledged records kept %d%s" % (
               a.name, stats["acked0"], stats["absent"], stats["recovered"],
