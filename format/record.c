@@ -62,6 +62,37 @@ static int as_int(const tt_value *v, int64_t *out)
 	return 0;
 }
 
+/* tt_mp_head with the two commonest heads of a record inline: a fixstr (the
+ * keys, most short values) and a positive fixint (profiled: the call was a
+ * fifth of a --stats scan). */
+static inline int head(const uint8_t *p, size_t n, tt_value *v, size_t *h)
+{
+	uint8_t c;
+
+	if (n == 0)
+		return TT_EBADREC;
+	c = p[0];
+	if ((c & 0xe0) == 0xa0) {
+		size_t l = c & 0x1f;
+		if (l > n - 1)
+			return TT_EBADREC;
+		v->raw = p;
+		v->type = TT_V_STR;
+		v->v.s.p = (const char *)p + 1;
+		v->v.s.n = l;
+		*h = 1 + l;
+		return 0;
+	}
+	if (c <= 0x7f) {
+		v->raw = p;
+		v->type = TT_V_INT;
+		v->v.i = c;
+		*h = 1;
+		return 0;
+	}
+	return tt_mp_head(p, n, v, h);
+}
+
 int tt_rec_ts_corr(const uint8_t *rec, size_t len, int64_t *ts,
     const char **corr, size_t *corr_len)
 {
@@ -75,20 +106,20 @@ int tt_rec_ts_corr(const uint8_t *rec, size_t len, int64_t *ts,
 	if (!rec || tt_mp_head(rec, len, &m, &h) || m.type != TT_V_MAP || m.v.count < 1)
 		return TT_EBADREC;
 	off = h;
-	if (tt_mp_head(rec + off, len - off, &k, &h) || !key_is(&k, "ts", 2))
+	if (head(rec + off, len - off, &k, &h) || !key_is(&k, "ts", 2))
 		return TT_EBADREC;
 	off += h;
-	if (tt_mp_head(rec + off, len - off, &v, &h) || as_int(&v, ts))
+	if (head(rec + off, len - off, &v, &h) || as_int(&v, ts))
 		return TT_EBADREC;
 	off += h;
 	if (m.v.count < 2 || !corr)
 		return 0;
-	if (tt_mp_head(rec + off, len - off, &k, &h))
+	if (head(rec + off, len - off, &k, &h))
 		return TT_EBADREC;
 	if (!key_is(&k, "corr", 4))
 		return 0;
 	off += h;
-	if (tt_mp_head(rec + off, len - off, &v, &h))
+	if (head(rec + off, len - off, &v, &h))
 		return TT_EBADREC;
 	if (v.type == TT_V_STR || v.type == TT_V_BIN) {
 		*corr = v.v.s.p;
@@ -145,10 +176,10 @@ int tt_rec_info_get(const uint8_t *rec, size_t len, tt_rec_info *info)
 	off = h;
 	for (uint32_t i = 0; i < m.v.count; i++) {
 		info_str *slot;
-		if (off >= len || tt_mp_head(rec + off, len - off, &k, &h) || k.type != TT_V_STR)
+		if (off >= len || head(rec + off, len - off, &k, &h) || k.type != TT_V_STR)
 			return TT_EBADREC;
 		off += h;
-		if (tt_mp_head(rec + off, len - off, &v, &h))
+		if (head(rec + off, len - off, &v, &h))
 			return TT_EBADREC;
 		if (v.type == TT_V_ARRAY || v.type == TT_V_MAP) {
 			if (tt_mp_skip(rec + off, len - off, TT_DEPTH_MAX - 1, &h, NULL))
