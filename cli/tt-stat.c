@@ -108,6 +108,24 @@ static int by_count(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static const char *const state_name[2] = { "active", "sealed" };
+
+static double ratio(uint64_t raw, uint64_t data)
+{
+	return data ? (double)raw / (double)data : 0.0;
+}
+
+static double per_rec(const tt_stats *st, uint64_t bytes)
+{
+	return st->records ? (double)bytes / (double)st->records : 0.0;
+}
+
+/* The index's pages without the rollups' (which it also holds). */
+static uint64_t index_only(const tt_stats *st)
+{
+	return st->index_bytes > st->rollup_bytes ? st->index_bytes - st->rollup_bytes : 0;
+}
+
 static void print_json(const char *dir, const tt_stats *st, stat_ctx *sc, int services,
     int segments)
 {
@@ -136,6 +154,24 @@ static void print_json(const char *dir, const tt_stats *st, stat_ctx *sc, int se
 		    (long long)st->min_ts, (long long)st->max_ts, st->records ? t1 : "",
 		    st->records ? t2 : "");
 		(void)tt_buf_append(&b, line, (size_t)k);
+		k = snprintf(line, sizeof(line),
+		    ",\"rollup_rows\":%llu,\"rollup_bytes\":%llu,\"per_record\":{\"data\":%.1f,"
+		    "\"index\":%.1f,\"rollups\":%.1f},\"states\":{",
+		    (unsigned long long)st->rollup_rows, (unsigned long long)st->rollup_bytes,
+		    per_rec(st, st->data_bytes), per_rec(st, index_only(st)),
+		    per_rec(st, st->rollup_bytes));
+		(void)tt_buf_append(&b, line, (size_t)k);
+		for (int i = 0; i < 2; i++) {
+			k = snprintf(line, sizeof(line),
+			    "%s\"%s\":{\"segments\":%llu,\"data_bytes\":%llu,\"raw_bytes\":%llu,"
+			    "\"ratio\":%.3f}", i ? "," : "", state_name[i],
+			    (unsigned long long)st->state_segments[i],
+			    (unsigned long long)st->state_data_bytes[i],
+			    (unsigned long long)st->state_raw_bytes[i],
+			    ratio(st->state_raw_bytes[i], st->state_data_bytes[i]));
+			(void)tt_buf_append(&b, line, (size_t)k);
+		}
+		(void)tt_buf_append(&b, "}", 1);
 	}
 	if (services) {
 		(void)tt_buf_append(&b, ",\"services\":{", 13);
@@ -199,12 +235,25 @@ static void print_table(const char *dir, const tt_stats *st, stat_ctx *sc, int s
 	cli_fmt_bytes(st->raw_bytes, b, sizeof(b));
 	printf("data           %s (raw %s, ratio %.2fx)\n", a, b,
 	    st->data_bytes ? (double)st->raw_bytes / (double)st->data_bytes : 0.0);
+	for (int i = 0; i < 2; i++) {
+		if (!st->state_segments[i])
+			continue;
+		cli_fmt_bytes(st->state_data_bytes[i], a, sizeof(a));
+		cli_fmt_bytes(st->state_raw_bytes[i], b, sizeof(b));
+		printf("  %-12s %llu segment%s, %s (raw %s, ratio %.2fx)\n", state_name[i],
+		    (unsigned long long)st->state_segments[i], st->state_segments[i] == 1 ? "" : "s",
+		    a, b, ratio(st->state_raw_bytes[i], st->state_data_bytes[i]));
+	}
 	cli_fmt_bytes(st->index_bytes, a, sizeof(a));
 	cli_fmt_bytes(st->index_file_bytes, c, sizeof(c));
 	printf("index          %s (file %s)\n", a, c);
+	cli_fmt_bytes(st->rollup_bytes, a, sizeof(a));
+	printf("rollups        %llu rows, %s (in the index)\n",
+	    (unsigned long long)st->rollup_rows, a);
 	if (st->records)
-		printf("per record     %.1f B on disk (data + index)\n",
-		    (double)(st->data_bytes + st->index_bytes) / (double)st->records);
+		printf("per record     %.1f B on disk: data %.1f + index %.1f + rollups %.1f\n",
+		    per_rec(st, st->data_bytes + st->index_bytes), per_rec(st, st->data_bytes),
+		    per_rec(st, index_only(st)), per_rec(st, st->rollup_bytes));
 	if (services) {
 		printf("services\n");
 		for (size_t i = 0; i < sc->n; i++)

@@ -151,6 +151,9 @@ int tt_store_stats_ex(tt_store *s, unsigned what, tt_stats *st)
 		st->blocks += r->blocks;
 		st->data_bytes += r->end;
 		st->raw_bytes += r->raw_bytes;
+		st->state_segments[r->state == TT_SEG_SEALED]++;
+		st->state_data_bytes[r->state == TT_SEG_SEALED] += r->end;
+		st->state_raw_bytes[r->state == TT_SEG_SEALED] += r->raw_bytes;
 		if (r->records) {
 			if (r->min_ts < st->min_ts) st->min_ts = r->min_ts;
 			if (r->max_ts > st->max_ts) st->max_ts = r->max_ts;

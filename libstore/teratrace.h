@@ -261,6 +261,8 @@ typedef struct tt_stats {
 	uint64_t rollup_rows; /* (minute, group) rollups */
 	uint64_t rollup_bytes; /* their LMDB pages (rollup + rgroups) */
 	int64_t min_ts, max_ts;
+	/* by segment state: [0] active, [1] sealed */
+	uint64_t state_segments[2], state_data_bytes[2], state_raw_bytes[2];
 } tt_stats;
 int tt_store_stats(tt_store *s, tt_stats *st); /* = tt_store_stats_ex(s, TT_STATS_IDS, st) */
 /* Counting distinct ids walks every key of the index (a merge of the segments'

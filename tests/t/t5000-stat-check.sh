@@ -19,6 +19,10 @@ test_expect_success 'tt-stat: counts, time range, sizes, services' '
 	grep "^ids            [0-9]* ([0-9]* index entries" out &&
 	grep "^time range     2024-11-21 00:00:00.000 .. 2024-11-21 00:49:59.000\$" out &&
 	grep "^data .* (raw .*, ratio [0-9.]*x)\$" out &&
+	grep "^  active       1 segment, .* (raw .*, ratio [0-9.]*x)\$" out &&
+	! grep "^  sealed" out &&
+	grep "^rollups        [1-9][0-9]* rows, " out &&
+	grep "^per record     [0-9.]* B on disk: data [0-9.]* + index [0-9.]* + rollups [0-9.]*\$" out &&
 	grep "^  svc0  *1000\$" out && grep "^  svc2  *1000\$" out &&
 	grep "^  (none)  *1\$" out
 '
@@ -28,6 +32,10 @@ test_expect_success 'tt-stat -o json' '
 	jq -e ".records == 3001 and .ids >= 101 and .segments == 1" out &&
 	jq -e ".services.svc1 == 1000 and .no_service == 1" out &&
 	jq -e ".data_bytes > 0 and .raw_bytes > .data_bytes and .ratio > 1" out &&
+	jq -e ".states.active.segments == 1 and .states.sealed.segments == 0" out &&
+	jq -e ".states.active.data_bytes == .data_bytes and .states.active.ratio > 1" out &&
+	jq -e ".rollup_rows > 0 and .per_record.rollups > 0 and .per_record.data > 0" out &&
+	jq -e "(.per_record.data + .per_record.index + .per_record.rollups - .bytes_per_record) | fabs < 0.2" out &&
 	jq -e ".min == \"2024-11-21T00:00:00.000000000Z\"" out
 '
 
