@@ -16,6 +16,7 @@
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,9 @@
 
 #define SEND_TIMEOUT_S 5        /* a ttd that stops reading for this long is dropped */
 #define RECONNECT_MAX_MS 1000   /* reconnect backoff cap */
+#define CREDIT 4096             /* buffer bytes a thread takes from the client at a time */
+#define SPAN_CACHE 8            /* freed spans a thread keeps for its next ones */
+#define IDLE_TICKS 20           /* flush intervals without records before the sender naps 1 s */
 
 typedef struct batch {
 	struct batch *next;
@@ -42,31 +46,61 @@ typedef struct batch {
 	uint64_t msgno;          /* its number on the current connection */
 } batch;
 
+/* A thread's records go into its own chunks: the thread appends and publishes
+ * each whole record with one release store of `head`; the sender copies what
+ * is published, under the client's lock. A full chunk gets a successor
+ * (`next`, written before `sealed`) and is freed by the sender once copied. */
+typedef struct chunk {
+	struct chunk *next;      /* owner: set before sealed */
+	_Atomic uint64_t head;   /* owner: records << 32 | bytes of whole records */
+	_Atomic int sealed;      /* owner: nothing more goes in */
+	uint32_t taken, taken_n; /* sender (mu): bytes and records copied out */
+	uint32_t cap;
+	char data[];
+} chunk;
+
+/* One thread's buffer in one client (in c->tbufs, under mu). The owner's
+ * counters have one writer; readers add them up under mu. */
+typedef struct tbuf {
+	struct tbuf *next;
+	pthread_t owner;
+	chunk *wr;               /* owner: the chunk written into */
+	chunk *rd;               /* sender: the oldest chunk not yet copied out */
+	uint32_t wr_len, wr_n;   /* owner: wr's head */
+	int64_t credit;          /* owner: buffer bytes taken from c->room, not yet used */
+	_Atomic uint64_t records, dropped, unsampled;
+	int dead;                /* mu: the thread exited; freed once copied out */
+} tbuf;
+
 struct ttc_client {
 	char *socket_path;
 	char *service;
-	size_t buffer_bytes, batch_bytes;
+	char *svc_kv;            /* "service": <service>, packed once */
+	size_t svc_kv_len;
+	uint64_t id;             /* never reused: threads' caches check it */
+	size_t buffer_bytes, batch_bytes, chunk_bytes;
 	int64_t flush_ns;
 	int sampler;
 	double sample_param;
 	double tokens;           /* rate sampler: token bucket */
 	int64_t tokens_at;
+	_Atomic int64_t room;    /* buffer bytes no thread holds and no record uses */
 
 	pthread_mutex_t mu;      /* everything below */
 	pthread_cond_t cv;       /* flushers wait here for acks */
 	int wake_fd;             /* eventfd: wakes the sender */
-	char *pend;              /* packed records, not yet sent */
+	tbuf *tbufs;             /* every thread's buffer */
+	char *pend;              /* records copied out of the threads' chunks, not yet sent */
 	size_t pend_len, pend_cap;
 	uint32_t pend_n;
-	int64_t pend_since;      /* monotonic ns of the oldest pending record */
-	int wake_sent;           /* a wake-up for a full batch is on its way */
+	int64_t tick;            /* monotonic ns: what is pending goes by then */
+	int idle;                /* flush intervals in a row without records */
 	batch *ub, *ub_tail;     /* sent, not acknowledged */
-	size_t ub_bytes;
-	int flush_req, stop, connected, ever_connected;
+	int flushers, stop, connected, ever_connected;
 	pthread_t thr;
 	int thr_running;
 	int fd;                  /* the socket (sender thread; the atfork child closes it) */
-	ttc_stats st;
+	ttc_stats st;            /* plus the live threads' counters */
 	struct ttc_client *next_all;
 };
 
@@ -180,9 +214,31 @@ void ttc_ctx_corr(const ttc_ctx *ctx, char out[33])
 
 /* ---- the fork registry: every client, locked around fork() */
 
+/* pend starts with room for the batch's array header (array 32: 0xdd and a
+ * big-endian count), so a batch is the pending buffer itself, taken over
+ * under the lock without a copy. */
+#define BATCH_HDR 5
+
+/* ---- the fork registry: every client, locked around fork() */
+
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static ttc_client *reg_all;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;          /* its destructor runs at a thread's exit */
+static _Atomic uint64_t client_ids;
+
+/* What a thread keeps: its buffers in the clients it used last (checked by
+ * the client's id and the fork generation) and spans for reuse. */
+typedef struct tls_slot {
+	uint64_t cid;
+	unsigned gen;
+	tbuf *t;
+} tls_slot;
+#define TLS_SLOTS 4
+static __thread tls_slot tls_slots[TLS_SLOTS];
+static __thread unsigned tls_next;
+static __thread int tls_keyed;            /* thread_key is set: the destructor will run */
+static void span_cache_free(void);
 
 static void batches_free(batch *b)
 {
@@ -191,6 +247,25 @@ static void batches_free(batch *b)
 		free(b->data);
 		free(b);
 		b = n;
+	}
+}
+
+static void chunks_free(chunk *k)
+{
+	while (k) {
+		chunk *n = k->next;
+		free(k);
+		k = n;
+	}
+}
+
+static void tbufs_free(ttc_client *c)
+{
+	while (c->tbufs) {
+		tbuf *t = c->tbufs;
+		c->tbufs = t->next;
+		chunks_free(t->rd);
+		free(t);
 	}
 }
 
@@ -208,8 +283,9 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&reg_mu);
 }
 
-/* In the child: no sender thread; what was buffered is the parent's to send;
- * a new wake-up fd and, on first use, a new thread and connection. */
+/* In the child: no sender thread and no other thread; what was buffered is
+ * the parent's to send; a new wake-up fd and, on first use, a new thread
+ * and connection. The threads' slots go stale with fork_gen. */
 static void fork_child(void)
 {
 	fork_gen++;
@@ -223,19 +299,47 @@ static void fork_child(void)
 		c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		batches_free(c->ub);
 		c->ub = c->ub_tail = NULL;
-		c->ub_bytes = 0;
+		tbufs_free(c);
+		atomic_store(&c->room, (int64_t)c->buffer_bytes);
 		c->pend_len = 0; /* the buffer stays, reused */
 		c->pend_n = 0;
 		c->thr_running = 0;
-		c->connected = c->flush_req = c->wake_sent = c->ever_connected = 0;
+		c->connected = c->flushers = c->ever_connected = c->idle = 0;
 		memset(&c->st, 0, sizeof c->st); /* the child's own counts */
 	}
 	pthread_mutex_init(&reg_mu, NULL);
 }
 
+/* A thread exits: its buffers are left for the senders to copy out and
+ * free, its cached spans are freed. */
+static void thread_exit(void *arg)
+{
+	pthread_t self = pthread_self();
+
+	(void)arg;
+	pthread_mutex_lock(&reg_mu);
+	for (ttc_client *c = reg_all; c; c = c->next_all) {
+		pthread_mutex_lock(&c->mu);
+		for (tbuf *t = c->tbufs; t; t = t->next)
+			if (pthread_equal(t->owner, self))
+				t->dead = 1;
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_unlock(&reg_mu);
+	memset(tls_slots, 0, sizeof tls_slots);
+	span_cache_free();
+}
+
 static void reg_init(void)
 {
 	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+	(void)pthread_key_create(&thread_key, thread_exit);
+}
+
+static void thread_keyed(void)
+{
+	if (!tls_keyed && pthread_setspecific(thread_key, (void *)1) == 0)
+		tls_keyed = 1;
 }
 
 /* ---- the sender thread */
@@ -320,7 +424,7 @@ static int on_reply(ttc_client *c, const msgpack_object *o)
 			c->ub = b->next;
 			if (!c->ub)
 				c->ub_tail = NULL;
-			c->ub_bytes -= b->len;
+			atomic_fetch_add(&c->room, (int64_t)(b->len - BATCH_HDR)); /* its bytes are free */
 			c->st.acked += b->nrec;
 			free(b->data);
 			free(b);
@@ -338,11 +442,6 @@ static int on_reply(ttc_client *c, const msgpack_object *o)
 	return map_get(o, "fatal") ? -1 : 0;
 }
 
-/* pend starts with room for the batch's array header (array 32: 0xdd and a
- * big-endian count), so a batch is the pending buffer itself, taken over
- * under the lock without a copy. */
-#define BATCH_HDR 5
-
 /* Take the pending records as one batch (an array message); mu held. */
 static batch *take_batch(ttc_client *c)
 {
@@ -357,17 +456,79 @@ static batch *take_batch(ttc_client *c)
 	b->len = c->pend_len;
 	b->nrec = c->pend_n;
 	b->next = NULL;
-	c->ub_bytes += b->len; /* the pending bytes move from pend_len to ub_bytes */
 	c->pend = NULL;
 	c->pend_len = c->pend_cap = 0;
 	c->pend_n = 0;
-	c->wake_sent = 0;
 	if (c->ub_tail)
 		c->ub_tail->next = b;
 	else
 		c->ub = b;
 	c->ub_tail = b;
 	return b;
+}
+
+/* Copy what the threads published into pend, up to about a batch; free the
+ * chunks copied out and the buffers of threads that exited. mu held.
+ * Returns 1 when something was copied. */
+static int collect(ttc_client *c)
+{
+	int got = 0;
+
+	for (tbuf **pp = &c->tbufs; *pp;) {
+		tbuf *t = *pp;
+		for (chunk *k = t->rd; k && c->pend_len < c->batch_bytes;) {
+			int sealed = atomic_load_explicit(&k->sealed, memory_order_acquire);
+			uint64_t h = atomic_load_explicit(&k->head, memory_order_acquire);
+			uint32_t len = (uint32_t)h, n = (uint32_t)(h >> 32);
+			if (len > k->taken) {
+				size_t need = (c->pend_n ? c->pend_len : BATCH_HDR) + len - k->taken;
+				if (need > c->pend_cap) {
+					size_t nc = c->pend_cap ? c->pend_cap : c->batch_bytes + c->batch_bytes / 4;
+					char *np;
+					while (nc < need)
+						nc *= 2;
+					if (!(np = realloc(c->pend, nc)))
+						break; /* stays in the chunk: tried again next time */
+					c->pend = np, c->pend_cap = nc;
+				}
+				if (!c->pend_n)
+					c->pend_len = BATCH_HDR;
+				memcpy(c->pend + c->pend_len, k->data + k->taken, len - k->taken);
+				c->pend_len += len - k->taken;
+				c->pend_n += n - k->taken_n;
+				k->taken = len, k->taken_n = n;
+				got = 1;
+			}
+			if (!sealed)
+				break;
+			t->rd = k->next; /* sealed: k->next is set, and k is all copied */
+			free(k);
+			k = t->rd;
+		}
+		if (t->dead && t->rd && !atomic_load(&t->rd->sealed) &&
+		    (uint32_t)atomic_load(&t->rd->head) == t->rd->taken) {
+			*pp = t->next;
+			c->st.records += atomic_load(&t->records);
+			c->st.dropped += atomic_load(&t->dropped);
+			c->st.unsampled += atomic_load(&t->unsampled);
+			atomic_fetch_add(&c->room, t->credit);
+			chunks_free(t->rd);
+			free(t);
+			continue;
+		}
+		pp = &t->next;
+	}
+	return got;
+}
+
+/* Whether a thread has published records not yet copied out; mu held. */
+static int tbufs_pending(ttc_client *c)
+{
+	for (tbuf *t = c->tbufs; t; t = t->next)
+		if (t->rd && (atomic_load(&t->rd->sealed) ||
+		        (uint32_t)atomic_load(&t->rd->head) != t->rd->taken))
+			return 1;
+	return 0;
 }
 
 static void *sender(void *arg)
@@ -383,11 +544,12 @@ static void *sender(void *arg)
 	msgpack_unpacked_init(&res);
 	for (;;) {
 		struct pollfd pf[2];
-		int64_t timeout_ms = 1000, now;
+		int64_t timeout_ms, now;
 		batch *send_b = NULL;
+		int more = 0;
 
 		pthread_mutex_lock(&c->mu);
-		if (c->stop == 2 || (c->stop && !c->pend_n && !c->ub)) {
+		if (c->stop == 2 || (c->stop && !c->pend_n && !c->ub && !tbufs_pending(c))) {
 			pthread_mutex_unlock(&c->mu);
 			break;
 		}
@@ -426,24 +588,25 @@ static void *sender(void *arg)
 				continue;
 			}
 		}
-		/* a batch is due when big enough, old enough, or asked for */
+		/* a batch is due when big enough, at each flush interval, or asked for */
 		now = now_mono();
 		pthread_mutex_lock(&c->mu);
-		if (c->pend_n && (c->pend_len >= c->batch_bytes || now - c->pend_since >= c->flush_ns ||
-		        c->flush_req || c->stop)) {
+		c->idle = collect(c) || c->pend_n ? 0 : c->idle + 1;
+		if (c->pend_n && (c->pend_len >= c->batch_bytes || now >= c->tick || c->flushers ||
+		        c->stop)) {
 			if ((send_b = take_batch(c)) != NULL)
 				send_b->msgno = ++msgno;
-			c->flush_req = 0;
+			more = tbufs_pending(c); /* a batch's worth was copied: go on */
 		}
-		if (c->pend_n)
-			timeout_ms = (c->pend_since + c->flush_ns - now) / 1000000 + 1;
+		if (now >= c->tick)
+			c->tick = now + c->flush_ns;
+		timeout_ms = more ? 0 : c->idle > IDLE_TICKS && !c->flushers ? 1000 :
+		    (c->tick - now) / 1000000 + 1;
 		pthread_mutex_unlock(&c->mu);
 		if (send_b && c->fd >= 0 && send_all(c->fd, send_b->data, send_b->len) < 0) {
 			disconnect(c, &up);
 			continue;
 		}
-		if (timeout_ms < 0)
-			timeout_ms = 0;
 		pf[0].fd = c->fd;
 		pf[0].events = POLLIN;
 		pf[1].fd = c->wake_fd;
@@ -496,104 +659,242 @@ static int ensure_thread(ttc_client *c)
 	return 0;
 }
 
-/* A growable buffer that starts inside its owner (a span, or the stack while
- * a record is packed): most fit, so a record costs no allocation (measured: an
- * 8 KiB msgpack_sbuffer per span doubled the caller's cost). */
-typedef struct gbuf {
+/* ---- msgpack, written straight into a buffer the caller sized: each
+ * helper takes the write position and returns the next. Same encodings as
+ * msgpack-c (smallest form for strings and integers). */
+
+#define MP_STR_MAX(n) ((size_t)(n) + 5)   /* a string of n bytes at most takes */
+#define MP_INT_MAX 9
+#define MP_MAP_MAX 5                      /* a map or array header */
+
+static char *mp_be(char *o, uint8_t tag, uint64_t v, int bytes)
+{
+	*o++ = (char)tag;
+	for (int i = bytes - 1; i >= 0; i--)
+		*o++ = (char)(v >> (8 * i));
+	return o;
+}
+
+static char *mp_str_hdr(char *o, size_t n)
+{
+	if (n < 32) {
+		*o++ = (char)(0xa0 | n);
+		return o;
+	}
+	return n < 256 ? mp_be(o, 0xd9, n, 1) : n < 65536 ? mp_be(o, 0xda, n, 2) :
+	    mp_be(o, 0xdb, n, 4);
+}
+
+static char *mp_strn(char *o, const char *s, size_t n)
+{
+	o = mp_str_hdr(o, n);
+	memcpy(o, s, n);
+	return o + n;
+}
+
+/* A string literal (a key): its length is known when compiling. */
+#define MP_LIT(o, lit) mp_strn((o), (lit), sizeof(lit) - 1)
+
+static char *mp_map_hdr(char *o, uint32_t n, uint8_t fix, uint8_t tag16)
+{
+	if (n < 16) {
+		*o++ = (char)(fix | n);
+		return o;
+	}
+	return n < 65536 ? mp_be(o, tag16, n, 2) : mp_be(o, (uint8_t)(tag16 + 1), n, 4);
+}
+#define MP_MAP(o, n) mp_map_hdr((o), (n), 0x80, 0xde)
+#define MP_ARRAY(o, n) mp_map_hdr((o), (n), 0x90, 0xdc)
+
+static char *mp_int(char *o, int64_t v)
+{
+	if (v >= -32 && v < 128) {
+		*o++ = (char)v;
+		return o;
+	}
+	if (v > 0)
+		return v < 256 ? mp_be(o, 0xcc, (uint64_t)v, 1) : v < 65536 ? mp_be(o, 0xcd, (uint64_t)v, 2) :
+		    v < 4294967296LL ? mp_be(o, 0xce, (uint64_t)v, 4) : mp_be(o, 0xcf, (uint64_t)v, 8);
+	return v >= -128 ? mp_be(o, 0xd0, (uint64_t)v, 1) : v >= -32768 ? mp_be(o, 0xd1, (uint64_t)v, 2) :
+	    v >= INT32_MIN ? mp_be(o, 0xd2, (uint64_t)v, 4) : mp_be(o, 0xd3, (uint64_t)v, 8);
+}
+
+static char *mp_double(char *o, double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, sizeof u);
+	return mp_be(o, 0xcb, u, 8);
+}
+
+/* "key": "value" */
+static char *mp_kv(char *o, const char *k, size_t kn, const char *v, size_t vn)
+{
+	return mp_strn(mp_strn(o, k, kn), v, vn);
+}
+#define MP_KV(o, lit, v, vn) mp_kv((o), (lit), sizeof(lit) - 1, (v), (vn))
+
+/* "key": 32 or 16 hex digits of an id */
+static char *mp_hex(char *o, const char *k, size_t kn, const uint8_t *id, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	o = mp_str_hdr(mp_strn(o, k, kn), 2 * n);
+	for (size_t i = 0; i < n; i++) {
+		*o++ = d[id[i] >> 4];
+		*o++ = d[id[i] & 15];
+	}
+	return o;
+}
+#define MP_HEX(o, lit, id, n) mp_hex((o), (lit), sizeof(lit) - 1, (id), (n))
+
+/* A growable buffer that starts inside its owner (a span): most fit, so
+ * attributes cost no allocation. */
+typedef struct mbuf {
 	char *p;
-	size_t len, cap;
-	char inl[512];
-} gbuf;
+	uint32_t len, cap;
+} mbuf;
 
-static int gbuf_write(void *data, const char *buf, size_t len)
+/* Room for `need` more bytes, or NULL when memory runs out. */
+static char *mbuf_room(mbuf *b, char *inl, size_t need)
 {
-	gbuf *g = data;
-	if (g->len + len > g->cap) {
-		size_t nc = g->cap * 2;
+	if (b->len + need > b->cap) {
+		size_t nc = b->cap ? 2 * (size_t)b->cap : 256;
 		char *np;
-		while (nc < g->len + len)
+		while (nc < b->len + need)
 			nc *= 2;
-		if (g->p == g->inl) {
+		if (nc > UINT32_MAX)
+			return NULL;
+		if (b->p == inl || !b->p) {
 			if (!(np = malloc(nc)))
-				return -1;
-			memcpy(np, g->inl, g->len);
-		} else if (!(np = realloc(g->p, nc))) {
-			return -1;
+				return NULL;
+			if (b->len)
+				memcpy(np, b->p, b->len);
+		} else if (!(np = realloc(b->p, nc))) {
+			return NULL;
 		}
-		g->p = np, g->cap = nc;
+		b->p = np, b->cap = (uint32_t)nc;
 	}
-	memcpy(g->p + g->len, buf, len);
-	g->len += len;
-	return 0;
+	return b->p + b->len;
 }
 
-static void gbuf_init(gbuf *g)
+static void mbuf_free(mbuf *b, char *inl)
 {
-	g->p = g->inl, g->len = 0, g->cap = sizeof g->inl;
+	if (b->p != inl)
+		free(b->p);
 }
 
-static void gbuf_free(gbuf *g)
+/* ---- a thread's buffer: records are written straight into its chunk */
+
+static chunk *chunk_new(size_t cap)
 {
-	if (g->p != g->inl)
-		free(g->p);
+	chunk *k = malloc(sizeof *k + cap);
+
+	if (!k)
+		return NULL;
+	k->next = NULL;
+	atomic_init(&k->head, 0);
+	atomic_init(&k->sealed, 0);
+	k->taken = k->taken_n = 0;
+	k->cap = (uint32_t)cap;
+	return k;
 }
 
-/* ---- queueing a packed record */
-
-static void enqueue(ttc_client *c, const gbuf *rec)
+/* The calling thread's buffer in c, made on first use (and again after
+ * fork); NULL when memory or the sender thread cannot be had. */
+static tbuf *tbuf_find(ttc_client *c)
 {
+	tbuf *t = NULL;
+	pthread_t self = pthread_self();
+	tls_slot *sl;
+
 	pthread_mutex_lock(&c->mu);
-	if (ensure_thread(c) < 0 || c->pend_len + c->ub_bytes + rec->len > c->buffer_bytes) {
-		c->st.dropped++;
-		pthread_mutex_unlock(&c->mu);
-		return;
-	}
-	if (!c->pend_n)
-		c->pend_len = BATCH_HDR;
-	if (c->pend_len + rec->len > c->pend_cap) {
-		size_t nc = c->pend_cap ? c->pend_cap : c->batch_bytes + c->batch_bytes / 4;
-		char *np;
-		while (nc < c->pend_len + rec->len)
-			nc *= 2;
-		if (!(np = realloc(c->pend, nc))) {
-			c->st.dropped++;
-			pthread_mutex_unlock(&c->mu);
-			return;
+	for (t = c->tbufs; t; t = t->next)
+		if (!t->dead && pthread_equal(t->owner, self))
+			break;
+	if (!t && ensure_thread(c) == 0 && (t = calloc(1, sizeof *t)) != NULL) {
+		if (!(t->wr = t->rd = chunk_new(c->chunk_bytes))) {
+			free(t);
+			t = NULL;
+		} else {
+			t->owner = self;
+			t->next = c->tbufs;
+			c->tbufs = t;
 		}
-		c->pend = np, c->pend_cap = nc;
-	}
-	if (!c->pend_n)
-		c->pend_since = now_mono();
-	memcpy(c->pend + c->pend_len, rec->p, rec->len);
-	c->pend_len += rec->len;
-	c->pend_n++;
-	c->st.records++;
-	if (c->pend_len >= c->batch_bytes && !c->wake_sent) {
-		c->wake_sent = 1; /* one syscall per batch, not per record */
-		wake(c);
 	}
 	pthread_mutex_unlock(&c->mu);
+	if (t) {
+		thread_keyed();
+		sl = &tls_slots[tls_next++ % TLS_SLOTS];
+		sl->cid = c->id, sl->gen = fork_gen, sl->t = t;
+	}
+	return t;
 }
 
-/* A record is packed into a buffer on the caller's stack. */
-static gbuf *rec_buf(gbuf *g, msgpack_packer *pk)
+static inline tbuf *tbuf_get(ttc_client *c)
 {
-	gbuf_init(g);
-	msgpack_packer_init(pk, g, gbuf_write);
-	return g;
+	for (int i = 0; i < TLS_SLOTS; i++)
+		if (tls_slots[i].cid == c->id && tls_slots[i].gen == fork_gen)
+			return tls_slots[i].t;
+	return tbuf_find(c);
 }
 
-static void pk_str(msgpack_packer *pk, const char *s)
+static void count(_Atomic uint64_t *n)
 {
-	size_t n = strlen(s);
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
+	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+	    memory_order_relaxed); /* one writer: no locked instruction */
 }
 
-static void pk_kv(msgpack_packer *pk, const char *k, const char *v)
+/* Room in the calling thread's chunk for a record of at most max bytes, or
+ * NULL: the record is dropped (and counted). */
+static char *rec_open(ttc_client *c, tbuf **tp, size_t max)
 {
-	pk_str(pk, k);
-	pk_str(pk, v);
+	tbuf *t = *tp = tbuf_get(c);
+	chunk *k;
+
+	if (!t) {
+		pthread_mutex_lock(&c->mu);
+		c->st.dropped++;
+		pthread_mutex_unlock(&c->mu);
+		return NULL;
+	}
+	if (t->credit < (int64_t)max) { /* take buffer bytes, CREDIT at a time */
+		int64_t want = (int64_t)max - t->credit, grab = want < CREDIT ? CREDIT : want;
+		int64_t r = atomic_load_explicit(&c->room, memory_order_relaxed), g;
+		do {
+			g = r >= grab ? grab : r >= want ? want : 0;
+			if (!g) {
+				count(&t->dropped);
+				return NULL;
+			}
+		} while (!atomic_compare_exchange_weak(&c->room, &r, r - g));
+		t->credit += g;
+	}
+	k = t->wr;
+	if (k->cap - t->wr_len < max) { /* full: a new chunk, and the sender is told */
+		chunk *nk = chunk_new(max > c->chunk_bytes ? max : c->chunk_bytes);
+		if (!nk) {
+			count(&t->dropped);
+			return NULL;
+		}
+		k->next = nk;
+		atomic_store_explicit(&k->sealed, 1, memory_order_release);
+		t->wr = k = nk;
+		t->wr_len = t->wr_n = 0;
+		wake(c);
+	}
+	return k->data + t->wr_len;
+}
+
+/* The record written from rec_open's pointer up to end is published. */
+static void rec_close(tbuf *t, const char *end)
+{
+	uint32_t n = (uint32_t)(end - (t->wr->data + t->wr_len));
+
+	t->wr_len += n;
+	t->wr_n++;
+	t->credit -= n;
+	atomic_store_explicit(&t->wr->head, (uint64_t)t->wr_n << 32 | t->wr_len,
+	    memory_order_release);
+	count(&t->records);
 }
 
 /* ---- open, flush, close */
@@ -620,6 +921,7 @@ int ttc_open(ttc_client **out, const ttc_opts *o)
 	ttc_client *c;
 	ttc_opts d;
 	extern char *program_invocation_short_name;
+	size_t sn;
 
 	*out = NULL;
 	memset(&d, 0, sizeof d);
@@ -633,19 +935,31 @@ int ttc_open(ttc_client **out, const ttc_opts *o)
 	if (!(c = calloc(1, sizeof *c)))
 		return -ENOMEM;
 	c->fd = -1;
+	c->id = atomic_fetch_add(&client_ids, 1) + 1;
 	c->socket_path = o->socket ? strdup(o->socket) : default_socket();
 	c->service = strdup(o->service ? o->service : program_invocation_short_name);
 	c->buffer_bytes = o->buffer_bytes ? o->buffer_bytes : 8u << 20;
 	c->batch_bytes = o->batch_bytes ? o->batch_bytes : 64u << 10;
+	/* a chunk per thread: a batch, but no more than a quarter of the buffer */
+	c->chunk_bytes = c->batch_bytes < c->buffer_bytes / 4 ? c->batch_bytes : c->buffer_bytes / 4;
+	if (c->chunk_bytes < 4096)
+		c->chunk_bytes = 4096;
+	if (c->chunk_bytes > 1u << 20)
+		c->chunk_bytes = 1u << 20;
+	atomic_init(&c->room, (int64_t)c->buffer_bytes);
 	c->flush_ns = (int64_t)(o->flush_ms ? o->flush_ms : 50) * 1000000;
 	c->sampler = o->sampler;
 	c->sample_param = o->sampler == TTC_SAMPLE_ALL ? 1 : o->sample_param;
 	c->tokens = c->sample_param;
 	c->tokens_at = now_mono();
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!c->socket_path || !c->service || c->wake_fd < 0) {
+	if (c->service && (sn = strlen(c->service)) < UINT32_MAX &&
+	    (c->svc_kv = malloc(MP_STR_MAX(7) + MP_STR_MAX(sn))) != NULL)
+		c->svc_kv_len = (size_t)(MP_KV(c->svc_kv, "service", c->service, sn) - c->svc_kv);
+	if (!c->socket_path || !c->svc_kv || c->wake_fd < 0) {
 		free(c->socket_path);
 		free(c->service);
+		free(c->svc_kv);
 		if (c->wake_fd >= 0)
 			close(c->wake_fd);
 		free(c);
@@ -687,9 +1001,9 @@ int ttc_flush(ttc_client *c, int timeout_ms)
 	}
 	pthread_mutex_lock(&c->mu);
 	if ((rc = ensure_thread(c)) == 0) {
-		c->flush_req = 1;
+		c->flushers++; /* the sender sends what it finds at once */
 		wake(c);
-		while (c->pend_n || c->ub) {
+		while (c->pend_n || c->ub || tbufs_pending(c)) {
 			if (timeout_ms < 0)
 				pthread_cond_wait(&c->cv, &c->mu);
 			else if (pthread_cond_timedwait(&c->cv, &c->mu, &dl) == ETIMEDOUT) {
@@ -697,6 +1011,7 @@ int ttc_flush(ttc_client *c, int timeout_ms)
 				break;
 			}
 		}
+		c->flushers--;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return rc;
@@ -721,9 +1036,11 @@ void ttc_close(ttc_client *c)
 	if (c->thr_running)
 		pthread_join(c->thr, NULL);
 	batches_free(c->ub);
+	tbufs_free(c);
 	free(c->pend);
 	free(c->socket_path);
 	free(c->service);
+	free(c->svc_kv);
 	close(c->wake_fd);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
@@ -734,6 +1051,11 @@ void ttc_stats_get(ttc_client *c, ttc_stats *st)
 {
 	pthread_mutex_lock(&c->mu);
 	*st = c->st;
+	for (tbuf *t = c->tbufs; t; t = t->next) {
+		st->records += atomic_load_explicit(&t->records, memory_order_relaxed);
+		st->dropped += atomic_load_explicit(&t->dropped, memory_order_relaxed);
+		st->unsampled += atomic_load_explicit(&t->unsampled, memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -765,28 +1087,50 @@ static int sample(ttc_client *c)
 
 /* ---- spans */
 
+#define SPAN_INLINE 256          /* attribute bytes kept inside the span */
+
 struct ttc_span {
 	ttc_client *c;
+	struct ttc_span *next_free;  /* in the thread's span cache */
 	ttc_ctx ctx;
 	uint8_t parent[8];
-	int has_parent, sampled, error;
+	uint8_t has_parent, sampled, error;
 	int64_t start_real, start_mono;
 	char *status_msg;
 	char kind[16];
+	uint32_t name_len;
 	char name[96];           /* longer names are cut */
-	gbuf attrs, events;
-	msgpack_packer pa, pe;
 	uint32_t nattrs, nevents;
+	mbuf attrs, events;      /* packed key/value pairs; event maps (events: malloc'ed) */
+	char attrs_inl[SPAN_INLINE];
 };
 
 static ttc_span noop_span; /* returned when memory runs out: records nothing */
+static __thread ttc_span *span_cache; /* spans ended on this thread, for reuse */
+static __thread unsigned span_ncache;
+
+static void span_cache_free(void)
+{
+	while (span_cache) {
+		ttc_span *s = span_cache;
+		span_cache = s->next_free;
+		free(s);
+	}
+	span_ncache = 0;
+}
 
 ttc_span *ttc_span_start(ttc_client *c, const char *name, const ttc_ctx *parent)
 {
-	ttc_span *s = calloc(1, sizeof *s);
+	ttc_span *s = span_cache;
 
-	if (!s)
+	if (s) {
+		span_cache = s->next_free;
+		span_ncache--;
+	} else if (!(s = malloc(sizeof *s))) {
 		return &noop_span;
+	} else {
+		thread_keyed(); /* the cache is freed at the thread's exit */
+	}
 	s->c = c;
 	if (parent) {
 		memcpy(s->ctx.trace_id, parent->trace_id, 16);
@@ -797,6 +1141,7 @@ ttc_span *ttc_span_start(ttc_client *c, const char *name, const ttc_ctx *parent)
 		do
 			rnd_bytes(s->ctx.trace_id, 16);
 		while (all_zero(s->ctx.trace_id, 16));
+		s->has_parent = 0;
 		s->ctx.flags = c && sample(c) ? 1 : 0;
 	}
 	do
@@ -804,23 +1149,21 @@ ttc_span *ttc_span_start(ttc_client *c, const char *name, const ttc_ctx *parent)
 	while (all_zero(s->ctx.span_id, 8));
 	s->sampled = c && (s->ctx.flags & 1);
 	if (!s->sampled) {
-		if (c) {
-			pthread_mutex_lock(&c->mu);
-			c->st.unsampled++;
-			pthread_mutex_unlock(&c->mu);
-		}
+		tbuf *t;
+		if (c && (t = tbuf_get(c)) != NULL)
+			count(&t->unsampled);
 		return s;
 	}
 	s->start_real = now_real();
 	s->start_mono = now_mono();
-	if (name) {
-		size_t n = strnlen(name, sizeof s->name - 1);
-		memcpy(s->name, name, n); /* calloc'ed: NUL-terminated */
-	}
-	gbuf_init(&s->attrs);
-	gbuf_init(&s->events);
-	msgpack_packer_init(&s->pa, &s->attrs, gbuf_write);
-	msgpack_packer_init(&s->pe, &s->events, gbuf_write);
+	s->error = 0;
+	s->status_msg = NULL;
+	s->kind[0] = 0;
+	s->name_len = name ? (uint32_t)strnlen(name, sizeof s->name) : 0;
+	memcpy(s->name, name ? name : "", s->name_len);
+	s->nattrs = s->nevents = 0;
+	s->attrs.p = s->attrs_inl, s->attrs.len = 0, s->attrs.cap = SPAN_INLINE;
+	s->events.p = NULL, s->events.len = s->events.cap = 0;
 	return s;
 }
 
@@ -835,46 +1178,73 @@ void ttc_span_kind(ttc_span *s, const char *kind)
 		snprintf(s->kind, sizeof s->kind, "%s", kind);
 }
 
-#define ATTR(s, key) \
-	if (!(s)->sampled || !(key)) return; \
-	pk_str(&(s)->pa, (key)); \
-	(s)->nattrs++
+/* Room for an attribute with this key and a value of at most vmax bytes;
+ * NULL: not recorded (no key, unsampled span, no memory). */
+static char *attr_key(ttc_span *s, const char *key, size_t vmax)
+{
+	size_t kn;
+	char *o;
+
+	if (!s->sampled || !key)
+		return NULL;
+	kn = strlen(key);
+	if (!(o = mbuf_room(&s->attrs, s->attrs_inl, MP_STR_MAX(kn) + vmax)))
+		return NULL;
+	s->nattrs++;
+	return mp_strn(o, key, kn);
+}
+
+static void attr_done(ttc_span *s, const char *end)
+{
+	s->attrs.len = (uint32_t)(end - s->attrs.p);
+}
 
 void ttc_span_attr_str(ttc_span *s, const char *key, const char *val)
 {
-	ATTR(s, key);
-	pk_str(&s->pa, val ? val : "");
+	size_t vn = val ? strlen(val) : 0;
+	char *o = attr_key(s, key, MP_STR_MAX(vn));
+
+	if (o)
+		attr_done(s, mp_strn(o, val ? val : "", vn));
 }
 
 void ttc_span_attr_int(ttc_span *s, const char *key, int64_t val)
 {
-	ATTR(s, key);
-	msgpack_pack_int64(&s->pa, val);
+	char *o = attr_key(s, key, MP_INT_MAX);
+
+	if (o)
+		attr_done(s, mp_int(o, val));
 }
 
 void ttc_span_attr_double(ttc_span *s, const char *key, double val)
 {
-	ATTR(s, key);
-	msgpack_pack_double(&s->pa, val);
+	char *o = attr_key(s, key, 9);
+
+	if (o)
+		attr_done(s, mp_double(o, val));
 }
 
 void ttc_span_attr_bool(ttc_span *s, const char *key, int val)
 {
-	ATTR(s, key);
-	if (val)
-		msgpack_pack_true(&s->pa);
-	else
-		msgpack_pack_false(&s->pa);
+	char *o = attr_key(s, key, 1);
+
+	if (o) {
+		*o++ = val ? (char)0xc3 : (char)0xc2;
+		attr_done(s, o);
+	}
 }
 
 void ttc_span_event(ttc_span *s, const char *name)
 {
-	if (!s->sampled)
+	size_t n = name ? strlen(name) : 0;
+	char *o;
+
+	if (!s->sampled || !(o = mbuf_room(&s->events, NULL, 1 + 3 + MP_INT_MAX + 5 + MP_STR_MAX(n))))
 		return;
-	msgpack_pack_map(&s->pe, 2);
-	pk_str(&s->pe, "ts");
-	msgpack_pack_int64(&s->pe, now_real());
-	pk_kv(&s->pe, "name", name ? name : "");
+	o = MP_MAP(o, 2);
+	o = mp_int(MP_LIT(o, "ts"), now_real());
+	o = MP_KV(o, "name", name ? name : "", n);
+	s->events.len = (uint32_t)(o - s->events.p);
 	s->nevents++;
 }
 
@@ -887,62 +1257,77 @@ void ttc_span_status(ttc_span *s, int error, const char *msg)
 	s->status_msg = msg ? strdup(msg) : NULL;
 }
 
+static void span_free(ttc_span *s)
+{
+	if (s->sampled) {
+		mbuf_free(&s->attrs, s->attrs_inl);
+		free(s->events.p);
+		free(s->status_msg);
+	}
+	if (span_ncache < SPAN_CACHE) {
+		s->next_free = span_cache;
+		span_cache = s;
+		span_ncache++;
+	} else {
+		free(s);
+	}
+}
+
 void ttc_span_end(ttc_span *s)
 {
-	msgpack_packer pk;
-	gbuf rb, *b;
-	char corr[33], id[17], pid[17];
+	ttc_client *c;
+	tbuf *t;
+	size_t kn, mn;
+	char *o;
 	uint32_t n;
 
 	if (!s || s == &noop_span)
 		return;
 	if (!s->sampled) {
-		free(s);
+		span_free(s);
 		return;
 	}
-	b = rec_buf(&rb, &pk);
-	hex(s->ctx.trace_id, 16, corr);
-	hex(s->ctx.span_id, 8, id);
-	n = 7 + (uint32_t)s->has_parent + (s->kind[0] != 0) + (s->error != 0) + (s->error == 2) +
-	    (s->status_msg != NULL) + (s->nattrs != 0) + (s->nevents != 0);
-	msgpack_pack_map(&pk, n);
-	pk_str(&pk, "ts");
-	msgpack_pack_int64(&pk, s->start_real);
-	pk_kv(&pk, "corr", corr);
-	pk_kv(&pk, "span", id);
-	if (s->has_parent) {
-		hex(s->parent, 8, pid);
-		pk_kv(&pk, "parent", pid);
+	c = s->c;
+	kn = strlen(s->kind);
+	mn = s->status_msg ? strlen(s->status_msg) : 0;
+	/* keys and fixed values take under 160 bytes */
+	o = rec_open(c, &t, 160 + c->svc_kv_len + MP_STR_MAX(s->name_len) + MP_STR_MAX(kn) +
+	    MP_STR_MAX(mn) + MP_MAP_MAX + s->attrs.len + MP_MAP_MAX + s->events.len);
+	if (o) {
+		n = 7 + (uint32_t)s->has_parent + (kn != 0) + (s->error != 0) + (s->error == 2) +
+		    (s->status_msg != NULL) + (s->nattrs != 0) + (s->nevents != 0);
+		o = MP_MAP(o, n);
+		o = mp_int(MP_LIT(o, "ts"), s->start_real);
+		o = MP_HEX(o, "corr", s->ctx.trace_id, 16);
+		o = MP_HEX(o, "span", s->ctx.span_id, 8);
+		if (s->has_parent)
+			o = MP_HEX(o, "parent", s->parent, 8);
+		memcpy(o, c->svc_kv, c->svc_kv_len);
+		o += c->svc_kv_len;
+		o = MP_KV(o, "kind", "span", 4);
+		o = MP_KV(o, "name", s->name, s->name_len);
+		o = mp_int(MP_LIT(o, "dur"), now_mono() - s->start_mono);
+		if (kn)
+			o = MP_KV(o, "span_kind", s->kind, kn);
+		if (s->error)
+			o = s->error == 2 ? MP_KV(o, "status", "error", 5) : MP_KV(o, "status", "ok", 2);
+		if (s->error == 2)
+			o = MP_KV(o, "level", "error", 5);
+		if (s->status_msg)
+			o = MP_KV(o, "msg", s->status_msg, mn);
+		if (s->nattrs) {
+			o = MP_MAP(MP_LIT(o, "attrs"), s->nattrs);
+			memcpy(o, s->attrs.p, s->attrs.len);
+			o += s->attrs.len;
+		}
+		if (s->nevents) {
+			o = MP_ARRAY(MP_LIT(o, "events"), s->nevents);
+			memcpy(o, s->events.p, s->events.len);
+			o += s->events.len;
+		}
+		rec_close(t, o);
 	}
-	pk_kv(&pk, "service", s->c->service);
-	pk_kv(&pk, "kind", "span");
-	pk_kv(&pk, "name", s->name);
-	pk_str(&pk, "dur");
-	msgpack_pack_int64(&pk, now_mono() - s->start_mono);
-	if (s->kind[0])
-		pk_kv(&pk, "span_kind", s->kind);
-	if (s->error)
-		pk_kv(&pk, "status", s->error == 2 ? "error" : "ok");
-	if (s->error == 2)
-		pk_kv(&pk, "level", "error");
-	if (s->status_msg)
-		pk_kv(&pk, "msg", s->status_msg);
-	if (s->nattrs) {
-		pk_str(&pk, "attrs");
-		msgpack_pack_map(&pk, s->nattrs);
-		(void)gbuf_write(b, s->attrs.p, s->attrs.len);
-	}
-	if (s->nevents) {
-		pk_str(&pk, "events");
-		msgpack_pack_array(&pk, s->nevents);
-		(void)gbuf_write(b, s->events.p, s->events.len);
-	}
-	enqueue(s->c, b);
-	gbuf_free(b);
-	gbuf_free(&s->attrs);
-	gbuf_free(&s->events);
-	free(s->status_msg);
-	free(s);
+	span_free(s);
 }
 
 /* ---- logs, checkpoints */
@@ -950,55 +1335,60 @@ void ttc_span_end(ttc_span *s)
 void ttc_log(ttc_client *c, const ttc_ctx *ctx, int level, const char *fmt, ...)
 {
 	static const char *const lv[] = { "trace", "debug", "info", "warn", "error", "fatal" };
-	msgpack_packer pk;
-	gbuf rb, *b;
-	char msg[4096], corr[33], id[17];
+	char msg[4096], *o;
 	va_list ap;
+	tbuf *t;
+	size_t mn;
+	int r;
 
 	if (!c)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	r = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	mn = r < 0 ? 0 : (size_t)r < sizeof msg ? (size_t)r : sizeof msg - 1;
 	if (level < TTC_TRACE || level > TTC_FATAL)
 		level = TTC_INFO;
-	b = rec_buf(&rb, &pk);
-	msgpack_pack_map(&pk, ctx ? 7 : 5);
-	pk_str(&pk, "ts");
-	msgpack_pack_int64(&pk, now_real());
+	if (!(o = rec_open(c, &t, 128 + c->svc_kv_len + MP_STR_MAX(mn))))
+		return;
+	o = MP_MAP(o, ctx ? 7 : 5);
+	o = mp_int(MP_LIT(o, "ts"), now_real());
 	if (ctx) {
-		hex(ctx->trace_id, 16, corr);
-		hex(ctx->span_id, 8, id);
-		pk_kv(&pk, "corr", corr);
-		pk_kv(&pk, "span", id);
+		o = MP_HEX(o, "corr", ctx->trace_id, 16);
+		o = MP_HEX(o, "span", ctx->span_id, 8);
 	}
-	pk_kv(&pk, "service", c->service);
-	pk_kv(&pk, "kind", "log");
-	pk_kv(&pk, "level", lv[level]);
-	pk_kv(&pk, "msg", msg);
-	enqueue(c, b);
-	gbuf_free(b);
+	memcpy(o, c->svc_kv, c->svc_kv_len);
+	o += c->svc_kv_len;
+	o = MP_KV(o, "kind", "log", 3);
+	o = MP_KV(o, "level", lv[level], strlen(lv[level]));
+	o = MP_KV(o, "msg", msg, mn);
+	rec_close(t, o);
 }
 
 void ttc_checkpoint(ttc_client *c, const char *corr, const char *dir, const char *operation,
     const char *suffix)
 {
-	msgpack_packer pk;
-	gbuf rb, *b;
+	size_t cn, dn, on, sn;
+	tbuf *t;
+	char *o;
 
 	if (!c || !corr || !*corr || !dir)
 		return;
-	b = rec_buf(&rb, &pk);
-	msgpack_pack_map(&pk, 6 + (suffix != NULL));
-	pk_str(&pk, "ts");
-	msgpack_pack_int64(&pk, now_real());
-	pk_kv(&pk, "corr", corr);
-	pk_kv(&pk, "service", c->service);
-	pk_kv(&pk, "kind", "checkpoint");
-	pk_kv(&pk, "dir", dir);
-	pk_kv(&pk, "name", operation ? operation : "");
+	cn = strlen(corr), dn = strlen(dir);
+	on = operation ? strlen(operation) : 0;
+	sn = suffix ? strlen(suffix) : 0;
+	if (!(o = rec_open(c, &t, 128 + c->svc_kv_len + MP_STR_MAX(cn) + MP_STR_MAX(dn) +
+	          MP_STR_MAX(on) + MP_STR_MAX(sn))))
+		return;
+	o = MP_MAP(o, 6 + (suffix != NULL));
+	o = mp_int(MP_LIT(o, "ts"), now_real());
+	o = MP_KV(o, "corr", corr, cn);
+	memcpy(o, c->svc_kv, c->svc_kv_len);
+	o += c->svc_kv_len;
+	o = MP_KV(o, "kind", "checkpoint", 10);
+	o = MP_KV(o, "dir", dir, dn);
+	o = MP_KV(o, "name", operation ? operation : "", on);
 	if (suffix)
-		pk_kv(&pk, "suffix", suffix);
-	enqueue(c, b);
-	gbuf_free(b);
+		o = MP_KV(o, "suffix", suffix, sn);
+	rec_close(t, o);
 }
