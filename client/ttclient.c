@@ -41,7 +41,7 @@
 typedef struct batch {
 	struct batch *next;
 	char *data;
-	size_t len;
+	size_t len, cap;
 	uint32_t nrec;
 	uint64_t msgno;          /* its number on the current connection */
 } batch;
@@ -66,6 +66,7 @@ typedef struct tbuf {
 	pthread_t owner;
 	chunk *wr;               /* owner: the chunk written into */
 	chunk *rd;               /* sender: the oldest chunk not yet copied out */
+	_Atomic(chunk *) spare;  /* a chunk copied out, given back for reuse (no page faults) */
 	uint32_t wr_len, wr_n;   /* owner: wr's head */
 	int64_t credit;          /* owner: buffer bytes taken from c->room, not yet used */
 	_Atomic uint64_t records, dropped, unsampled;
@@ -92,6 +93,8 @@ struct ttc_client {
 	tbuf *tbufs;             /* every thread's buffer */
 	char *pend;              /* records copied out of the threads' chunks, not yet sent */
 	size_t pend_len, pend_cap;
+	batch *spares;           /* acknowledged batches, their buffers kept for the next pend */
+	int nspares;
 	uint32_t pend_n;
 	int64_t tick;            /* monotonic ns: what is pending goes by then */
 	int idle;                /* flush intervals in a row without records */
@@ -212,12 +215,12 @@ void ttc_ctx_corr(const ttc_ctx *ctx, char out[33])
 	hex(ctx->trace_id, 16, out);
 }
 
-/* ---- the fork registry: every client, locked around fork() */
-
 /* pend starts with room for the batch's array header (array 32: 0xdd and a
  * big-endian count), so a batch is the pending buffer itself, taken over
  * under the lock without a copy. */
 #define BATCH_HDR 5
+
+#define SPARE_BATCHES 8         /* batch buffers kept for reuse (no mmap and munmap per batch) */
 
 /* ---- the fork registry: every client, locked around fork() */
 
@@ -259,13 +262,32 @@ static void chunks_free(chunk *k)
 	}
 }
 
+static void tbuf_free(tbuf *t)
+{
+	chunks_free(t->rd);
+	free(atomic_load(&t->spare));
+	free(t);
+}
+
 static void tbufs_free(ttc_client *c)
 {
 	while (c->tbufs) {
 		tbuf *t = c->tbufs;
 		c->tbufs = t->next;
-		chunks_free(t->rd);
-		free(t);
+		tbuf_free(t);
+	}
+}
+
+/* An acknowledged batch: its buffer is kept for a next one, or freed; mu held. */
+static void batch_recycle(ttc_client *c, batch *b)
+{
+	if (c->nspares < SPARE_BATCHES) {
+		b->next = c->spares;
+		c->spares = b;
+		c->nspares++;
+	} else {
+		free(b->data);
+		free(b);
 	}
 }
 
@@ -426,8 +448,7 @@ static int on_reply(ttc_client *c, const msgpack_object *o)
 				c->ub_tail = NULL;
 			atomic_fetch_add(&c->room, (int64_t)(b->len - BATCH_HDR)); /* its bytes are free */
 			c->st.acked += b->nrec;
-			free(b->data);
-			free(b);
+			batch_recycle(c, b);
 		}
 		pthread_cond_broadcast(&c->cv);
 		pthread_mutex_unlock(&c->mu);
@@ -442,6 +463,17 @@ static int on_reply(ttc_client *c, const msgpack_object *o)
 	return map_get(o, "fatal") ? -1 : 0;
 }
 
+/* A chunk copied out goes back to its thread, if the thread has no spare. */
+static void chunk_recycle(ttc_client *c, tbuf *t, chunk *k)
+{
+	chunk *none = NULL;
+
+	if (k->cap != c->chunk_bytes || t->dead ||
+	    !atomic_compare_exchange_strong_explicit(&t->spare, &none, k, memory_order_release,
+	        memory_order_relaxed))
+		free(k);
+}
+
 /* Take the pending records as one batch (an array message); mu held. */
 static batch *take_batch(ttc_client *c)
 {
@@ -454,6 +486,7 @@ static batch *take_batch(ttc_client *c)
 	c->pend[3] = (char)(c->pend_n >> 8), c->pend[4] = (char)c->pend_n;
 	b->data = c->pend;
 	b->len = c->pend_len;
+	b->cap = c->pend_cap;
 	b->nrec = c->pend_n;
 	b->next = NULL;
 	c->pend = NULL;
@@ -481,9 +514,18 @@ static int collect(ttc_client *c)
 			uint64_t h = atomic_load_explicit(&k->head, memory_order_acquire);
 			uint32_t len = (uint32_t)h, n = (uint32_t)(h >> 32);
 			if (len > k->taken) {
-				size_t need = (c->pend_n ? c->pend_len : BATCH_HDR) + len - k->taken;
+				size_t need;
+				if (!c->pend && c->spares) {
+					batch *sp = c->spares;
+					c->spares = sp->next;
+					c->nspares--;
+					c->pend = sp->data, c->pend_cap = sp->cap;
+					free(sp);
+				}
+				need = (c->pend_n ? c->pend_len : BATCH_HDR) + len - k->taken;
 				if (need > c->pend_cap) {
-					size_t nc = c->pend_cap ? c->pend_cap : c->batch_bytes + c->batch_bytes / 4;
+					/* collect stops past batch_bytes, after at most a chunk */
+					size_t nc = c->pend_cap ? c->pend_cap : BATCH_HDR + c->batch_bytes + c->chunk_bytes;
 					char *np;
 					while (nc < need)
 						nc *= 2;
@@ -502,7 +544,7 @@ static int collect(ttc_client *c)
 			if (!sealed)
 				break;
 			t->rd = k->next; /* sealed: k->next is set, and k is all copied */
-			free(k);
+			chunk_recycle(c, t, k);
 			k = t->rd;
 		}
 		if (t->dead && t->rd && !atomic_load(&t->rd->sealed) &&
@@ -512,8 +554,7 @@ static int collect(ttc_client *c)
 			c->st.dropped += atomic_load(&t->dropped);
 			c->st.unsampled += atomic_load(&t->unsampled);
 			atomic_fetch_add(&c->room, t->credit);
-			chunks_free(t->rd);
-			free(t);
+			tbuf_free(t);
 			continue;
 		}
 		pp = &t->next;
@@ -784,17 +825,23 @@ static void mbuf_free(mbuf *b, char *inl)
 
 /* ---- a thread's buffer: records are written straight into its chunk */
 
-static chunk *chunk_new(size_t cap)
+static chunk *chunk_new(tbuf *t, size_t cap)
 {
-	chunk *k = malloc(sizeof *k + cap);
+	chunk *k = t ? atomic_exchange_explicit(&t->spare, NULL, memory_order_acquire) : NULL;
 
-	if (!k)
-		return NULL;
+	if (k && k->cap < cap) {
+		free(k);
+		k = NULL;
+	}
+	if (!k) {
+		if (!(k = malloc(sizeof *k + cap)))
+			return NULL;
+		k->cap = (uint32_t)cap;
+	}
 	k->next = NULL;
-	atomic_init(&k->head, 0);
-	atomic_init(&k->sealed, 0);
+	atomic_store_explicit(&k->head, 0, memory_order_relaxed);
+	atomic_store_explicit(&k->sealed, 0, memory_order_relaxed);
 	k->taken = k->taken_n = 0;
-	k->cap = (uint32_t)cap;
 	return k;
 }
 
@@ -811,7 +858,7 @@ static tbuf *tbuf_find(ttc_client *c)
 		if (!t->dead && pthread_equal(t->owner, self))
 			break;
 	if (!t && ensure_thread(c) == 0 && (t = calloc(1, sizeof *t)) != NULL) {
-		if (!(t->wr = t->rd = chunk_new(c->chunk_bytes))) {
+		if (!(t->wr = t->rd = chunk_new(NULL, c->chunk_bytes))) {
 			free(t);
 			t = NULL;
 		} else {
@@ -870,7 +917,7 @@ static char *rec_open(ttc_client *c, tbuf **tp, size_t max)
 	}
 	k = t->wr;
 	if (k->cap - t->wr_len < max) { /* full: a new chunk, and the sender is told */
-		chunk *nk = chunk_new(max > c->chunk_bytes ? max : c->chunk_bytes);
+		chunk *nk = chunk_new(t, max > c->chunk_bytes ? max : c->chunk_bytes);
 		if (!nk) {
 			count(&t->dropped);
 			return NULL;
@@ -1038,6 +1085,7 @@ void ttc_close(ttc_client *c)
 	batches_free(c->ub);
 	tbufs_free(c);
 	free(c->pend);
+	batches_free(c->spares);
 	free(c->socket_path);
 	free(c->service);
 	free(c->svc_kv);
