@@ -4,7 +4,7 @@
  *
  *   ttclient-example [-s SOCKET] [-n TRACES] [-t THREADS] [--fork]
  *                    [--traceparent TP] [--sample const:1|prob:P|rate:R]
- *                    [--pause-ms MS] [--bench]
+ *                    [--pause-ms MS] [--bench] [--buffer-mb MB]
  *
  * Each trace is a root span "GET /checkout" with two children ("charge" with
  * an event and an error status on every tenth, "db.query"), a log record in
@@ -98,7 +98,8 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' }, { "fork", no_argument, NULL, 'f' },
 		{ "traceparent", required_argument, NULL, 'p' }, { "sample", required_argument, NULL, 'S' },
 		{ "pause-ms", required_argument, NULL, 'P' }, { "bench", no_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+		{ "buffer-mb", required_argument, NULL, 'B' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
 	};
 	ttc_opts o;
 	ttc_stats st;
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 		case 'p': traceparent = optarg; break;
 		case 'P': pause_ms = atoi(optarg); break;
 		case 'b': do_bench = 1; break;
+		case 'B': o.buffer_bytes = (size_t)atoi(optarg) << 20; break;
 		case 'S':
 			if (!strncmp(optarg, "const:", 6)) o.sampler = TTC_SAMPLE_CONST;
 			else if (!strncmp(optarg, "prob:", 5)) o.sampler = TTC_SAMPLE_PROB;
@@ -125,7 +127,8 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: ttclient-example [-s SOCKET] [-n TRACES] [-t THREADS] [--fork]\n"
-			    "       [--traceparent TP] [--sample const:1|prob:P|rate:R] [--pause-ms MS] [--bench]\n");
+			    "       [--traceparent TP] [--sample const:1|prob:P|rate:R] [--pause-ms MS] [--bench]\n"
+			    "       [--buffer-mb MB]\n");
 			return 0;
 		default:
 			return 2;

@@ -1,14 +1,24 @@
 /*
- * ttclient.c -- libttclient (ttclient.h): records packed with msgpack-c on the
- * caller's thread, a sender thread per client that batches them, writes them
- * to ttd's unix socket and reads ttd's acknowledgements (FORMAT.md 11).
+ * ttclient.c -- libttclient (ttclient.h): records packed as msgpack on the
+ * caller's thread straight into that thread's buffer, a sender thread per
+ * client that batches them, writes them to ttd's unix socket and reads ttd's
+ * acknowledgements (FORMAT.md 11).
  *
- * Buffers: `pend` holds packed records not yet sent; `ub` the batches sent and
- * not yet acknowledged, in order. Together they stay under buffer_bytes; a
- * record that does not fit is dropped and counted, so the caller never waits.
- * A batch is kept until an ack covers it; after a reconnect every kept batch
- * is sent again (at least once: ttd may then store a record twice, as the
- * socket protocol says).
+ * The caller's path takes no lock and makes no allocation in the usual case
+ * (bench/client.sh measures it): a span comes from a per-thread cache, its
+ * record is written into the thread's chunk (tbuf, chunk) and published with
+ * one release store; buffer bytes are taken from the client's budget 4 KiB
+ * at a time (one atomic op), a full chunk is handed over with one store and
+ * an eventfd write.
+ *
+ * Buffers: each thread's chunks hold records not yet copied out; `pend` the
+ * records the sender copied out, not yet sent; `ub` the batches sent and not
+ * yet acknowledged, in order. Their record bytes stay under buffer_bytes
+ * (plus what each thread took and has not used yet, under 4 KiB); a record
+ * that does not fit is dropped and counted, so the caller never waits. A
+ * batch is kept until an ack covers it; after a reconnect every kept batch is
+ * sent again (at least once: ttd may then store a record twice, as the socket
+ * protocol says).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -153,9 +163,14 @@ static int64_t wall_of(int64_t mono)
 	return mono + atomic_load_explicit(&real_off, memory_order_relaxed);
 }
 
+/* Thread-locals in the initial-exec model: a plain offset from the thread
+ * pointer, not a __tls_get_addr call per access from libttclient.so (they
+ * take ~150 bytes of the static TLS glibc keeps for such libraries). */
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
 static unsigned fork_gen;                 /* bumped in every child */
-static __thread uint64_t rng_s[2];
-static __thread unsigned rng_gen = UINT_MAX;
+static TLS uint64_t rng_s[2];
+static TLS unsigned rng_gen = UINT_MAX;
 
 static uint64_t rnd64(void)
 {
@@ -268,9 +283,9 @@ typedef struct tls_slot {
 	tbuf *t;
 } tls_slot;
 #define TLS_SLOTS 4
-static __thread tls_slot tls_slots[TLS_SLOTS];
-static __thread unsigned tls_next;
-static __thread int tls_keyed;            /* thread_key is set: the destructor will run */
+static TLS tls_slot tls_slots[TLS_SLOTS];
+static TLS unsigned tls_next;
+static TLS int tls_keyed;            /* thread_key is set: the destructor will run */
 static void span_cache_free(void);
 
 static void batches_free(batch *b)
@@ -1223,8 +1238,8 @@ struct ttc_span {
 };
 
 static ttc_span noop_span; /* returned when memory runs out: records nothing */
-static __thread ttc_span *span_cache; /* spans ended on this thread, for reuse */
-static __thread unsigned span_ncache;
+static TLS ttc_span *span_cache; /* spans ended on this thread, for reuse */
+static TLS unsigned span_ncache;
 
 static void span_cache_free(void)
 {
