@@ -46,6 +46,7 @@
 #define SEND_TIMEOUT_S 5        /* a ttd that stops reading for this long is dropped */
 #define RECONNECT_MAX_MS 1000   /* reconnect backoff cap */
 #define CREDIT 4096             /* buffer bytes a thread takes from the client at a time */
+#define SPARE_CHUNKS 4          /* copied-out chunks a thread keeps for reuse */
 #define SPAN_CACHE 8            /* freed spans a thread keeps for its next ones */
 #define IDLE_TICKS 20           /* flush intervals without records before the sender naps 1 s */
 
@@ -77,7 +78,8 @@ typedef struct tbuf {
 	pthread_t owner;
 	chunk *wr;               /* owner: the chunk written into */
 	chunk *rd;               /* sender: the oldest chunk not yet copied out */
-	_Atomic(chunk *) spare;  /* a chunk copied out, given back for reuse (no page faults) */
+	_Atomic(chunk *) spare[SPARE_CHUNKS]; /* chunks copied out, given back for reuse:
+	                         * no fresh pages (page faults) in the caller's path */
 	uint32_t wr_len, wr_n;   /* owner: wr's head */
 	int64_t credit;          /* owner: buffer bytes taken from c->room, not yet used */
 	_Atomic uint64_t records, dropped, unsampled;
@@ -107,6 +109,7 @@ struct ttc_client {
 	batch *spares;           /* acknowledged batches, their buffers kept for the next pend */
 	int nspares;
 	uint32_t pend_n;
+	int pend_full;           /* the next records did not fit: send pend first */
 	int64_t tick;            /* monotonic ns: what is pending goes by then */
 	int idle;                /* flush intervals in a row without records */
 	batch *ub, *ub_tail;     /* sent, not acknowledged */
@@ -114,6 +117,9 @@ struct ttc_client {
 	pthread_t thr;
 	int thr_running;
 	int fd;                  /* the socket (sender thread; the atfork child closes it) */
+	batch *snd;              /* sender: the first batch in ub not wholly written */
+	size_t snd_off;          /* sender: its bytes written */
+	int64_t snd_at;          /* sender: monotonic ns of the last write that made progress */
 	int clock_fd;            /* sender: timerfd that reads ECANCELED when the clock is set */
 	ttc_stats st;            /* plus the live threads' counters */
 	struct ttc_client *next_all;
@@ -310,7 +316,8 @@ static void chunks_free(chunk *k)
 static void tbuf_free(tbuf *t)
 {
 	chunks_free(t->rd);
-	free(atomic_load(&t->spare));
+	for (int i = 0; i < SPARE_CHUNKS; i++)
+		free(atomic_load(&t->spare[i]));
 	free(t);
 }
 
@@ -368,11 +375,12 @@ static void fork_child(void)
 		close(c->wake_fd);
 		c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		batches_free(c->ub);
-		c->ub = c->ub_tail = NULL;
+		c->ub = c->ub_tail = c->snd = NULL;
 		tbufs_free(c);
 		atomic_store(&c->room, (int64_t)c->buffer_bytes);
 		c->pend_len = 0; /* the buffer stays, reused */
 		c->pend_n = 0;
+		c->pend_full = 0;
 		c->thr_running = 0;
 		c->connected = c->flushers = c->ever_connected = c->idle = 0;
 		memset(&c->st, 0, sizeof c->st); /* the child's own counts */
@@ -443,15 +451,25 @@ static int sock_connect(const char *path)
 	return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
+/* Write what the socket takes now of the batches from c->snd on, so the
+ * sender goes on copying records out of the threads' chunks (and giving
+ * them back) while ttd is slow. <0: drop the connection (an error, or no
+ * progress for SEND_TIMEOUT_S). */
+static int send_some(ttc_client *c, int64_t now)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	while (c->snd) {
+		batch *b = c->snd;
+		ssize_t w = send(c->fd, b->data + c->snd_off, b->len - c->snd_off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return now - c->snd_at > (int64_t)SEND_TIMEOUT_S * 1000000000 ? -1 : 0;
 		if (w <= 0)
 			return -1;
-		p += w, n -= (size_t)w;
+		c->snd_at = now;
+		if ((c->snd_off += (size_t)w) == b->len)
+			c->snd = b->next, c->snd_off = 0;
 	}
 	return 0;
 }
@@ -461,6 +479,7 @@ static void disconnect(ttc_client *c, msgpack_unpacker *up)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	c->snd = NULL;
 	msgpack_unpacker_reset(up);
 	pthread_mutex_lock(&c->mu);
 	c->connected = 0;
@@ -514,12 +533,14 @@ static int on_reply(ttc_client *c, const msgpack_object *o)
 /* A chunk copied out goes back to its thread, if the thread has no spare. */
 static void chunk_recycle(ttc_client *c, tbuf *t, chunk *k)
 {
-	chunk *none = NULL;
-
-	if (k->cap != c->chunk_bytes || t->dead ||
-	    !atomic_compare_exchange_strong_explicit(&t->spare, &none, k, memory_order_release,
-	        memory_order_relaxed))
-		free(k);
+	if (k->cap == c->chunk_bytes && !t->dead)
+		for (int i = 0; i < SPARE_CHUNKS; i++) {
+			chunk *none = NULL;
+			if (atomic_compare_exchange_strong_explicit(&t->spare[i], &none, k,
+			        memory_order_release, memory_order_relaxed))
+				return;
+		}
+	free(k);
 }
 
 /* Take the pending records as one batch (an array message); mu held. */
@@ -540,6 +561,7 @@ static batch *take_batch(ttc_client *c)
 	c->pend = NULL;
 	c->pend_len = c->pend_cap = 0;
 	c->pend_n = 0;
+	c->pend_full = 0;
 	if (c->ub_tail)
 		c->ub_tail->next = b;
 	else
@@ -555,9 +577,9 @@ static int collect(ttc_client *c)
 {
 	int got = 0;
 
-	for (tbuf **pp = &c->tbufs; *pp;) {
+	for (tbuf **pp = &c->tbufs; *pp && !c->pend_full;) {
 		tbuf *t = *pp;
-		for (chunk *k = t->rd; k && c->pend_len < c->batch_bytes;) {
+		for (chunk *k = t->rd; k;) {
 			int sealed = atomic_load_explicit(&k->sealed, memory_order_acquire);
 			uint64_t h = atomic_load_explicit(&k->head, memory_order_acquire);
 			uint32_t len = (uint32_t)h, n = (uint32_t)(h >> 32);
@@ -571,9 +593,14 @@ static int collect(ttc_client *c)
 					free(sp);
 				}
 				need = (c->pend_n ? c->pend_len : BATCH_HDR) + len - k->taken;
+				if (need > c->pend_cap && c->pend_n) {
+					c->pend_full = 1; /* a batch is due; the rest stays for the next */
+					break;
+				}
 				if (need > c->pend_cap) {
-					/* collect stops past batch_bytes, after at most a chunk */
-					size_t nc = c->pend_cap ? c->pend_cap : BATCH_HDR + c->batch_bytes + c->chunk_bytes;
+					/* a batch's size (under malloc's mmap threshold: no munmap
+					 * per batch), or one chunk made for a big record */
+					size_t nc = BATCH_HDR + c->batch_bytes;
 					char *np;
 					while (nc < need)
 						nc *= 2;
@@ -684,9 +711,7 @@ static void *sender(void *arg)
 					c->st.resent += c->st.connects > 1;
 				}
 				pthread_mutex_unlock(&c->mu);
-				for (batch *b = c->ub; b && c->fd >= 0; b = b->next)
-					if (send_all(c->fd, b->data, b->len) < 0)
-						disconnect(c, &up);
+				c->snd = c->ub, c->snd_off = 0, c->snd_at = now_mono();
 			} else {
 				pthread_mutex_lock(&c->mu);
 				pthread_cond_broadcast(&c->cv); /* flushers learn it failed */
@@ -710,10 +735,13 @@ static void *sender(void *arg)
 		now = now_mono();
 		pthread_mutex_lock(&c->mu);
 		c->idle = collect(c) || c->pend_n ? 0 : c->idle + 1;
-		if (c->pend_n && (c->pend_len >= c->batch_bytes || now >= c->tick || c->flushers ||
-		        c->stop)) {
-			if ((send_b = take_batch(c)) != NULL)
+		if (c->pend_n && (c->pend_full || c->pend_len >= c->batch_bytes || now >= c->tick ||
+		        c->flushers || c->stop)) {
+			if ((send_b = take_batch(c)) != NULL) {
 				send_b->msgno = ++msgno;
+				if (!c->snd)
+					c->snd = send_b, c->snd_off = 0, c->snd_at = now;
+			}
 			more = tbufs_pending(c); /* a batch's worth was copied: go on */
 		}
 		if (now >= c->tick)
@@ -721,12 +749,14 @@ static void *sender(void *arg)
 		timeout_ms = more ? 0 : c->idle > IDLE_TICKS && !c->flushers ? 1000 :
 		    (c->tick - now) / 1000000 + 1;
 		pthread_mutex_unlock(&c->mu);
-		if (send_b && c->fd >= 0 && send_all(c->fd, send_b->data, send_b->len) < 0) {
+		if (send_some(c, now) < 0) {
 			disconnect(c, &up);
 			continue;
 		}
+		if (c->snd && timeout_ms > 1000)
+			timeout_ms = 1000; /* the send timeout is checked at least each second */
 		pf[0].fd = c->fd;
-		pf[0].events = POLLIN;
+		pf[0].events = POLLIN | (c->snd ? POLLOUT : 0);
 		pf[1].fd = c->wake_fd;
 		pf[1].events = POLLIN;
 		pf[2].fd = c->clock_fd;
@@ -737,6 +767,10 @@ static void *sender(void *arg)
 		if (pf[1].revents & POLLIN) {
 			uint64_t x;
 			(void)!read(c->wake_fd, &x, sizeof x);
+		}
+		if ((pf[0].revents & POLLOUT) && send_some(c, now_mono()) < 0) {
+			disconnect(c, &up);
+			continue;
 		}
 		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r;
@@ -910,7 +944,11 @@ static void mbuf_free(mbuf *b, char *inl)
 
 static chunk *chunk_new(tbuf *t, size_t cap)
 {
-	chunk *k = t ? atomic_exchange_explicit(&t->spare, NULL, memory_order_acquire) : NULL;
+	chunk *k = NULL;
+
+	for (int i = 0; t && !k && i < SPARE_CHUNKS; i++)
+		if (atomic_load_explicit(&t->spare[i], memory_order_relaxed))
+			k = atomic_exchange_explicit(&t->spare[i], NULL, memory_order_acquire);
 
 	if (k && k->cap < cap) {
 		free(k);
