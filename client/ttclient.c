@@ -827,10 +827,17 @@ static int ensure_thread(ttc_client *c)
 
 static char *mp_be(char *o, uint8_t tag, uint64_t v, int bytes)
 {
+	uint16_t v2;
+	uint32_t v4;
+
 	*o++ = (char)tag;
-	for (int i = bytes - 1; i >= 0; i--)
-		*o++ = (char)(v >> (8 * i));
-	return o;
+	switch (bytes) {
+	case 1: *o = (char)v; break;
+	case 2: v2 = __builtin_bswap16((uint16_t)v); memcpy(o, &v2, 2); break;
+	case 4: v4 = __builtin_bswap32((uint32_t)v); memcpy(o, &v4, 4); break;
+	default: v = __builtin_bswap64(v); memcpy(o, &v, 8); break;
+	}
+	return o + bytes;
 }
 
 static char *mp_str_hdr(char *o, size_t n)
@@ -891,15 +898,20 @@ static char *mp_kv(char *o, const char *k, size_t kn, const char *v, size_t vn)
 }
 #define MP_KV(o, lit, v, vn) mp_kv((o), (lit), sizeof(lit) - 1, (v), (vn))
 
+/* Two lowercase hex digits per byte value: one load per byte of an id. */
+#define HX4(h) #h "0", #h "1", #h "2", #h "3", #h "4", #h "5", #h "6", #h "7", \
+	#h "8", #h "9", #h "a", #h "b", #h "c", #h "d", #h "e", #h "f"
+static const char hex2[256][2] = {
+	HX4(0), HX4(1), HX4(2), HX4(3), HX4(4), HX4(5), HX4(6), HX4(7),
+	HX4(8), HX4(9), HX4(a), HX4(b), HX4(c), HX4(d), HX4(e), HX4(f)
+};
+
 /* "key": 32 or 16 hex digits of an id */
 static char *mp_hex(char *o, const char *k, size_t kn, const uint8_t *id, size_t n)
 {
-	static const char d[] = "0123456789abcdef";
 	o = mp_str_hdr(mp_strn(o, k, kn), 2 * n);
-	for (size_t i = 0; i < n; i++) {
-		*o++ = d[id[i] >> 4];
-		*o++ = d[id[i] & 15];
-	}
+	for (size_t i = 0; i < n; i++, o += 2)
+		memcpy(o, hex2[id[i]], 2);
 	return o;
 }
 #define MP_HEX(o, lit, id, n) mp_hex((o), (lit), sizeof(lit) - 1, (id), (n))
