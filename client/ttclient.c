@@ -715,6 +715,11 @@ static void *sender(void *arg)
 			} else {
 				pthread_mutex_lock(&c->mu);
 				pthread_cond_broadcast(&c->cv); /* flushers learn it failed */
+				/* the threads' chunks are copied out and given back all the
+				 * same (numbered when a connection is made) */
+				collect(c);
+				if (c->pend_n && (c->pend_full || c->pend_len >= c->batch_bytes))
+					(void)take_batch(c);
 				pthread_mutex_unlock(&c->mu);
 				pf[0].fd = c->wake_fd;
 				pf[0].events = POLLIN;
