@@ -55,6 +55,7 @@ typedef struct batch {
 	char *data;
 	size_t len, cap;
 	uint32_t nrec;
+	int sent;                /* some of it was written (on this or an earlier connection) */
 	uint64_t msgno;          /* its number on the current connection */
 } batch;
 
@@ -468,6 +469,7 @@ static int send_some(ttc_client *c, int64_t now)
 		if (w <= 0)
 			return -1;
 		c->snd_at = now;
+		b->sent = 1;
 		if ((c->snd_off += (size_t)w) == b->len)
 			c->snd = b->next, c->snd_off = 0;
 	}
@@ -557,6 +559,7 @@ static batch *take_batch(ttc_client *c)
 	b->len = c->pend_len;
 	b->cap = c->pend_cap;
 	b->nrec = c->pend_n;
+	b->sent = 0;
 	b->next = NULL;
 	c->pend = NULL;
 	c->pend_len = c->pend_cap = 0;
@@ -708,7 +711,7 @@ static void *sender(void *arg)
 				/* everything unacknowledged goes again, in order */
 				for (batch *b = c->ub; b; b = b->next) {
 					b->msgno = ++msgno;
-					c->st.resent += c->st.connects > 1;
+					c->st.resent += b->sent; /* taken while disconnected: not resent */
 				}
 				pthread_mutex_unlock(&c->mu);
 				c->snd = c->ub, c->snd_off = 0, c->snd_at = now_mono();
