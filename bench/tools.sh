@@ -10,6 +10,7 @@
 #   tt-query vs sqlite3   hyperfine, whole process, goal <= 0.6x (issue 3)
 #   tt-tail -f latency    bench/follow-latency.py, goal p99 <= 20 ms (issue 3)
 #   ttd                   hook: bench/ttd.sh DIR when it exists (issue 4)
+#   libttclient           bench/client.sh: ns per span on the caller's thread
 set -u
 
 DIR=${1:?usage: bench/tools.sh DIR}
@@ -87,3 +88,6 @@ elif [ ! -x bench/ttd.sh ]; then
 else
 	BUILD=$BUILD bench/ttd.sh "$DIR"
 fi
+
+# ---- libttclient: the caller's cost per span
+BUILD=$BUILD bench/client.sh

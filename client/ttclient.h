@@ -43,7 +43,8 @@ typedef struct ttc_opts {
 	                        * else $XDG_DATA_HOME/teratrace/ttd.sock, else
 	                        * ~/.local/share/teratrace/ttd.sock */
 	const char *service;   /* "service" of every record; NULL: the program's name */
-	size_t buffer_bytes;   /* unsent + unacknowledged bytes kept; 0 = 8 MiB */
+	size_t buffer_bytes;   /* unsent + unacknowledged bytes kept (+ < 4 KiB a thread
+	                        * has reserved and not filled); 0 = 8 MiB */
 	size_t batch_bytes;    /* send when this much waits; 0 = 64 KiB */
 	uint32_t flush_ms;     /* or when the oldest record waited this long; 0 = 50 */
 	int sampler;           /* enum ttc_sampler; default const 1 */
