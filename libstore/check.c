@@ -239,11 +239,11 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 	}
 	/* the segment's correlation index must exist (before the snapshot:
 	 * opening a handle takes its own txn) */
-	if ((rc = store_seg_dbi(s, seg, 0, NULL, &dbi)) < 0) {
+	if ((rc = store_seg_dbi(s, seg, 0, NULL, &dbi)) != 0) { /* LMDB's are > 0 */
 		if (rc == TT_ENOTFOUND && !seg_row_gone(s, seg))
 			report(ck, seg, 0, TT_ECORRUPT, "segment has no correlation index");
 		close(fd);
-		return rc == TT_ENOTFOUND ? 0 : rc;
+		return rc == TT_ENOTFOUND ? 0 : mdb_rc(rc);
 	}
 	if ((rc = store_rtxn(s, &t)) != 0) {
 		close(fd);

@@ -86,7 +86,7 @@ test_expect_success 'idle stream gets ": keepalive" and outlives --header-timeou
 
 test_expect_success 'GET /traces/{id}/stream: replay in ts order, then only that id live' '
 	ingest 3 t-1 api info 500 &&
-	curl -sN --max-time 10 "$URL/traces/t-1/stream?timeout=1.5" >t & tp=$!
+	curl -sN --max-time 15 "$URL/traces/t-1/stream?timeout=4" >t & tp=$!
 	wait_sse 1 && ingest 2 t-2 api info 600 && ingest 2 t-1 api info 700 && wait $tp &&
 	data t | jq -s -c "map(.seq)" >g && echo "[500,501,502,700,701,null]" >w && test_cmp w g &&
 	data t | tail -n 1 | jq -e ". == {\"type\":\"timeout\"}"

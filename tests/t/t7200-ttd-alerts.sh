@@ -66,7 +66,8 @@ test_expect_success 'errors of two services fire one alert each (Alertmanager v4
 	wait_for am.jsonl ".body | fromjson | .alerts[0].labels.service == \"payments\"" &&
 	wait_for am.jsonl ".body | fromjson | .alerts[0].labels.service == \"checkout\"" &&
 	jq -s -e "map(.body | fromjson | select(.alerts[0].labels.service == \"api\")) | length == 0" am.jsonl &&
-	jq -s -e "map(.body | fromjson) | all(.version == \"4\" and .status == \"firing\" and
+	# (on a slow machine the 2 s window may already have resolved one: test 6)
+	jq -s -e "map(.body | fromjson | select(.status == \"firing\")) | length >= 2 and all(.version == \"4\" and
 		.receiver == \"teratrace\" and .groupLabels.alertname == \"errors-by-service\" and
 		(.alerts[0] | .status == \"firing\" and (.fingerprint | length) == 16 and
 		 (.startsAt | test(\"^20\")) and .endsAt == \"0001-01-01T00:00:00Z\"))" am.jsonl

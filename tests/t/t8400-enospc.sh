@@ -93,7 +93,14 @@ test_expect_success 'ttd: ingest until the disk is full: 507 naming ENOSPC, then
 	echo "ttd: $(wc -l <acked) batches of 1000 acknowledged, then HTTP $code" >>counts &&
 	expect_code 507 "$code" && expect_json "(.error|test(\"No space left\"))" &&
 	echo $n >failed-batch &&
-	code=$(post_batch $((n + 1))) && expect_code 507 "$code" &&
+	# the failed batch'"'"'s blocks were cut off again: a next batch may fit in
+	# their room (and is then acknowledged and stored); within a few the
+	# disk is full again, and stays so
+	k=1 && while code=$(post_batch $((n + k))) && [ "$code" = 200 ] && [ $k -lt 5 ]; do
+		echo $((n + k)) >>acked; k=$((k + 1))
+	done &&
+	echo "ttd: then $((k - 1)) more acknowledged before 507 again" >>counts &&
+	expect_code 507 "$code" && code=$(post_batch $((n + k + 1))) && expect_code 507 "$code" &&
 	kill -0 $TTD_PID &&
 	c=$(req GET /health) && expect_code 503 "$c" && expect_json ".status == \"error\""
 '
