@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "forward.h"
 #include "ttd.h"
 
 enum opt_type { O_STR, O_MS, O_SYNC, O_DUR, O_SIZE, O_UINT, O_LEVEL, O_HOST, O_LIST };
@@ -61,6 +62,7 @@ static const struct opt opts[] = {
 	{ "group", 0, O_STR, F(group), "NAME", "make the store and socket readable by group NAME" },
 	{ "ui-dir", 0, O_STR, F(ui_dir), "DIR", "serve the web UI from DIR, not the embedded bundle" },
 	{ "forward-otlp", 0, O_STR, F(fwd_otlp), "URL", "ship records to this OTLP/HTTP endpoint (URL/v1/traces, URL/v1/logs)" },
+	{ "forward-otlp-protocol", 0, O_STR, F(fwd_otlp_protocol), "P", "http/protobuf (default) or http/json" },
 	{ "forward-clickhouse", 0, O_STR, F(fwd_ch), "URL", "ship records to ClickHouse's HTTP interface at URL" },
 	{ "forward-clickhouse-table", 0, O_STR, F(fwd_ch_table), "NAME", "the ClickHouse table (teratrace.records)" },
 	{ "forward-header", 0, O_LIST, F(fwd_header), "'K: V'", "add this header to forwarded requests (repeatable)" },
@@ -456,6 +458,11 @@ ttd_config_finish(ttd_config *c)
 		log_err("forward-start: expected end or start, not '%s'", c->fwd_start);
 		return -1;
 	}
+	if (c->fwd_otlp_protocol && ttd_forward_protocol(c->fwd_otlp_protocol) < 0) {
+		log_err("forward-otlp-protocol: expected http/protobuf or http/json, not '%s'",
+		    c->fwd_otlp_protocol);
+		return -1;
+	}
 	if (c->fwd_flush_ns <= 0)
 		c->fwd_flush_ns = 1000000000;
 	if (c->fwd_batch_bytes == 0)
@@ -494,6 +501,7 @@ ttd_config_free(ttd_config *c)
 	free(c->fwd_ch_table);
 	free(c->fwd_level);
 	free(c->fwd_start);
+	free(c->fwd_otlp_protocol);
 	for (int i = 0; i < TTD_MAX_LIST; i++) {
 		free(c->fwd_header.v[i]);
 		free(c->fwd_filter.v[i]);

@@ -1,9 +1,12 @@
 /*
  * forward.c -- shipping the store to other systems: an OTLP/HTTP endpoint
- * (--forward-otlp URL: POST URL/v1/traces and URL/v1/logs, OTLP/JSON as
- * tt-query -o otlp prints it, through the same printer) and ClickHouse's HTTP
- * interface (--forward-clickhouse URL: INSERT INTO table FORMAT JSONEachRow,
- * one row per record). Bodies are gzipped (Content-Encoding: gzip).
+ * (--forward-otlp URL: POST URL/v1/traces and URL/v1/logs) and ClickHouse's
+ * HTTP interface (--forward-clickhouse URL: INSERT INTO table FORMAT
+ * JSONEachRow, one row per record). Bodies are gzipped (Content-Encoding:
+ * gzip). OTLP goes as http/protobuf (the OTel exporters' default) or, with
+ * --forward-otlp-protocol http/json, as OTLP/JSON. Either way the records
+ * are mapped to OTLP once, by the printer of tt-query -o otlp; protobuf is
+ * that JSON re-encoded (tt_otlp_json_to_proto), not a second mapping.
  *
  * Each destination follows the store, not ttd's ingest path, so it ships what
  * any writer stored (ttd, tt-ingest). Its position is a tt_pos kept in
@@ -70,6 +73,7 @@ typedef struct fwd_dest {
 	char *path;          /* URL path without a trailing '/' */
 	char *query;         /* URL query or NULL (ClickHouse: user, database ...) */
 	char *table;         /* ClickHouse table */
+	int json;            /* OTLP: http/json, not http/protobuf */
 	char *cursor_file;   /* DIR/forward/NAME.cursor */
 	struct evhttp_connection *conn; /* kept alive between requests */
 	tt_pos acked;        /* records up to here are answered (2xx or dropped) */
@@ -233,8 +237,24 @@ add_part(fwd_dest *d, const char *target, const void *body, size_t n, size_t nre
 	return 0;
 }
 
+/* One OTLP export document as the destination's protocol wants it. */
+static int
+add_otlp_part(fwd_dest *d, const char *target, const char *json, size_t n, int logs,
+    size_t nrec)
+{
+	tt_buf pb = { 0 };
+	int r;
+
+	if (d->json)
+		return add_part(d, target, json, n, nrec);
+	if ((r = tt_otlp_json_to_proto(json, n, logs, &pb)) == 0)
+		r = add_part(d, target, pb.data, pb.len, nrec);
+	tt_buf_free(&pb);
+	return r;
+}
+
 /* The batch as tt-query -o otlp prints it: a traces export line, then a logs
- * export line (either may be absent); one request each. */
+ * export line (either may be absent); one request each, as JSON or protobuf. */
 static int
 encode_otlp(fwd_dest *d)
 {
@@ -270,7 +290,7 @@ encode_otlp(fwd_dest *d)
 		snprintf(target, sizeof target, "%s/v1/%s%s%s", d->path, logs ? "logs" : "traces",
 		    d->query ? "?" : "", d->query ? d->query : "");
 		if (ln)
-			r = add_part(d, target, line, ln, logs ? nlogs : d->n - nlogs);
+			r = add_otlp_part(d, target, line, ln, logs, logs ? nlogs : d->n - nlogs);
 		at += ln + 1;
 	}
 	tt_buf_free(&b);
@@ -485,8 +505,8 @@ attempt(fwd_dest *d)
 	}
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", d->hostport);
-	evhttp_add_header(h, "Content-Type", d->kind == FWD_OTLP ? "application/json" :
-	    "application/x-ndjson");
+	evhttp_add_header(h, "Content-Type", d->kind == FWD_CLICKHOUSE ? "application/x-ndjson" :
+	    d->json ? "application/json" : "application/x-protobuf");
 	evhttp_add_header(h, "Content-Encoding", "gzip");
 	evhttp_add_header(h, "User-Agent", "ttd/" TT_VERSION_STRING);
 	for (int i = 0; i < g_nheaders; i++)
@@ -576,7 +596,7 @@ pump(fwd_dest *d)
 		return;
 	r = d->kind == FWD_OTLP ? encode_otlp(d) : encode_clickhouse(d);
 	if (r < 0) {
-		log_warn("forward %s: could not encode a batch: %s", d->name, strerror(-r));
+		log_warn("forward %s: could not encode a batch: %s", d->name, tt_strerror(r));
 		batch_clear(d);
 		return; /* nothing was acked: read again next turn */
 	}
@@ -654,6 +674,14 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- start and stop */
 
+int
+ttd_forward_protocol(const char *name)
+{
+	if (strcmp(name, "http/json") == 0)
+		return 1;
+	return strcmp(name, "http/protobuf") == 0 ? 0 : -1;
+}
+
 static int
 dest_init(fwd_dest *d, int kind, const char *url, int from_start)
 {
@@ -664,6 +692,7 @@ dest_init(fwd_dest *d, int kind, const char *url, int from_start)
 
 	d->kind = kind;
 	d->name = kind == FWD_OTLP ? "otlp" : "clickhouse";
+	d->json = g_ttd.cfg.fwd_otlp_protocol && ttd_forward_protocol(g_ttd.cfg.fwd_otlp_protocol) == 1;
 	if (u == NULL || (scheme = evhttp_uri_get_scheme(u)) == NULL ||
 	    strcmp(scheme, "http") != 0 || (host = evhttp_uri_get_host(u)) == NULL || !*host) {
 		log_err("forward-%s: '%s' is not an http://HOST[:PORT][/PATH] URL%s", kind == FWD_OTLP ?

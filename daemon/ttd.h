@@ -77,6 +77,7 @@ typedef struct ttd_config {
 	char *ui_dir;           /* --ui-dir DIR: the web UI from disk (development) */
 	/* forwarding (forward.c), read at start only */
 	char *fwd_otlp;         /* --forward-otlp URL: OTLP/HTTP base URL */
+	char *fwd_otlp_protocol; /* --forward-otlp-protocol http/protobuf (default) | http/json */
 	char *fwd_ch;           /* --forward-clickhouse URL: ClickHouse HTTP interface */
 	char *fwd_ch_table;     /* --forward-clickhouse-table NAME (teratrace.records) */
 	ttd_strlist fwd_header; /* --forward-header "K: V" (repeatable) */
