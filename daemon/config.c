@@ -73,6 +73,7 @@ static const struct opt opts[] = {
 	{ "forward-batch", 0, O_UINT, F(fwd_batch), "N", "records per forwarded request (1000)" },
 	{ "forward-batch-size", 0, O_SIZE, F(fwd_batch_bytes), "SIZE", "record bytes per forwarded request (1M)" },
 	{ "forward-flush", 0, O_DUR, F(fwd_flush_ns), "DUR", "send a partial batch once it is DUR old (1s)" },
+	{ "forward-max-hold", 0, O_DUR, F(fwd_max_hold_ns), "DUR", "gc keeps records a destination has not shipped for at most DUR (7d; 0: no limit)" },
 	{ "forward-timeout", 0, O_UINT, F(fwd_timeout), "S", "seconds per forwarded request (10)" },
 };
 #undef F
@@ -108,6 +109,7 @@ ttd_config_defaults(ttd_config *c)
 	c->fwd_batch_bytes = 1u << 20;
 	c->fwd_flush_ns = 1000000000;
 	c->fwd_timeout = 10;
+	c->fwd_max_hold_ns = 7LL * 86400 * 1000000000;
 	return c->http ? 0 : -ENOMEM;
 }
 

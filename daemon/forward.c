@@ -75,6 +75,8 @@ typedef struct fwd_dest {
 	char *table;         /* ClickHouse table */
 	int json;            /* OTLP: http/json, not http/protobuf */
 	char *cursor_file;   /* DIR/forward/NAME.cursor */
+	char *dropped_file;  /* DIR/forward/NAME.dropped: what gc deleted unshipped */
+	uint64_t gc_dropped_seen; /* its total when last read */
 	struct evhttp_connection *conn; /* kept alive between requests */
 	tt_pos acked;        /* records up to here are answered (2xx or dropped) */
 	tt_pos scanned;      /* after the records of the batch */
@@ -157,28 +159,22 @@ cursor_save(fwd_dest *d)
 static int
 cursor_load(fwd_dest *d, int from_start)
 {
-	char text[TT_CURSOR_MAX + 8];
-	FILE *f = fopen(d->cursor_file, "re");
-	int r;
+	int r = tt_forward_cursor_read(d->cursor_file, &d->acked);
 
-	if (f) {
-		size_t n = fread(text, 1, sizeof text - 1, f);
-		(void)fclose(f);
-		text[n] = '\0';
-		if (n && text[n - 1] == '\n')
-			text[n - 1] = '\0';
-		if (tt_pos_parse(text, &d->acked) < 0) {
-			log_err("forward %s: cursor file '%s' is damaged ('%s'); remove it to start "
-			    "at the store's end (or with --forward-start start, its beginning)",
-			    d->name, d->cursor_file, text);
-			return -1;
-		}
+	(void)tt_forward_dropped_read(d->dropped_file, &d->gc_dropped_seen);
+	if (r == TT_EBADARG) {
+		log_err("forward %s: cursor file '%s' is damaged; remove it to start at the "
+		    "store's end (or with --forward-start start, its beginning)", d->name,
+		    d->cursor_file);
+		return -1;
+	}
+	if (r == 0) {
 		d->scanned = d->acked;
 		return 0;
 	}
-	if (errno != ENOENT) {
+	if (r != -ENOENT) {
 		log_err("forward %s: could not read '%s': %s", d->name, d->cursor_file,
-		    strerror(errno));
+		    strerror(-r));
 		return -1;
 	}
 	memset(&d->acked, 0, sizeof d->acked);
@@ -657,6 +653,25 @@ measure_lag(fwd_dest *d)
 		d->lag_seconds = (double)(ttd_now_ns() - c.first_ts) / 1e9;
 }
 
+/* gc deleted records before this destination shipped them (--max-size
+ * needed the space): the scan has gone on past the gap by itself; count
+ * them as dropped and say so. */
+static void
+check_gc_drops(fwd_dest *d)
+{
+	uint64_t total;
+
+	if (tt_forward_dropped_read(d->dropped_file, &total) < 0 || total <= d->gc_dropped_seen)
+		return;
+	d->dropped += total - d->gc_dropped_seen;
+	snprintf(d->last_error, sizeof d->last_error, "gc deleted %" PRIu64 " records before "
+	    "they were shipped", total - d->gc_dropped_seen);
+	log_warn("forward %s: gc deleted %" PRIu64 " records before they were shipped "
+	    "(--max-size needed the space); going on after the gap", d->name,
+	    total - d->gc_dropped_seen);
+	d->gc_dropped_seen = total;
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -665,8 +680,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (int i = 0; i < g_ndest; i++) {
 		pump(&g_dest[i]);
-		if (lag)
+		if (lag) {
+			check_gc_drops(&g_dest[i]);
 			measure_lag(&g_dest[i]);
+		}
 	}
 	if (lag)
 		g_lag_mono = now;
@@ -720,6 +737,9 @@ dest_init(fwd_dest *d, int kind, const char *url, int from_start)
 	snprintf(d->hostport, sizeof d->hostport, "%s:%d", d->host, d->port);
 	snprintf(file, sizeof file, "%s/forward/%s.cursor", g_ttd.cfg.store, d->name);
 	if ((d->cursor_file = strdup(file)) == NULL)
+		return -1;
+	snprintf(file, sizeof file, "%s/forward/%s.dropped", g_ttd.cfg.store, d->name);
+	if ((d->dropped_file = strdup(file)) == NULL)
 		return -1;
 	if ((d->conn = evhttp_connection_base_new(g_ttd.base, NULL, d->host,
 	    (unsigned short)d->port)) == NULL ||
@@ -850,6 +870,7 @@ ttd_forward_stop(void)
 		free(d->query);
 		free(d->table);
 		free(d->cursor_file);
+		free(d->dropped_file);
 		memset(d, 0, sizeof *d);
 	}
 	g_ndest = 0;
@@ -886,7 +907,8 @@ ttd_forward_metrics(tt_buf *b)
 		{ "ttd_forward_shipped_records_total", "counter",
 		  "records the destination acknowledged (2xx)", 0 },
 		{ "ttd_forward_dropped_records_total", "counter",
-		  "records dropped: the destination refused them (4xx but 408/429)", 1 },
+		  "records dropped: the destination refused them (4xx but 408/429) or gc "
+		  "deleted them before they were shipped", 1 },
 		{ "ttd_forward_retries_total", "counter",
 		  "requests retried after no answer, 408, 429 or 5xx", 2 },
 		{ "ttd_forward_requests_total", "counter", "requests sent", 3 },

@@ -89,6 +89,7 @@ typedef struct ttd_config {
 	uint64_t fwd_batch_bytes; /* --forward-batch-size SIZE: record bytes per request (1M) */
 	int64_t fwd_flush_ns;   /* --forward-flush DUR: send a partial batch this old (1s) */
 	uint32_t fwd_timeout;   /* --forward-timeout S: per request (10) */
+	int64_t fwd_max_hold_ns; /* --forward-max-hold DUR: gc holds unshipped records (7d) */
 	/* derived */
 	char *token;            /* contents of token_file (trimmed), NULL = no auth */
 	size_t token_len;
