@@ -65,7 +65,7 @@ typedef struct fwd_part {
 
 typedef struct fwd_dest {
 	int kind;            /* FWD_OTLP, FWD_CLICKHOUSE */
-	const char *name;    /* metrics label and cursor file name */
+	char *name;          /* metrics label and cursor file name */
 	char *url;           /* as given */
 	char *host;
 	int port;
@@ -74,6 +74,10 @@ typedef struct fwd_dest {
 	char *query;         /* URL query or NULL (ClickHouse: user, database ...) */
 	char *table;         /* ClickHouse table */
 	int json;            /* OTLP: http/json, not http/protobuf */
+	tt_filter *filter;   /* NULL: every record */
+	char **headers;      /* "K", "V" pairs added to requests */
+	char *header_mem[TTD_MAX_LIST]; /* the copies headers point into */
+	int nheaders;
 	char *cursor_file;   /* DIR/forward/NAME.cursor */
 	char *dropped_file;  /* DIR/forward/NAME.dropped: what gc deleted unshipped */
 	uint64_t gc_dropped_seen; /* its total when last read */
@@ -101,12 +105,9 @@ typedef struct fwd_dest {
 	char last_error[200];
 } fwd_dest;
 
-static fwd_dest g_dest[2];
+static fwd_dest *g_dest;        /* --forward-otlp, --forward-clickhouse, then
+                                 * the [forward NAME] sections */
 static int g_ndest;
-static tt_filter *g_filter;     /* NULL: every record */
-static char **g_headers;        /* "K", "V" pairs from --forward-header */
-static char *g_header_mem[TTD_MAX_LIST]; /* the copies g_headers point into */
-static int g_nheaders;
 static struct event *g_tick;
 static int g_dirfd = -1;        /* DIR/forward */
 static int g_stopping;
@@ -505,8 +506,8 @@ attempt(fwd_dest *d)
 	    d->json ? "application/json" : "application/x-protobuf");
 	evhttp_add_header(h, "Content-Encoding", "gzip");
 	evhttp_add_header(h, "User-Agent", "ttd/" TT_VERSION_STRING);
-	for (int i = 0; i < g_nheaders; i++)
-		evhttp_add_header(h, g_headers[2 * i], g_headers[2 * i + 1]);
+	for (int i = 0; i < d->nheaders; i++)
+		evhttp_add_header(h, d->headers[2 * i], d->headers[2 * i + 1]);
 	evbuffer_add(evhttp_request_get_output_buffer(req), p->body.data, p->body.len);
 	d->requests++;
 	if (evhttp_make_request(d->conn, req, EVHTTP_REQ_POST, p->target) != 0)
@@ -520,7 +521,7 @@ take_rec(void *ctx, const tt_rec *r)
 {
 	fwd_dest *d = ctx;
 
-	if (g_filter && tt_filter_match(g_filter, r->data, r->len) != 1)
+	if (d->filter && tt_filter_match(d->filter, r->data, r->len) != 1)
 		return 0;
 	if (d->n + 2 > d->cap) {
 		size_t nc = d->cap ? 2 * d->cap : 1024;
@@ -605,14 +606,14 @@ pump(fwd_dest *d)
 		attempt(d);
 }
 
-struct lag_ctx { uint64_t n; int64_t first_ts; int have; };
+struct lag_ctx { const tt_filter *filter; uint64_t n; int64_t first_ts; int have; };
 
 static int
 lag_rec(void *ctx, const tt_rec *r)
 {
 	struct lag_ctx *c = ctx;
 
-	if (g_filter && tt_filter_match(g_filter, r->data, r->len) != 1)
+	if (c->filter && tt_filter_match(c->filter, r->data, r->len) != 1)
 		return 0;
 	if (!c->have) {
 		c->have = 1;
@@ -627,7 +628,7 @@ lag_rec(void *ctx, const tt_rec *r)
 static void
 measure_lag(fwd_dest *d)
 {
-	struct lag_ctx c = { 0, 0, 0 };
+	struct lag_ctx c = { d->filter, 0, 0, 0 };
 	tt_scan sc;
 	tt_pos end, next = d->acked;
 
@@ -699,42 +700,110 @@ ttd_forward_protocol(const char *name)
 	return strcmp(name, "http/protobuf") == 0 ? 0 : -1;
 }
 
+/* What one destination is made of: a --forward-otlp or --forward-clickhouse
+ * URL with the --forward-* options, or a [forward NAME] section whose
+ * settings left out are those options. */
+typedef struct fwd_spec {
+	char name[80];
+	int kind;
+	const char *url, *table, *protocol, *level;
+	const ttd_strlist *filter, *service, *header;
+} fwd_spec;
+
 static int
-dest_init(fwd_dest *d, int kind, const char *url, int from_start)
+url_init(fwd_dest *d, const char *url)
 {
 	struct evhttp_uri *u = evhttp_uri_parse(url);
 	const char *scheme = NULL, *host, *path, *q;
-	char file[4096];
 	size_t pl;
 
-	d->kind = kind;
-	d->name = kind == FWD_OTLP ? "otlp" : "clickhouse";
-	d->json = g_ttd.cfg.fwd_otlp_protocol && ttd_forward_protocol(g_ttd.cfg.fwd_otlp_protocol) == 1;
 	if (u == NULL || (scheme = evhttp_uri_get_scheme(u)) == NULL ||
 	    strcmp(scheme, "http") != 0 || (host = evhttp_uri_get_host(u)) == NULL || !*host) {
-		log_err("forward-%s: '%s' is not an http://HOST[:PORT][/PATH] URL%s", kind == FWD_OTLP ?
-		    "otlp" : "clickhouse", url, scheme && strcmp(scheme, "https") == 0 ?
+		log_err("forward %s: '%s' is not an http://HOST[:PORT][/PATH] URL%s", d->name, url,
+		    scheme && strcmp(scheme, "https") == 0 ?
 		    " (https is not supported: put a local collector or proxy in between)" : "");
 		if (u)
 			evhttp_uri_free(u);
 		return -1;
 	}
 	d->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) :
-	    kind == FWD_CLICKHOUSE ? 8123 : 4318;
+	    d->kind == FWD_CLICKHOUSE ? 8123 : 4318;
 	path = evhttp_uri_get_path(u);
 	q = evhttp_uri_get_query(u);
 	d->url = strdup(url);
 	d->host = strdup(host);
 	d->path = strdup(path ? path : "");
 	d->query = q && *q ? strdup(q) : NULL;
-	d->table = strdup(g_ttd.cfg.fwd_ch_table ? g_ttd.cfg.fwd_ch_table : "teratrace.records");
 	evhttp_uri_free(u);
-	if (!d->url || !d->host || !d->path || (q && *q && !d->query) || !d->table)
+	if (!d->url || !d->host || !d->path || (q && *q && !d->query))
 		return -1;
 	pl = strlen(d->path);
 	while (pl > 0 && d->path[pl - 1] == '/')
 		d->path[--pl] = '\0';
 	snprintf(d->hostport, sizeof d->hostport, "%s:%d", d->host, d->port);
+	return 0;
+}
+
+static int
+filter_init(fwd_dest *d, const fwd_spec *sp)
+{
+	int r;
+
+	if (!sp->filter->n && !sp->service->n && !sp->level)
+		return 0;
+	if ((r = tt_filter_new(&d->filter)) < 0)
+		return -1;
+	for (int i = 0; i < sp->filter->n; i++)
+		if (tt_filter_add_match(d->filter, sp->filter->v[i]) < 0) {
+			log_err("forward %s: filter '%s' is not FIELD=VALUE or FIELD!=VALUE", d->name,
+			    sp->filter->v[i]);
+			return -1;
+		}
+	for (int i = 0; i < sp->service->n; i++)
+		if (tt_filter_add_service(d->filter, sp->service->v[i]) < 0)
+			return -1;
+	if (sp->level &&
+	    tt_filter_set_level(d->filter, tt_level_parse(sp->level, strlen(sp->level))) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+headers_init(fwd_dest *d, const ttd_strlist *l)
+{
+	if (l->n == 0)
+		return 0;
+	if ((d->headers = calloc((size_t)l->n * 2, sizeof *d->headers)) == NULL)
+		return -1;
+	for (int i = 0; i < l->n; i++) {
+		char *h = strdup(l->v[i]), *colon;
+		if ((d->header_mem[i] = h) == NULL)
+			return -1;
+		d->nheaders++;
+		if ((colon = strchr(h, ':')) == NULL || colon == h || strpbrk(h, "\r\n") != NULL) {
+			log_err("forward %s: header '%s' is not 'Name: value'", d->name, l->v[i]);
+			return -1;
+		}
+		*colon = '\0';
+		d->headers[2 * i] = ttd_trim(h);
+		d->headers[2 * i + 1] = ttd_trim(colon + 1);
+	}
+	return 0;
+}
+
+static int
+dest_init(fwd_dest *d, const fwd_spec *sp, int from_start)
+{
+	char file[4096];
+
+	d->kind = sp->kind;
+	if ((d->name = strdup(sp->name)) == NULL)
+		return -1;
+	d->json = sp->protocol && ttd_forward_protocol(sp->protocol) == 1;
+	if (url_init(d, sp->url) < 0 || filter_init(d, sp) < 0 || headers_init(d, sp->header) < 0)
+		return -1;
+	if ((d->table = strdup(sp->table ? sp->table : "teratrace.records")) == NULL)
+		return -1;
 	snprintf(file, sizeof file, "%s/forward/%s.cursor", g_ttd.cfg.store, d->name);
 	if ((d->cursor_file = strdup(file)) == NULL)
 		return -1;
@@ -749,59 +818,57 @@ dest_init(fwd_dest *d, int kind, const char *url, int from_start)
 	evhttp_connection_set_retries(d->conn, 0);
 	if (cursor_load(d, from_start) < 0)
 		return -1;
-	log_info("forward %s: shipping to %s from %s", d->name, d->url, file);
+	log_info("forward %s: shipping to %s from %s", d->name, d->url, d->cursor_file);
 	return 0;
 }
 
+/* The destinations of the configuration, in order: the command line's
+ * (named otlp, otlp-2 ..., clickhouse, clickhouse-2 ...), then the
+ * sections. The names are the cursor files': no two alike. */
 static int
-filter_init(void)
+specs(fwd_spec *sp, int cap)
 {
 	const ttd_config *c = &g_ttd.cfg;
-	int r;
+	const ttd_strlist *urls[2] = { &c->fwd_otlp, &c->fwd_ch };
+	int n = 0;
 
-	if (!c->fwd_filter.n && !c->fwd_service.n && !c->fwd_level)
-		return 0;
-	if ((r = tt_filter_new(&g_filter)) < 0)
-		return -1;
-	for (int i = 0; i < c->fwd_filter.n; i++)
-		if (tt_filter_add_match(g_filter, c->fwd_filter.v[i]) < 0) {
-			log_err("forward-filter: '%s' is not FIELD=VALUE or FIELD!=VALUE",
-			    c->fwd_filter.v[i]);
-			return -1;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < urls[k]->n && n < cap; i++, n++) {
+			fwd_spec *p = &sp[n];
+			p->kind = k ? FWD_CLICKHOUSE : FWD_OTLP;
+			snprintf(p->name, sizeof p->name, i ? "%s-%d" : "%s", k ? "clickhouse" : "otlp",
+			    i + 1);
+			p->url = urls[k]->v[i];
+			p->table = c->fwd_ch_table;
+			p->protocol = c->fwd_otlp_protocol;
+			p->level = c->fwd_level;
+			p->filter = &c->fwd_filter;
+			p->service = &c->fwd_service;
+			p->header = &c->fwd_header;
 		}
-	for (int i = 0; i < c->fwd_service.n; i++)
-		if (tt_filter_add_service(g_filter, c->fwd_service.v[i]) < 0)
-			return -1;
-	if (c->fwd_level &&
-	    tt_filter_set_level(g_filter, tt_level_parse(c->fwd_level, strlen(c->fwd_level))) < 0)
-		return -1;
-	return 0;
-}
-
-static int
-headers_init(void)
-{
-	const ttd_strlist *l = &g_ttd.cfg.fwd_header;
-
-	if (l->n == 0)
-		return 0;
-	if ((g_headers = calloc((size_t)l->n * 2, sizeof *g_headers)) == NULL)
-		return -1;
-	for (int i = 0; i < l->n; i++) {
-		char *s = strdup(l->v[i]), *colon;
-		if ((g_header_mem[i] = s) == NULL)
-			return -1;
-		g_nheaders++;
-		if ((colon = strchr(s, ':')) == NULL || colon == s ||
-		    strpbrk(s, "\r\n") != NULL) {
-			log_err("forward-header: '%s' is not 'Name: value'", l->v[i]);
-			return -1;
-		}
-		*colon = '\0';
-		g_headers[2 * i] = ttd_trim(s);
-		g_headers[2 * i + 1] = ttd_trim(colon + 1);
+	for (int i = 0; i < c->n_fwd_sect && n < cap; i++, n++) {
+		const ttd_fwd_conf *f = &c->fwd_sect[i];
+		fwd_spec *p = &sp[n];
+		int own_filter = f->filter.n || f->service.n || f->level;
+		snprintf(p->name, sizeof p->name, "%s", f->name);
+		p->kind = strcmp(f->type, "clickhouse") == 0 ? FWD_CLICKHOUSE : FWD_OTLP;
+		p->url = f->url;
+		p->table = f->table ? f->table : c->fwd_ch_table;
+		p->protocol = f->protocol ? f->protocol : c->fwd_otlp_protocol;
+		/* a section's filters replace the options' as a whole */
+		p->level = own_filter ? f->level : c->fwd_level;
+		p->filter = own_filter ? &f->filter : &c->fwd_filter;
+		p->service = own_filter ? &f->service : &c->fwd_service;
+		p->header = f->header.n ? &f->header : &c->fwd_header;
 	}
-	return 0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++)
+			if (strcmp(sp[i].name, sp[j].name) == 0) {
+				log_err("forward: two destinations named '%s' (their cursor file would be "
+				    "the same): rename the [forward %s] section", sp[i].name, sp[i].name);
+				return -1;
+			}
+	return n;
 }
 
 static void
@@ -818,27 +885,60 @@ ttd_forward_start(void)
 	const ttd_config *c = &g_ttd.cfg;
 	int from_start = c->fwd_start && strcmp(c->fwd_start, "start") == 0;
 	struct timeval tv = { 0, FWD_TICK_MS * 1000 };
+	fwd_spec sp[2 * TTD_MAX_LIST + TTD_MAX_FORWARD];
 	char dir[4096];
+	int n;
 
-	if (!c->fwd_otlp && !c->fwd_ch)
-		return 0;
-	if (filter_init() < 0 || headers_init() < 0)
-		return -1;
+	if ((n = specs(sp, (int)(sizeof sp / sizeof sp[0]))) <= 0)
+		return n;
 	snprintf(dir, sizeof dir, "%s/forward", c->store);
 	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
 	    (g_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		log_err("forward: could not create '%s': %s", dir, strerror(errno));
 		return -1;
 	}
-	if (c->fwd_otlp && dest_init(&g_dest[g_ndest++], FWD_OTLP, c->fwd_otlp, from_start) < 0)
+	if ((g_dest = calloc((size_t)n, sizeof *g_dest)) == NULL)
 		return -1;
-	if (c->fwd_ch && dest_init(&g_dest[g_ndest++], FWD_CLICKHOUSE, c->fwd_ch, from_start) < 0)
-		return -1;
+	for (int i = 0; i < n; i++)
+		if (dest_init(&g_dest[g_ndest++], &sp[i], from_start) < 0)
+			return -1;
 	if ((g_tick = event_new(g_ttd.base, -1, EV_PERSIST, tick_cb, NULL)) == NULL ||
 	    event_add(g_tick, &tv) < 0)
 		return -1;
 	ttd_on_commit(commit_hook, NULL);
 	return 0;
+}
+
+static void
+dest_free(fwd_dest *d)
+{
+	if (d->dirty)
+		(void)cursor_save(d);
+	if (d->busy)
+		log_info("forward %s: %zu records in flight are sent again at the next start",
+		    d->name, d->n);
+	if (d->retry)
+		event_free(d->retry);
+	if (d->conn)
+		evhttp_connection_free(d->conn);
+	batch_clear(d);
+	for (int j = 0; j < 2; j++)
+		tt_buf_free(&d->part[j].body);
+	tt_buf_free(&d->recs);
+	tt_filter_free(d->filter);
+	for (int i = 0; i < d->nheaders; i++)
+		free(d->header_mem[i]);
+	free(d->headers);
+	free(d->off);
+	free(d->name);
+	free(d->url);
+	free(d->host);
+	free(d->path);
+	free(d->query);
+	free(d->table);
+	free(d->cursor_file);
+	free(d->dropped_file);
+	memset(d, 0, sizeof *d);
 }
 
 void
@@ -848,41 +948,11 @@ ttd_forward_stop(void)
 	if (g_tick)
 		event_free(g_tick);
 	g_tick = NULL;
-	for (int i = 0; i < g_ndest; i++) {
-		fwd_dest *d = &g_dest[i];
-		if (d->dirty)
-			(void)cursor_save(d);
-		if (d->busy)
-			log_info("forward %s: %zu records in flight are sent again at the next start",
-			    d->name, d->n);
-		if (d->retry)
-			event_free(d->retry);
-		if (d->conn)
-			evhttp_connection_free(d->conn);
-		batch_clear(d);
-		for (int j = 0; j < 2; j++)
-			tt_buf_free(&d->part[j].body);
-		tt_buf_free(&d->recs);
-		free(d->off);
-		free(d->url);
-		free(d->host);
-		free(d->path);
-		free(d->query);
-		free(d->table);
-		free(d->cursor_file);
-		free(d->dropped_file);
-		memset(d, 0, sizeof *d);
-	}
+	for (int i = 0; i < g_ndest; i++)
+		dest_free(&g_dest[i]);
+	free(g_dest);
+	g_dest = NULL;
 	g_ndest = 0;
-	tt_filter_free(g_filter);
-	g_filter = NULL;
-	for (int i = 0; i < g_nheaders; i++) {
-		free(g_header_mem[i]);
-		g_header_mem[i] = NULL;
-	}
-	free(g_headers);
-	g_headers = NULL;
-	g_nheaders = 0;
 	if (g_dirfd >= 0)
 		(void)close(g_dirfd);
 	g_dirfd = -1;
