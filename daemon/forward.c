@@ -10,9 +10,10 @@
  *
  * Each destination follows the store, not ttd's ingest path, so it ships what
  * any writer stored (ttd, tt-ingest). Its position is a tt_pos kept in
- * DIR/forward/NAME.cursor ("tt1-gen-seq-idx\n"), written only after the
- * upstream answered 2xx for a whole batch: temp file, fsync, rename, fsync of
- * the directory. The batch in flight when ttd dies is sent again at the next
+ * DIR/forward/NAME.cursor ("tt1-gen-seq-idx\n", FORMAT.md 10.1; libstore
+ * reads and writes it, gc honours it), written only after the upstream
+ * answered 2xx for a whole batch: temp file, fsync, rename, fsync of the
+ * directory. The batch in flight when ttd dies is sent again at the next
  * start, so delivery is at least once with at most one batch repeated. A new
  * destination (no cursor file) starts at the store's end, saved at once, or
  * at its start with --forward-start start.
@@ -109,7 +110,6 @@ static fwd_dest *g_dest;        /* --forward-otlp, --forward-clickhouse, then
                                  * the [forward NAME] sections */
 static int g_ndest;
 static struct event *g_tick;
-static int g_dirfd = -1;        /* DIR/forward */
 static int g_stopping;
 static int64_t g_lag_mono;
 
@@ -124,29 +124,11 @@ pos_eq(const tt_pos *a, const tt_pos *b)
 static int
 cursor_save(fwd_dest *d)
 {
-	char tmp[4096], text[TT_CURSOR_MAX + 1];
-	int fd, n, r = 0;
+	int r = tt_forward_cursor_write(d->cursor_file, &d->acked);
 
-	if (tt_pos_format(&d->acked, text, sizeof text - 1) < 0)
-		return -EINVAL;
-	n = (int)strlen(text);
-	text[n++] = '\n';
-	snprintf(tmp, sizeof tmp, "%s.tmp", d->cursor_file);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		r = -errno;
-	else {
-		if (write(fd, text, (size_t)n) != n || fsync(fd) < 0)
-			r = errno ? -errno : -EIO;
-		if (close(fd) < 0 && r == 0)
-			r = -errno;
-	}
-	if (r == 0 && rename(tmp, d->cursor_file) < 0)
-		r = -errno;
-	if (r == 0 && g_dirfd >= 0 && fsync(g_dirfd) < 0)
-		r = -errno;
 	if (r < 0) {
 		log_warn("forward %s: could not save cursor '%s': %s", d->name, d->cursor_file,
-		    strerror(-r));
+		    tt_strerror(r));
 		return r;
 	}
 	d->dirty = 0;
@@ -892,8 +874,7 @@ ttd_forward_start(void)
 	if ((n = specs(sp, (int)(sizeof sp / sizeof sp[0]))) <= 0)
 		return n;
 	snprintf(dir, sizeof dir, "%s/forward", c->store);
-	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
-	    (g_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		log_err("forward: could not create '%s': %s", dir, strerror(errno));
 		return -1;
 	}
@@ -953,9 +934,6 @@ ttd_forward_stop(void)
 	free(g_dest);
 	g_dest = NULL;
 	g_ndest = 0;
-	if (g_dirfd >= 0)
-		(void)close(g_dirfd);
-	g_dirfd = -1;
 }
 
 /* ---- /metrics, /health */

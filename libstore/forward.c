@@ -1,7 +1,8 @@
 /*
- * forward.c -- the store side of forwarding (FORMAT.md 10): the cursor files
- * ttd's forwarders keep in DIR/forward/ say what each destination has not
- * shipped yet, and gc keeps those records unless a size limit forces it.
+ * forward.c -- the store side of forwarding (FORMAT.md 10.1): the cursor
+ * files ttd's forwarders keep in DIR/forward/ (read and written here) say
+ * what each destination has not shipped yet, and gc keeps those records
+ * unless a size limit forces it.
  * What gc then drops is added to DIR/forward/NAME.dropped, so the forwarder
  * (another process) can count and log it.
  */
@@ -108,31 +109,19 @@ int store_fwd_holds(tt_store *s, int64_t now, int64_t max_hold_ns, struct fwd_ho
 	return 0;
 }
 
-/* Add n to DIR/forward/NAME.dropped: under a lock of the directory (two gc
- * runs at once; the file itself is replaced), temp file, fsync, rename,
- * fsync of the directory. */
-int store_fwd_dropped_add(tt_store *s, const char *name, uint64_t n)
+/* Replace file with one line of text, so that a crash leaves the old line
+ * or the new one: temp file, fsync, rename, fsync of the directory dfd. */
+static int write_line(int dfd, const char *file, const char *text)
 {
-	char dir[4200], file[4500], tmp[4600], text[32];
-	uint64_t had = 0;
-	int dfd, fd, r = 0, len;
+	char tmp[4600];
+	size_t len = strlen(text);
+	int fd, r = 0;
 
-	snprintf(dir, sizeof dir, "%s/forward", s->dir);
-	snprintf(file, sizeof file, "%s/%s.dropped", dir, name);
 	snprintf(tmp, sizeof tmp, "%s.tmp", file);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
 		return -errno;
-	if (flock(dfd, LOCK_EX) < 0) {
-		r = -errno;
-		goto out;
-	}
-	(void)tt_forward_dropped_read(file, &had);
-	len = snprintf(text, sizeof text, "%" PRIu64 "\n", had + n);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (write(fd, text, (size_t)len) != len || fsync(fd) < 0)
+	errno = 0;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
 		r = errno ? -errno : -EIO;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -140,7 +129,56 @@ int store_fwd_dropped_add(tt_store *s, const char *name, uint64_t n)
 		r = -errno;
 	if (r == 0 && fsync(dfd) < 0)
 		r = -errno;
-out:
+	return r;
+}
+
+static int open_dir_of(const char *file)
+{
+	char dir[4500];
+	const char *slash = strrchr(file, '/');
+	int fd;
+
+	if (slash == NULL)
+		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
+	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int tt_forward_cursor_write(const char *file, const tt_pos *pos)
+{
+	char text[TT_CURSOR_MAX + 2];
+	int dfd, r;
+
+	if (tt_pos_format(pos, text, sizeof text - 1) < 0)
+		return TT_EBADARG;
+	strcat(text, "\n");
+	if ((dfd = open_dir_of(file)) < 0)
+		return dfd;
+	r = write_line(dfd, file, text);
+	close(dfd);
+	return r;
+}
+
+/* Add n to DIR/forward/NAME.dropped, under a lock of the directory: two gc
+ * runs at once (the file itself is replaced, a lock on it would not hold). */
+int store_fwd_dropped_add(tt_store *s, const char *name, uint64_t n)
+{
+	char dir[4200], file[4500], text[32];
+	uint64_t had = 0;
+	int dfd, r;
+
+	snprintf(dir, sizeof dir, "%s/forward", s->dir);
+	snprintf(file, sizeof file, "%s/%s.dropped", dir, name);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (flock(dfd, LOCK_EX) < 0) {
+		r = -errno;
+	} else {
+		(void)tt_forward_dropped_read(file, &had);
+		snprintf(text, sizeof text, "%" PRIu64 "\n", had + n);
+		r = write_line(dfd, file, text);
+	}
 	close(dfd); /* and the lock with it */
 	return r;
 }

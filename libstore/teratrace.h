@@ -292,6 +292,9 @@ typedef struct tt_gc_opts {
 /* Forwarding cursors, DIR/forward/NAME.cursor (FORMAT.md 10): the position
  * a destination has shipped up to. 0, -errno, TT_EBADARG if malformed. */
 int tt_forward_cursor_read(const char *file, tt_pos *pos);
+/* Replace it durably (temp file, fsync, rename, fsync of its directory).
+ * 0 or -errno. */
+int tt_forward_cursor_write(const char *file, const tt_pos *pos);
 /* DIR/forward/NAME.dropped: records gc deleted before they were shipped, a
  * running total (0 when the file does not exist). */
 int tt_forward_dropped_read(const char *file, uint64_t *n);
