@@ -7,7 +7,7 @@
  * the protobuf-c generated structs by walking protobuf-c's descriptors, the
  * way the OTLP/JSON spec relates the two: keys are the fields' lowerCamelCase
  * names, 64-bit integers may be strings, trace_id/span_id/parent_span_id are
- * hex and other bytes base64, enums are numbers. The struct is then packed
+ * hex and other bytes base64, enums are numbers (or their names). The struct is then packed
  * with protobuf-c. It is the inverse of otlp_proto.c, which turns protobuf
  * into the same JSON shape for the decoder.
  *
@@ -184,12 +184,27 @@ bad:
 	return -1;
 }
 
+static int set_int(const ProtobufCFieldDescriptor *f, void *slot, const msgpack_object *v)
+{
+	uint64_t u;
+
+	if (int_of(v, f->type != PROTOBUF_C_TYPE_UINT64 && f->type != PROTOBUF_C_TYPE_FIXED64 &&
+	    f->type != PROTOBUF_C_TYPE_UINT32 && f->type != PROTOBUF_C_TYPE_FIXED32, &u) < 0)
+		return -1;
+	if (elem_size(f->type) == 4) {
+		uint32_t w = (uint32_t)u;
+		memcpy(slot, &w, 4);
+	} else {
+		memcpy(slot, &u, 8);
+	}
+	return 0;
+}
+
 /* One value of field f into slot (its storage in the struct, or an element
  * of a repeated field's array). */
 static int set_value(const ProtobufCFieldDescriptor *f, void *slot, const msgpack_object *v,
     int depth)
 {
-	uint64_t u;
 	double x;
 
 	switch (f->type) {
@@ -216,17 +231,22 @@ static int set_value(const ProtobufCFieldDescriptor *f, void *slot, const msgpac
 		else
 			*(double *)slot = x;
 		return 0;
-	default:
-		if (int_of(v, f->type != PROTOBUF_C_TYPE_UINT64 && f->type != PROTOBUF_C_TYPE_FIXED64 &&
-		    f->type != PROTOBUF_C_TYPE_UINT32 && f->type != PROTOBUF_C_TYPE_FIXED32, &u) < 0)
-			return -1;
-		if (elem_size(f->type) == 4) {
-			uint32_t w = (uint32_t)u;
-			memcpy(slot, &w, 4);
-		} else {
-			memcpy(slot, &u, 8);
+	case PROTOBUF_C_TYPE_ENUM:
+		if (v->type == MSGPACK_OBJECT_STR) { /* receivers take the names too */
+			char name[64];
+			const ProtobufCEnumValue *e;
+			if (v->via.str.size >= sizeof name)
+				return -1;
+			memcpy(name, v->via.str.ptr, v->via.str.size);
+			name[v->via.str.size] = '\0';
+			if ((e = protobuf_c_enum_descriptor_get_value_by_name(f->descriptor, name)) == NULL)
+				return -1;
+			memcpy(slot, &e->value, 4);
+			return 0;
 		}
-		return 0;
+		return set_int(f, slot, v); /* a number */
+	default:
+		return set_int(f, slot, v);
 	}
 }
 
