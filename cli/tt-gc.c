@@ -13,6 +13,7 @@
 static const char usage_str[] =
 "usage: tt-gc [-D DIR] [--max-age DUR] [--max-size SIZE] [--max-segments N]\n"
 "             [--rollup-max-age DUR|off] [--rotate] [--dry-run]\n"
+"             [--ignore-forward] [--forward-max-hold DUR]\n"
 "             [--progress | --no-progress] [-o FMT] [-q]\n"
 "\n"
 "Delete the oldest sealed segments of the store until every limit holds.\n"
@@ -26,6 +27,12 @@ CLI_HELP_STORE
 "      --rollup-max-age DUR delete per-minute rollups older than DUR (default\n"
 "                         30d; off keeps them): they outlive the segments\n"
 "      --rotate           first seal unsealed segments no running writer holds\n"
+"      --ignore-forward   delete segments whose records a forwarding destination\n"
+"                         (DIR/forward/NAME.cursor) has not shipped yet; without\n"
+"                         it they are kept unless --max-size needs the space\n"
+"                         (then they count as dropped for the destination)\n"
+"      --forward-max-hold DUR a destination whose cursor has not moved for DUR\n"
+"                         no longer holds data back (7d; off: no limit)\n"
 "  -n, --dry-run          print what would be deleted, delete nothing\n"
 "      --progress         progress on stderr even when it is not a terminal\n"
 "      --no-progress      no progress\n"
@@ -37,7 +44,7 @@ CLI_HELP_STORE
 "Exit status: 0 ok (also when nothing was due); 2 usage; 4 store unavailable.\n";
 
 enum { OPT_MAX_AGE = OPT_TOOL, OPT_MAX_SIZE, OPT_MAX_SEGMENTS, OPT_ROTATE, OPT_ROLLUP_AGE,
-	OPT_PROGRESS, OPT_NO_PROGRESS };
+	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_IGNORE_FORWARD, OPT_FORWARD_MAX_HOLD };
 
 static const struct option longopts[] = {
 	CLI_OPTS_COMMON,
@@ -47,6 +54,8 @@ static const struct option longopts[] = {
 	{ "rotate", no_argument, NULL, OPT_ROTATE },
 	{ "rollup-max-age", required_argument, NULL, OPT_ROLLUP_AGE },
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "ignore-forward", no_argument, NULL, OPT_IGNORE_FORWARD },
+	{ "forward-max-hold", required_argument, NULL, OPT_FORWARD_MAX_HOLD },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ NULL, 0, NULL, 0 }
@@ -56,6 +65,7 @@ typedef struct gc {
 	int fmt;
 	int dry_run;
 	uint64_t n, freed, records;
+	uint64_t unshipped; /* records forwarding had not shipped, deleted anyway */
 	tt_buf b;
 } gc;
 
@@ -67,6 +77,7 @@ static int on_seg(void *ctx, const tt_seginfo *si)
 	g->n++;
 	g->freed += si->bytes;
 	g->records += si->records;
+	g->unshipped += si->unshipped;
 	tt_time_rfc3339(si->min_ts, from, sizeof(from));
 	tt_time_rfc3339(si->max_ts, to, sizeof(to));
 	if (g->fmt == CLI_FMT_TABLE) {
@@ -74,9 +85,12 @@ static int on_seg(void *ctx, const tt_seginfo *si)
 			return 0;
 		cli_fmt_bytes(si->bytes, sz, sizeof(sz));
 		cli_meter_clear(); /* stdout may be the same terminal */
-		printf("%s segment %016llx  %s .. %s  %llu records  %s\n",
+		printf("%s segment %016llx  %s .. %s  %llu records  %s",
 		    g->dry_run ? "would remove" : "removed", (unsigned long long)si->id, from, to,
 		    (unsigned long long)si->records, sz);
+		if (si->unshipped)
+			printf("  (%llu not yet forwarded: dropped)", (unsigned long long)si->unshipped);
+		printf("\n");
 		return 0;
 	}
 	if (g->fmt == CLI_FMT_JSON && g->n > 1)
@@ -85,9 +99,11 @@ static int on_seg(void *ctx, const tt_seginfo *si)
 		char line[512];
 		int k = snprintf(line, sizeof(line),
 		    "{\"segment\":\"%016llx\",\"min_ts\":%lld,\"max_ts\":%lld,\"min\":\"%s\","
-		    "\"max\":\"%s\",\"records\":%llu,\"bytes\":%llu,\"dry_run\":%s}%s",
+		    "\"max\":\"%s\",\"records\":%llu,\"bytes\":%llu,\"unshipped\":%llu,"
+		    "\"dry_run\":%s}%s",
 		    (unsigned long long)si->id, (long long)si->min_ts, (long long)si->max_ts, from,
 		    to, (unsigned long long)si->records, (unsigned long long)si->bytes,
+		    (unsigned long long)si->unshipped,
 		    g->dry_run ? "true" : "false", g->fmt == CLI_FMT_JSONL ? "\n" : "");
 		if (k > 0)
 			(void)tt_buf_append(&g->b, line, (size_t)k);
@@ -129,6 +145,7 @@ int main(int argc, char **argv)
 	cli_init(argv[0]);
 	cli_opts_init(&o);
 	memset(&go, 0, sizeof(go));
+	go.forward_max_hold_ns = 7LL * 86400 * 1000000000; /* as ttd's --forward-max-hold */
 	memset(&g, 0, sizeof(g));
 	while ((c = getopt_long(argc, argv, CLI_SHORT_COMMON "n", longopts, NULL)) != -1) {
 		switch (c) {
@@ -150,6 +167,13 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			go.dry_run = 1;
+			break;
+		case OPT_IGNORE_FORWARD:
+			go.ignore_forward = 1;
+			break;
+		case OPT_FORWARD_MAX_HOLD:
+			go.forward_max_hold_ns = strcmp(optarg, "off") == 0 ? 0 :
+			    cli_duration("--forward-max-hold", optarg);
 			break;
 		case OPT_PROGRESS:
 			want_progress = 1;
@@ -200,14 +224,17 @@ int main(int argc, char **argv)
 				printf("%s %s in %llu segment%s (%llu records)\n",
 				    g.dry_run ? "would free" : "freed", sz, (unsigned long long)g.n,
 				    g.n == 1 ? "" : "s", (unsigned long long)g.records);
+			if (g.unshipped)
+				printf("%s %llu records forwarding had not shipped yet (--max-size)\n",
+				    g.dry_run ? "would drop" : "dropped", (unsigned long long)g.unshipped);
 		}
 	} else if (g.fmt == CLI_FMT_JSON) {
 		printf("{\"dry_run\":%s,\"removed\":%llu,\"freed_bytes\":%llu,\"records\":%llu,"
-		       "\"rollup_rows_removed\":%llu,"
+		       "\"unshipped\":%llu,\"rollup_rows_removed\":%llu,"
 		       "\"segments\":[%.*s]}\n",
 		    g.dry_run ? "true" : "false", (unsigned long long)g.n,
 		    (unsigned long long)g.freed, (unsigned long long)g.records,
-		    (unsigned long long)rollup_rows, (int)g.b.len,
+		    (unsigned long long)g.unshipped, (unsigned long long)rollup_rows, (int)g.b.len,
 		    g.b.data ? (const char *)g.b.data : "");
 	} else if (g.b.len) {
 		fwrite(g.b.data, 1, g.b.len, stdout);

@@ -117,6 +117,7 @@ ttd_api_store(struct evhttp_request *req, const char *query)
 		memset(&go, 0, sizeof go);
 		go.max_age_ns = age;
 		go.max_bytes = size;
+		go.forward_max_hold_ns = g_ttd.cfg.fwd_max_hold_ns;
 		go.dry_run = 1;
 		if ((rc = tt_store_gc(g_ttd.store, &go, on_seg, &gone)) < 0) {
 			ttd_reply_error(req, 500, "gc dry run: %s", tt_strerror(rc));

@@ -2,7 +2,8 @@
  * config.c -- ttd's options: one table serves the command line (getopt_long)
  * and the --config file ("name = value" lines, '#' comments, the same names
  * as the long options). Later settings win; the command line is applied
- * after the file.
+ * after the file. "[forward NAME]" starts a section of one forwarding
+ * destination's settings (sect_keys), to the next section or the end.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "forward.h"
 #include "ttd.h"
 
 enum opt_type { O_STR, O_MS, O_SYNC, O_DUR, O_SIZE, O_UINT, O_LEVEL, O_HOST, O_LIST };
@@ -60,8 +62,9 @@ static const struct opt opts[] = {
 	{ "rollup-retention", 0, O_DUR, F(rollup_retention_ns), "DUR", "delete per-minute rollups older than DUR (30d)" },
 	{ "group", 0, O_STR, F(group), "NAME", "make the store and socket readable by group NAME" },
 	{ "ui-dir", 0, O_STR, F(ui_dir), "DIR", "serve the web UI from DIR, not the embedded bundle" },
-	{ "forward-otlp", 0, O_STR, F(fwd_otlp), "URL", "ship records to this OTLP/HTTP endpoint (URL/v1/traces, URL/v1/logs)" },
-	{ "forward-clickhouse", 0, O_STR, F(fwd_ch), "URL", "ship records to ClickHouse's HTTP interface at URL" },
+	{ "forward-otlp", 0, O_LIST, F(fwd_otlp), "URL", "ship records to this OTLP/HTTP endpoint (URL/v1/traces, URL/v1/logs; repeatable)" },
+	{ "forward-otlp-protocol", 0, O_STR, F(fwd_otlp_protocol), "P", "http/protobuf (default) or http/json" },
+	{ "forward-clickhouse", 0, O_LIST, F(fwd_ch), "URL", "ship records to ClickHouse's HTTP interface at URL (repeatable)" },
 	{ "forward-clickhouse-table", 0, O_STR, F(fwd_ch_table), "NAME", "the ClickHouse table (teratrace.records)" },
 	{ "forward-header", 0, O_LIST, F(fwd_header), "'K: V'", "add this header to forwarded requests (repeatable)" },
 	{ "forward-filter", 0, O_LIST, F(fwd_filter), "FIELD=VALUE", "forward only matching records (repeatable)" },
@@ -71,6 +74,7 @@ static const struct opt opts[] = {
 	{ "forward-batch", 0, O_UINT, F(fwd_batch), "N", "records per forwarded request (1000)" },
 	{ "forward-batch-size", 0, O_SIZE, F(fwd_batch_bytes), "SIZE", "record bytes per forwarded request (1M)" },
 	{ "forward-flush", 0, O_DUR, F(fwd_flush_ns), "DUR", "send a partial batch once it is DUR old (1s)" },
+	{ "forward-max-hold", 0, O_DUR, F(fwd_max_hold_ns), "DUR", "gc keeps records a destination has not shipped for at most DUR (7d; 0: no limit)" },
 	{ "forward-timeout", 0, O_UINT, F(fwd_timeout), "S", "seconds per forwarded request (10)" },
 };
 #undef F
@@ -106,6 +110,7 @@ ttd_config_defaults(ttd_config *c)
 	c->fwd_batch_bytes = 1u << 20;
 	c->fwd_flush_ns = 1000000000;
 	c->fwd_timeout = 10;
+	c->fwd_max_hold_ns = 7LL * 86400 * 1000000000;
 	return c->http ? 0 : -ENOMEM;
 }
 
@@ -324,9 +329,72 @@ ttd_trim(char *s)
 	return s;
 }
 
+/* The keys of a [forward NAME] section: where they go in ttd_fwd_conf. */
+static const struct { const char *key; int list; size_t off; } sect_keys[] = {
+	{ "type", 0, offsetof(ttd_fwd_conf, type) },
+	{ "url", 0, offsetof(ttd_fwd_conf, url) },
+	{ "table", 0, offsetof(ttd_fwd_conf, table) },
+	{ "protocol", 0, offsetof(ttd_fwd_conf, protocol) },
+	{ "level", 0, offsetof(ttd_fwd_conf, level) },
+	{ "filter", 1, offsetof(ttd_fwd_conf, filter) },
+	{ "service", 1, offsetof(ttd_fwd_conf, service) },
+	{ "header", 1, offsetof(ttd_fwd_conf, header) },
+};
+
+static int
+sect_set(ttd_fwd_conf *f, const char *k, const char *v, const char **why)
+{
+	for (size_t i = 0; i < sizeof sect_keys / sizeof sect_keys[0]; i++) {
+		char *base = (char *)f + sect_keys[i].off, *dup;
+		if (strcmp(k, sect_keys[i].key) != 0)
+			continue;
+		if ((dup = strdup(v)) == NULL)
+			return *why = "out of memory", -1;
+		if (sect_keys[i].list) {
+			ttd_strlist *l = (ttd_strlist *)base;
+			if (l->n >= TTD_MAX_LIST) {
+				free(dup);
+				return *why = "given too many times (16 at most)", -1;
+			}
+			l->v[l->n++] = dup;
+		} else {
+			free(*(char **)base);
+			*(char **)base = dup;
+		}
+		return 0;
+	}
+	return *why = "not a key of a [forward NAME] section (type, url, table, protocol, "
+	    "level, filter, service, header)", -1;
+}
+
+/* "[forward NAME]": a new section; -1 with *why set if it cannot be one. */
+static int
+sect_begin(ttd_config *c, char *line, const char **why)
+{
+	char *name, *end = strchr(line, ']');
+
+	if (end == NULL || end[1] != '\0' || strncmp(line, "[forward ", 9) != 0)
+		return *why = "expected '[forward NAME]'", -1;
+	*end = '\0';
+	name = ttd_trim(line + 9);
+	if (!*name || strlen(name) > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(name) || name[0] == '.')
+		return *why = "NAME is 1 to 64 letters, digits, '_', '.' or '-'", -1;
+	for (int i = 0; i < c->n_fwd_sect; i++)
+		if (strcmp(c->fwd_sect[i].name, name) == 0)
+			return *why = "a second section of that name", -1;
+	if (c->n_fwd_sect >= TTD_MAX_FORWARD)
+		return *why = "too many [forward] sections (16 at most)", -1;
+	if ((c->fwd_sect[c->n_fwd_sect].name = strdup(name)) == NULL)
+		return *why = "out of memory", -1;
+	c->n_fwd_sect++;
+	return 0;
+}
+
 int
 ttd_config_file(ttd_config *c, const char *file)
 {
+	ttd_fwd_conf *sect = NULL; /* the [forward NAME] section being read */
 	FILE *f;
 	char line[4096];
 	int lineno = 0, rc = 0;
@@ -348,6 +416,16 @@ ttd_config_file(ttd_config *c, const char *file)
 		k = ttd_trim(line);
 		if (*k == '\0' || *k == '#' || *k == ';')
 			continue;
+		if (*k == '[') {
+			if (sect_begin(c, k, &why) < 0) {
+				log_err("%s:%d: %s", file, lineno, why);
+				rc = -1;
+				sect = NULL;
+			} else {
+				sect = &c->fwd_sect[c->n_fwd_sect - 1];
+			}
+			continue;
+		}
 		if ((eq = strchr(k, '=')) == NULL) {
 			log_err("%s:%d: expected 'name = value'", file, lineno);
 			rc = -1;
@@ -360,6 +438,13 @@ ttd_config_file(ttd_config *c, const char *file)
 		    v[strlen(v) - 1] == v[0]) {
 			v[strlen(v) - 1] = '\0';
 			v++;
+		}
+		if (sect) {
+			if (sect_set(sect, k, v, &why) < 0) {
+				log_err("%s:%d: [forward %s] %s: %s", file, lineno, sect->name, k, why);
+				rc = -1;
+			}
+			continue;
 		}
 		if ((o = find_opt(k)) == NULL || strcmp(k, "config") == 0) {
 			log_err("%s:%d: unknown option '%s'", file, lineno, k);
@@ -431,6 +516,45 @@ read_token(ttd_config *c)
 	return c->token ? 0 : -1;
 }
 
+static int
+sect_check(const ttd_fwd_conf *f)
+{
+	if (!f->type || (strcmp(f->type, "otlp") != 0 && strcmp(f->type, "clickhouse") != 0)) {
+		log_err("[forward %s]: type must be otlp or clickhouse", f->name);
+		return -1;
+	}
+	if (!f->url) {
+		log_err("[forward %s]: no url", f->name);
+		return -1;
+	}
+	if (f->protocol && ttd_forward_protocol(f->protocol) < 0) {
+		log_err("[forward %s]: protocol: expected http/protobuf or http/json, not '%s'",
+		    f->name, f->protocol);
+		return -1;
+	}
+	if (f->level && tt_level_parse(f->level, strlen(f->level)) == TT_LVL_NONE) {
+		log_err("[forward %s]: level: '%s' is not a level", f->name, f->level);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sect_free(ttd_fwd_conf *f)
+{
+	free(f->name);
+	free(f->type);
+	free(f->url);
+	free(f->table);
+	free(f->protocol);
+	free(f->level);
+	for (int i = 0; i < TTD_MAX_LIST; i++) {
+		free(f->filter.v[i]);
+		free(f->service.v[i]);
+		free(f->header.v[i]);
+	}
+}
+
 int
 ttd_config_finish(ttd_config *c)
 {
@@ -454,6 +578,14 @@ ttd_config_finish(ttd_config *c)
 	}
 	if (c->fwd_start && strcmp(c->fwd_start, "end") != 0 && strcmp(c->fwd_start, "start") != 0) {
 		log_err("forward-start: expected end or start, not '%s'", c->fwd_start);
+		return -1;
+	}
+	for (int i = 0; i < c->n_fwd_sect; i++)
+		if (sect_check(&c->fwd_sect[i]) < 0)
+			return -1;
+	if (c->fwd_otlp_protocol && ttd_forward_protocol(c->fwd_otlp_protocol) < 0) {
+		log_err("forward-otlp-protocol: expected http/protobuf or http/json, not '%s'",
+		    c->fwd_otlp_protocol);
 		return -1;
 	}
 	if (c->fwd_flush_ns <= 0)
@@ -489,15 +621,18 @@ ttd_config_free(ttd_config *c)
 	free(c->alerts);
 	free(c->group);
 	free(c->ui_dir);
-	free(c->fwd_otlp);
-	free(c->fwd_ch);
+	for (int i = 0; i < c->n_fwd_sect; i++)
+		sect_free(&c->fwd_sect[i]);
 	free(c->fwd_ch_table);
 	free(c->fwd_level);
 	free(c->fwd_start);
+	free(c->fwd_otlp_protocol);
 	for (int i = 0; i < TTD_MAX_LIST; i++) {
 		free(c->fwd_header.v[i]);
 		free(c->fwd_filter.v[i]);
 		free(c->fwd_service.v[i]);
+		free(c->fwd_otlp.v[i]);
+		free(c->fwd_ch.v[i]);
 	}
 	if (c->token)
 		memset(c->token, 0, c->token_len);

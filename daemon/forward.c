@@ -1,15 +1,19 @@
 /*
  * forward.c -- shipping the store to other systems: an OTLP/HTTP endpoint
- * (--forward-otlp URL: POST URL/v1/traces and URL/v1/logs, OTLP/JSON as
- * tt-query -o otlp prints it, through the same printer) and ClickHouse's HTTP
- * interface (--forward-clickhouse URL: INSERT INTO table FORMAT JSONEachRow,
- * one row per record). Bodies are gzipped (Content-Encoding: gzip).
+ * (--forward-otlp URL: POST URL/v1/traces and URL/v1/logs) and ClickHouse's
+ * HTTP interface (--forward-clickhouse URL: INSERT INTO table FORMAT
+ * JSONEachRow, one row per record). Bodies are gzipped (Content-Encoding:
+ * gzip). OTLP goes as http/protobuf (the OTel exporters' default) or, with
+ * --forward-otlp-protocol http/json, as OTLP/JSON. Either way the records
+ * are mapped to OTLP once, by the printer of tt-query -o otlp; protobuf is
+ * that JSON re-encoded (tt_otlp_json_to_proto), not a second mapping.
  *
  * Each destination follows the store, not ttd's ingest path, so it ships what
  * any writer stored (ttd, tt-ingest). Its position is a tt_pos kept in
- * DIR/forward/NAME.cursor ("tt1-gen-seq-idx\n"), written only after the
- * upstream answered 2xx for a whole batch: temp file, fsync, rename, fsync of
- * the directory. The batch in flight when ttd dies is sent again at the next
+ * DIR/forward/NAME.cursor ("tt1-gen-seq-idx\n", FORMAT.md 10.1; libstore
+ * reads and writes it, gc honours it), written only after the upstream
+ * answered 2xx for a whole batch: temp file, fsync, rename, fsync of the
+ * directory. The batch in flight when ttd dies is sent again at the next
  * start, so delivery is at least once with at most one batch repeated. A new
  * destination (no cursor file) starts at the store's end, saved at once, or
  * at its start with --forward-start start.
@@ -62,7 +66,7 @@ typedef struct fwd_part {
 
 typedef struct fwd_dest {
 	int kind;            /* FWD_OTLP, FWD_CLICKHOUSE */
-	const char *name;    /* metrics label and cursor file name */
+	char *name;          /* metrics label and cursor file name */
 	char *url;           /* as given */
 	char *host;
 	int port;
@@ -70,7 +74,14 @@ typedef struct fwd_dest {
 	char *path;          /* URL path without a trailing '/' */
 	char *query;         /* URL query or NULL (ClickHouse: user, database ...) */
 	char *table;         /* ClickHouse table */
+	int json;            /* OTLP: http/json, not http/protobuf */
+	tt_filter *filter;   /* NULL: every record */
+	char **headers;      /* "K", "V" pairs added to requests */
+	char *header_mem[TTD_MAX_LIST]; /* the copies headers point into */
+	int nheaders;
 	char *cursor_file;   /* DIR/forward/NAME.cursor */
+	char *dropped_file;  /* DIR/forward/NAME.dropped: what gc deleted unshipped */
+	uint64_t gc_dropped_seen; /* its total when last read */
 	struct evhttp_connection *conn; /* kept alive between requests */
 	tt_pos acked;        /* records up to here are answered (2xx or dropped) */
 	tt_pos scanned;      /* after the records of the batch */
@@ -95,14 +106,10 @@ typedef struct fwd_dest {
 	char last_error[200];
 } fwd_dest;
 
-static fwd_dest g_dest[2];
+static fwd_dest *g_dest;        /* --forward-otlp, --forward-clickhouse, then
+                                 * the [forward NAME] sections */
 static int g_ndest;
-static tt_filter *g_filter;     /* NULL: every record */
-static char **g_headers;        /* "K", "V" pairs from --forward-header */
-static char *g_header_mem[TTD_MAX_LIST]; /* the copies g_headers point into */
-static int g_nheaders;
 static struct event *g_tick;
-static int g_dirfd = -1;        /* DIR/forward */
 static int g_stopping;
 static int64_t g_lag_mono;
 
@@ -117,29 +124,11 @@ pos_eq(const tt_pos *a, const tt_pos *b)
 static int
 cursor_save(fwd_dest *d)
 {
-	char tmp[4096], text[TT_CURSOR_MAX + 1];
-	int fd, n, r = 0;
+	int r = tt_forward_cursor_write(d->cursor_file, &d->acked);
 
-	if (tt_pos_format(&d->acked, text, sizeof text - 1) < 0)
-		return -EINVAL;
-	n = (int)strlen(text);
-	text[n++] = '\n';
-	snprintf(tmp, sizeof tmp, "%s.tmp", d->cursor_file);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		r = -errno;
-	else {
-		if (write(fd, text, (size_t)n) != n || fsync(fd) < 0)
-			r = errno ? -errno : -EIO;
-		if (close(fd) < 0 && r == 0)
-			r = -errno;
-	}
-	if (r == 0 && rename(tmp, d->cursor_file) < 0)
-		r = -errno;
-	if (r == 0 && g_dirfd >= 0 && fsync(g_dirfd) < 0)
-		r = -errno;
 	if (r < 0) {
 		log_warn("forward %s: could not save cursor '%s': %s", d->name, d->cursor_file,
-		    strerror(-r));
+		    tt_strerror(r));
 		return r;
 	}
 	d->dirty = 0;
@@ -153,28 +142,22 @@ cursor_save(fwd_dest *d)
 static int
 cursor_load(fwd_dest *d, int from_start)
 {
-	char text[TT_CURSOR_MAX + 8];
-	FILE *f = fopen(d->cursor_file, "re");
-	int r;
+	int r = tt_forward_cursor_read(d->cursor_file, &d->acked);
 
-	if (f) {
-		size_t n = fread(text, 1, sizeof text - 1, f);
-		(void)fclose(f);
-		text[n] = '\0';
-		if (n && text[n - 1] == '\n')
-			text[n - 1] = '\0';
-		if (tt_pos_parse(text, &d->acked) < 0) {
-			log_err("forward %s: cursor file '%s' is damaged ('%s'); remove it to start "
-			    "at the store's end (or with --forward-start start, its beginning)",
-			    d->name, d->cursor_file, text);
-			return -1;
-		}
+	(void)tt_forward_dropped_read(d->dropped_file, &d->gc_dropped_seen);
+	if (r == TT_EBADARG) {
+		log_err("forward %s: cursor file '%s' is damaged; remove it to start at the "
+		    "store's end (or with --forward-start start, its beginning)", d->name,
+		    d->cursor_file);
+		return -1;
+	}
+	if (r == 0) {
 		d->scanned = d->acked;
 		return 0;
 	}
-	if (errno != ENOENT) {
+	if (r != -ENOENT) {
 		log_err("forward %s: could not read '%s': %s", d->name, d->cursor_file,
-		    strerror(errno));
+		    strerror(-r));
 		return -1;
 	}
 	memset(&d->acked, 0, sizeof d->acked);
@@ -233,8 +216,24 @@ add_part(fwd_dest *d, const char *target, const void *body, size_t n, size_t nre
 	return 0;
 }
 
+/* One OTLP export document as the destination's protocol wants it. */
+static int
+add_otlp_part(fwd_dest *d, const char *target, const char *json, size_t n, int logs,
+    size_t nrec)
+{
+	tt_buf pb = { 0 };
+	int r;
+
+	if (d->json)
+		return add_part(d, target, json, n, nrec);
+	if ((r = tt_otlp_json_to_proto(json, n, logs, &pb)) == 0)
+		r = add_part(d, target, pb.data, pb.len, nrec);
+	tt_buf_free(&pb);
+	return r;
+}
+
 /* The batch as tt-query -o otlp prints it: a traces export line, then a logs
- * export line (either may be absent); one request each. */
+ * export line (either may be absent); one request each, as JSON or protobuf. */
 static int
 encode_otlp(fwd_dest *d)
 {
@@ -270,7 +269,7 @@ encode_otlp(fwd_dest *d)
 		snprintf(target, sizeof target, "%s/v1/%s%s%s", d->path, logs ? "logs" : "traces",
 		    d->query ? "?" : "", d->query ? d->query : "");
 		if (ln)
-			r = add_part(d, target, line, ln, logs ? nlogs : d->n - nlogs);
+			r = add_otlp_part(d, target, line, ln, logs, logs ? nlogs : d->n - nlogs);
 		at += ln + 1;
 	}
 	tt_buf_free(&b);
@@ -485,12 +484,12 @@ attempt(fwd_dest *d)
 	}
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", d->hostport);
-	evhttp_add_header(h, "Content-Type", d->kind == FWD_OTLP ? "application/json" :
-	    "application/x-ndjson");
+	evhttp_add_header(h, "Content-Type", d->kind == FWD_CLICKHOUSE ? "application/x-ndjson" :
+	    d->json ? "application/json" : "application/x-protobuf");
 	evhttp_add_header(h, "Content-Encoding", "gzip");
 	evhttp_add_header(h, "User-Agent", "ttd/" TT_VERSION_STRING);
-	for (int i = 0; i < g_nheaders; i++)
-		evhttp_add_header(h, g_headers[2 * i], g_headers[2 * i + 1]);
+	for (int i = 0; i < d->nheaders; i++)
+		evhttp_add_header(h, d->headers[2 * i], d->headers[2 * i + 1]);
 	evbuffer_add(evhttp_request_get_output_buffer(req), p->body.data, p->body.len);
 	d->requests++;
 	if (evhttp_make_request(d->conn, req, EVHTTP_REQ_POST, p->target) != 0)
@@ -504,7 +503,7 @@ take_rec(void *ctx, const tt_rec *r)
 {
 	fwd_dest *d = ctx;
 
-	if (g_filter && tt_filter_match(g_filter, r->data, r->len) != 1)
+	if (d->filter && tt_filter_match(d->filter, r->data, r->len) != 1)
 		return 0;
 	if (d->n + 2 > d->cap) {
 		size_t nc = d->cap ? 2 * d->cap : 1024;
@@ -576,7 +575,7 @@ pump(fwd_dest *d)
 		return;
 	r = d->kind == FWD_OTLP ? encode_otlp(d) : encode_clickhouse(d);
 	if (r < 0) {
-		log_warn("forward %s: could not encode a batch: %s", d->name, strerror(-r));
+		log_warn("forward %s: could not encode a batch: %s", d->name, tt_strerror(r));
 		batch_clear(d);
 		return; /* nothing was acked: read again next turn */
 	}
@@ -589,14 +588,14 @@ pump(fwd_dest *d)
 		attempt(d);
 }
 
-struct lag_ctx { uint64_t n; int64_t first_ts; int have; };
+struct lag_ctx { const tt_filter *filter; uint64_t n; int64_t first_ts; int have; };
 
 static int
 lag_rec(void *ctx, const tt_rec *r)
 {
 	struct lag_ctx *c = ctx;
 
-	if (g_filter && tt_filter_match(g_filter, r->data, r->len) != 1)
+	if (c->filter && tt_filter_match(c->filter, r->data, r->len) != 1)
 		return 0;
 	if (!c->have) {
 		c->have = 1;
@@ -611,7 +610,7 @@ lag_rec(void *ctx, const tt_rec *r)
 static void
 measure_lag(fwd_dest *d)
 {
-	struct lag_ctx c = { 0, 0, 0 };
+	struct lag_ctx c = { d->filter, 0, 0, 0 };
 	tt_scan sc;
 	tt_pos end, next = d->acked;
 
@@ -637,6 +636,25 @@ measure_lag(fwd_dest *d)
 		d->lag_seconds = (double)(ttd_now_ns() - c.first_ts) / 1e9;
 }
 
+/* gc deleted records before this destination shipped them (--max-size
+ * needed the space): the scan has gone on past the gap by itself; count
+ * them as dropped and say so. */
+static void
+check_gc_drops(fwd_dest *d)
+{
+	uint64_t total;
+
+	if (tt_forward_dropped_read(d->dropped_file, &total) < 0 || total <= d->gc_dropped_seen)
+		return;
+	d->dropped += total - d->gc_dropped_seen;
+	snprintf(d->last_error, sizeof d->last_error, "gc deleted %" PRIu64 " records before "
+	    "they were shipped", total - d->gc_dropped_seen);
+	log_warn("forward %s: gc deleted %" PRIu64 " records before they were shipped "
+	    "(--max-size needed the space); going on after the gap", d->name,
+	    total - d->gc_dropped_seen);
+	d->gc_dropped_seen = total;
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -645,8 +663,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (int i = 0; i < g_ndest; i++) {
 		pump(&g_dest[i]);
-		if (lag)
+		if (lag) {
+			check_gc_drops(&g_dest[i]);
 			measure_lag(&g_dest[i]);
+		}
 	}
 	if (lag)
 		g_lag_mono = now;
@@ -654,43 +674,123 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- start and stop */
 
+int
+ttd_forward_protocol(const char *name)
+{
+	if (strcmp(name, "http/json") == 0)
+		return 1;
+	return strcmp(name, "http/protobuf") == 0 ? 0 : -1;
+}
+
+/* What one destination is made of: a --forward-otlp or --forward-clickhouse
+ * URL with the --forward-* options, or a [forward NAME] section whose
+ * settings left out are those options. */
+typedef struct fwd_spec {
+	char name[80];
+	int kind;
+	const char *url, *table, *protocol, *level;
+	const ttd_strlist *filter, *service, *header;
+} fwd_spec;
+
 static int
-dest_init(fwd_dest *d, int kind, const char *url, int from_start)
+url_init(fwd_dest *d, const char *url)
 {
 	struct evhttp_uri *u = evhttp_uri_parse(url);
 	const char *scheme = NULL, *host, *path, *q;
-	char file[4096];
 	size_t pl;
 
-	d->kind = kind;
-	d->name = kind == FWD_OTLP ? "otlp" : "clickhouse";
 	if (u == NULL || (scheme = evhttp_uri_get_scheme(u)) == NULL ||
 	    strcmp(scheme, "http") != 0 || (host = evhttp_uri_get_host(u)) == NULL || !*host) {
-		log_err("forward-%s: '%s' is not an http://HOST[:PORT][/PATH] URL%s", kind == FWD_OTLP ?
-		    "otlp" : "clickhouse", url, scheme && strcmp(scheme, "https") == 0 ?
+		log_err("forward %s: '%s' is not an http://HOST[:PORT][/PATH] URL%s", d->name, url,
+		    scheme && strcmp(scheme, "https") == 0 ?
 		    " (https is not supported: put a local collector or proxy in between)" : "");
 		if (u)
 			evhttp_uri_free(u);
 		return -1;
 	}
 	d->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) :
-	    kind == FWD_CLICKHOUSE ? 8123 : 4318;
+	    d->kind == FWD_CLICKHOUSE ? 8123 : 4318;
 	path = evhttp_uri_get_path(u);
 	q = evhttp_uri_get_query(u);
 	d->url = strdup(url);
 	d->host = strdup(host);
 	d->path = strdup(path ? path : "");
 	d->query = q && *q ? strdup(q) : NULL;
-	d->table = strdup(g_ttd.cfg.fwd_ch_table ? g_ttd.cfg.fwd_ch_table : "teratrace.records");
 	evhttp_uri_free(u);
-	if (!d->url || !d->host || !d->path || (q && *q && !d->query) || !d->table)
+	if (!d->url || !d->host || !d->path || (q && *q && !d->query))
 		return -1;
 	pl = strlen(d->path);
 	while (pl > 0 && d->path[pl - 1] == '/')
 		d->path[--pl] = '\0';
 	snprintf(d->hostport, sizeof d->hostport, "%s:%d", d->host, d->port);
+	return 0;
+}
+
+static int
+filter_init(fwd_dest *d, const fwd_spec *sp)
+{
+	int r;
+
+	if (!sp->filter->n && !sp->service->n && !sp->level)
+		return 0;
+	if ((r = tt_filter_new(&d->filter)) < 0)
+		return -1;
+	for (int i = 0; i < sp->filter->n; i++)
+		if (tt_filter_add_match(d->filter, sp->filter->v[i]) < 0) {
+			log_err("forward %s: filter '%s' is not FIELD=VALUE or FIELD!=VALUE", d->name,
+			    sp->filter->v[i]);
+			return -1;
+		}
+	for (int i = 0; i < sp->service->n; i++)
+		if (tt_filter_add_service(d->filter, sp->service->v[i]) < 0)
+			return -1;
+	if (sp->level &&
+	    tt_filter_set_level(d->filter, tt_level_parse(sp->level, strlen(sp->level))) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+headers_init(fwd_dest *d, const ttd_strlist *l)
+{
+	if (l->n == 0)
+		return 0;
+	if ((d->headers = calloc((size_t)l->n * 2, sizeof *d->headers)) == NULL)
+		return -1;
+	for (int i = 0; i < l->n; i++) {
+		char *h = strdup(l->v[i]), *colon;
+		if ((d->header_mem[i] = h) == NULL)
+			return -1;
+		d->nheaders++;
+		if ((colon = strchr(h, ':')) == NULL || colon == h || strpbrk(h, "\r\n") != NULL) {
+			log_err("forward %s: header '%s' is not 'Name: value'", d->name, l->v[i]);
+			return -1;
+		}
+		*colon = '\0';
+		d->headers[2 * i] = ttd_trim(h);
+		d->headers[2 * i + 1] = ttd_trim(colon + 1);
+	}
+	return 0;
+}
+
+static int
+dest_init(fwd_dest *d, const fwd_spec *sp, int from_start)
+{
+	char file[4096];
+
+	d->kind = sp->kind;
+	if ((d->name = strdup(sp->name)) == NULL)
+		return -1;
+	d->json = sp->protocol && ttd_forward_protocol(sp->protocol) == 1;
+	if (url_init(d, sp->url) < 0 || filter_init(d, sp) < 0 || headers_init(d, sp->header) < 0)
+		return -1;
+	if ((d->table = strdup(sp->table ? sp->table : "teratrace.records")) == NULL)
+		return -1;
 	snprintf(file, sizeof file, "%s/forward/%s.cursor", g_ttd.cfg.store, d->name);
 	if ((d->cursor_file = strdup(file)) == NULL)
+		return -1;
+	snprintf(file, sizeof file, "%s/forward/%s.dropped", g_ttd.cfg.store, d->name);
+	if ((d->dropped_file = strdup(file)) == NULL)
 		return -1;
 	if ((d->conn = evhttp_connection_base_new(g_ttd.base, NULL, d->host,
 	    (unsigned short)d->port)) == NULL ||
@@ -700,59 +800,57 @@ dest_init(fwd_dest *d, int kind, const char *url, int from_start)
 	evhttp_connection_set_retries(d->conn, 0);
 	if (cursor_load(d, from_start) < 0)
 		return -1;
-	log_info("forward %s: shipping to %s from %s", d->name, d->url, file);
+	log_info("forward %s: shipping to %s from %s", d->name, d->url, d->cursor_file);
 	return 0;
 }
 
+/* The destinations of the configuration, in order: the command line's
+ * (named otlp, otlp-2 ..., clickhouse, clickhouse-2 ...), then the
+ * sections. The names are the cursor files': no two alike. */
 static int
-filter_init(void)
+specs(fwd_spec *sp, int cap)
 {
 	const ttd_config *c = &g_ttd.cfg;
-	int r;
+	const ttd_strlist *urls[2] = { &c->fwd_otlp, &c->fwd_ch };
+	int n = 0;
 
-	if (!c->fwd_filter.n && !c->fwd_service.n && !c->fwd_level)
-		return 0;
-	if ((r = tt_filter_new(&g_filter)) < 0)
-		return -1;
-	for (int i = 0; i < c->fwd_filter.n; i++)
-		if (tt_filter_add_match(g_filter, c->fwd_filter.v[i]) < 0) {
-			log_err("forward-filter: '%s' is not FIELD=VALUE or FIELD!=VALUE",
-			    c->fwd_filter.v[i]);
-			return -1;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < urls[k]->n && n < cap; i++, n++) {
+			fwd_spec *p = &sp[n];
+			p->kind = k ? FWD_CLICKHOUSE : FWD_OTLP;
+			snprintf(p->name, sizeof p->name, i ? "%s-%d" : "%s", k ? "clickhouse" : "otlp",
+			    i + 1);
+			p->url = urls[k]->v[i];
+			p->table = c->fwd_ch_table;
+			p->protocol = c->fwd_otlp_protocol;
+			p->level = c->fwd_level;
+			p->filter = &c->fwd_filter;
+			p->service = &c->fwd_service;
+			p->header = &c->fwd_header;
 		}
-	for (int i = 0; i < c->fwd_service.n; i++)
-		if (tt_filter_add_service(g_filter, c->fwd_service.v[i]) < 0)
-			return -1;
-	if (c->fwd_level &&
-	    tt_filter_set_level(g_filter, tt_level_parse(c->fwd_level, strlen(c->fwd_level))) < 0)
-		return -1;
-	return 0;
-}
-
-static int
-headers_init(void)
-{
-	const ttd_strlist *l = &g_ttd.cfg.fwd_header;
-
-	if (l->n == 0)
-		return 0;
-	if ((g_headers = calloc((size_t)l->n * 2, sizeof *g_headers)) == NULL)
-		return -1;
-	for (int i = 0; i < l->n; i++) {
-		char *s = strdup(l->v[i]), *colon;
-		if ((g_header_mem[i] = s) == NULL)
-			return -1;
-		g_nheaders++;
-		if ((colon = strchr(s, ':')) == NULL || colon == s ||
-		    strpbrk(s, "\r\n") != NULL) {
-			log_err("forward-header: '%s' is not 'Name: value'", l->v[i]);
-			return -1;
-		}
-		*colon = '\0';
-		g_headers[2 * i] = ttd_trim(s);
-		g_headers[2 * i + 1] = ttd_trim(colon + 1);
+	for (int i = 0; i < c->n_fwd_sect && n < cap; i++, n++) {
+		const ttd_fwd_conf *f = &c->fwd_sect[i];
+		fwd_spec *p = &sp[n];
+		int own_filter = f->filter.n || f->service.n || f->level;
+		snprintf(p->name, sizeof p->name, "%s", f->name);
+		p->kind = strcmp(f->type, "clickhouse") == 0 ? FWD_CLICKHOUSE : FWD_OTLP;
+		p->url = f->url;
+		p->table = f->table ? f->table : c->fwd_ch_table;
+		p->protocol = f->protocol ? f->protocol : c->fwd_otlp_protocol;
+		/* a section's filters replace the options' as a whole */
+		p->level = own_filter ? f->level : c->fwd_level;
+		p->filter = own_filter ? &f->filter : &c->fwd_filter;
+		p->service = own_filter ? &f->service : &c->fwd_service;
+		p->header = f->header.n ? &f->header : &c->fwd_header;
 	}
-	return 0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++)
+			if (strcmp(sp[i].name, sp[j].name) == 0) {
+				log_err("forward: two destinations named '%s' (their cursor file would be "
+				    "the same): rename the [forward %s] section", sp[i].name, sp[i].name);
+				return -1;
+			}
+	return n;
 }
 
 static void
@@ -769,27 +867,59 @@ ttd_forward_start(void)
 	const ttd_config *c = &g_ttd.cfg;
 	int from_start = c->fwd_start && strcmp(c->fwd_start, "start") == 0;
 	struct timeval tv = { 0, FWD_TICK_MS * 1000 };
+	fwd_spec sp[2 * TTD_MAX_LIST + TTD_MAX_FORWARD];
 	char dir[4096];
+	int n;
 
-	if (!c->fwd_otlp && !c->fwd_ch)
-		return 0;
-	if (filter_init() < 0 || headers_init() < 0)
-		return -1;
+	if ((n = specs(sp, (int)(sizeof sp / sizeof sp[0]))) <= 0)
+		return n;
 	snprintf(dir, sizeof dir, "%s/forward", c->store);
-	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
-	    (g_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		log_err("forward: could not create '%s': %s", dir, strerror(errno));
 		return -1;
 	}
-	if (c->fwd_otlp && dest_init(&g_dest[g_ndest++], FWD_OTLP, c->fwd_otlp, from_start) < 0)
+	if ((g_dest = calloc((size_t)n, sizeof *g_dest)) == NULL)
 		return -1;
-	if (c->fwd_ch && dest_init(&g_dest[g_ndest++], FWD_CLICKHOUSE, c->fwd_ch, from_start) < 0)
-		return -1;
+	for (int i = 0; i < n; i++)
+		if (dest_init(&g_dest[g_ndest++], &sp[i], from_start) < 0)
+			return -1;
 	if ((g_tick = event_new(g_ttd.base, -1, EV_PERSIST, tick_cb, NULL)) == NULL ||
 	    event_add(g_tick, &tv) < 0)
 		return -1;
 	ttd_on_commit(commit_hook, NULL);
 	return 0;
+}
+
+static void
+dest_free(fwd_dest *d)
+{
+	if (d->dirty)
+		(void)cursor_save(d);
+	if (d->busy)
+		log_info("forward %s: %zu records in flight are sent again at the next start",
+		    d->name, d->n);
+	if (d->retry)
+		event_free(d->retry);
+	if (d->conn)
+		evhttp_connection_free(d->conn);
+	batch_clear(d);
+	for (int j = 0; j < 2; j++)
+		tt_buf_free(&d->part[j].body);
+	tt_buf_free(&d->recs);
+	tt_filter_free(d->filter);
+	for (int i = 0; i < d->nheaders; i++)
+		free(d->header_mem[i]);
+	free(d->headers);
+	free(d->off);
+	free(d->name);
+	free(d->url);
+	free(d->host);
+	free(d->path);
+	free(d->query);
+	free(d->table);
+	free(d->cursor_file);
+	free(d->dropped_file);
+	memset(d, 0, sizeof *d);
 }
 
 void
@@ -799,43 +929,11 @@ ttd_forward_stop(void)
 	if (g_tick)
 		event_free(g_tick);
 	g_tick = NULL;
-	for (int i = 0; i < g_ndest; i++) {
-		fwd_dest *d = &g_dest[i];
-		if (d->dirty)
-			(void)cursor_save(d);
-		if (d->busy)
-			log_info("forward %s: %zu records in flight are sent again at the next start",
-			    d->name, d->n);
-		if (d->retry)
-			event_free(d->retry);
-		if (d->conn)
-			evhttp_connection_free(d->conn);
-		batch_clear(d);
-		for (int j = 0; j < 2; j++)
-			tt_buf_free(&d->part[j].body);
-		tt_buf_free(&d->recs);
-		free(d->off);
-		free(d->url);
-		free(d->host);
-		free(d->path);
-		free(d->query);
-		free(d->table);
-		free(d->cursor_file);
-		memset(d, 0, sizeof *d);
-	}
+	for (int i = 0; i < g_ndest; i++)
+		dest_free(&g_dest[i]);
+	free(g_dest);
+	g_dest = NULL;
 	g_ndest = 0;
-	tt_filter_free(g_filter);
-	g_filter = NULL;
-	for (int i = 0; i < g_nheaders; i++) {
-		free(g_header_mem[i]);
-		g_header_mem[i] = NULL;
-	}
-	free(g_headers);
-	g_headers = NULL;
-	g_nheaders = 0;
-	if (g_dirfd >= 0)
-		(void)close(g_dirfd);
-	g_dirfd = -1;
 }
 
 /* ---- /metrics, /health */
@@ -857,7 +955,8 @@ ttd_forward_metrics(tt_buf *b)
 		{ "ttd_forward_shipped_records_total", "counter",
 		  "records the destination acknowledged (2xx)", 0 },
 		{ "ttd_forward_dropped_records_total", "counter",
-		  "records dropped: the destination refused them (4xx but 408/429)", 1 },
+		  "records dropped: the destination refused them (4xx but 408/429) or gc "
+		  "deleted them before they were shipped", 1 },
 		{ "ttd_forward_retries_total", "counter",
 		  "requests retried after no answer, 408, 429 or 5xx", 2 },
 		{ "ttd_forward_requests_total", "counter", "requests sent", 3 },

@@ -17,6 +17,8 @@ int ttd_forward_start(void);
 /* Stop: the batch in flight is not waited for (it is sent again next start:
  * its cursor was not saved). */
 void ttd_forward_stop(void);
+/* An OTLP protocol name: 1 http/json, 0 http/protobuf, -1 neither. */
+int ttd_forward_protocol(const char *name);
 /* Prometheus lines for /metrics. */
 void ttd_forward_metrics(tt_buf *out);
 /* ,"forward":[{...}] for /health (nothing when no destination is set). */

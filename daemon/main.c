@@ -135,6 +135,7 @@ ttd_run_gc(int64_t max_age_ns, uint64_t max_bytes, uint64_t *segs, uint64_t *byt
 	memset(&o, 0, sizeof o);
 	o.max_age_ns = max_age_ns;
 	o.max_bytes = max_bytes;
+	o.forward_max_hold_ns = g_ttd.cfg.fwd_max_hold_ns;
 	r = tt_store_gc(g_ttd.store, &o, gc_one, &s);
 	g_metrics.gc_runs++;
 	if (r < 0) {

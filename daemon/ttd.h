@@ -40,6 +40,20 @@ typedef struct ttd_strlist {
 	char *v[TTD_MAX_LIST];
 	int n;
 } ttd_strlist;
+#define TTD_MAX_FORWARD 16 /* [forward NAME] sections */
+/* One [forward NAME] section of the config file (forward.c). Settings left
+ * out are taken from the --forward-* options. */
+typedef struct ttd_fwd_conf {
+	char *name;             /* metrics label and DIR/forward/NAME.cursor */
+	char *type;             /* otlp or clickhouse */
+	char *url;
+	char *table;            /* clickhouse table */
+	char *protocol;         /* otlp: http/protobuf or http/json */
+	char *level;            /* only records of this level or more severe */
+	ttd_strlist filter;     /* FIELD=VALUE, FIELD!=VALUE (repeatable) */
+	ttd_strlist service;    /* only these services (repeatable) */
+	ttd_strlist header;     /* "K: V" added to requests (repeatable) */
+} ttd_fwd_conf;
 typedef struct ttd_config {
 	char *store;            /* --store: store directory */
 	char *http;             /* --http ADDR:PORT; "off" disables HTTP */
@@ -76,8 +90,11 @@ typedef struct ttd_config {
 	uint32_t group_gid;     /* derived from group */
 	char *ui_dir;           /* --ui-dir DIR: the web UI from disk (development) */
 	/* forwarding (forward.c), read at start only */
-	char *fwd_otlp;         /* --forward-otlp URL: OTLP/HTTP base URL */
-	char *fwd_ch;           /* --forward-clickhouse URL: ClickHouse HTTP interface */
+	ttd_strlist fwd_otlp;   /* --forward-otlp URL: OTLP/HTTP base URLs (repeatable) */
+	char *fwd_otlp_protocol; /* --forward-otlp-protocol http/protobuf (default) | http/json */
+	ttd_strlist fwd_ch;     /* --forward-clickhouse URL: ClickHouse HTTP interfaces */
+	ttd_fwd_conf fwd_sect[TTD_MAX_FORWARD]; /* [forward NAME] sections */
+	int n_fwd_sect;
 	char *fwd_ch_table;     /* --forward-clickhouse-table NAME (teratrace.records) */
 	ttd_strlist fwd_header; /* --forward-header "K: V" (repeatable) */
 	ttd_strlist fwd_filter; /* --forward-filter FIELD=VALUE (repeatable) */
@@ -88,6 +105,7 @@ typedef struct ttd_config {
 	uint64_t fwd_batch_bytes; /* --forward-batch-size SIZE: record bytes per request (1M) */
 	int64_t fwd_flush_ns;   /* --forward-flush DUR: send a partial batch this old (1s) */
 	uint32_t fwd_timeout;   /* --forward-timeout S: per request (10) */
+	int64_t fwd_max_hold_ns; /* --forward-max-hold DUR: gc holds unshipped records (7d) */
 	/* derived */
 	char *token;            /* contents of token_file (trimmed), NULL = no auth */
 	size_t token_len;

@@ -18,8 +18,8 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: format/proto/%.proto
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(PROTO_GEN_H)
 	$(CC) $(CPPFLAGS) $(filter-out -Werror -Wmissing-prototypes,$(CFLAGS)) -MMD -MP -c -o $@ $<
 
-# the decoder includes the generated headers
-$(BUILD)/format/otlp_proto.o: $(PROTO_GEN_H)
+# the decoder and the encoder include the generated headers
+$(BUILD)/format/otlp_proto.o $(BUILD)/format/otlp_pb_out.o: $(PROTO_GEN_H)
 
 # unit tests that build protobuf bodies with the generated pack functions
 $(BUILD)/tests/unit/test_format_proto.o: $(PROTO_GEN_H)

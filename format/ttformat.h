@@ -195,6 +195,14 @@ int tt_decode_msgpack(tt_decoder *d, const uint8_t *p, size_t n, size_t *used,
 int tt_decode_otlp_proto(tt_decoder *d, const uint8_t *p, size_t n, int logs,
     int64_t now_ns, const tt_sink *sink, tt_rec_err *err);
 
+/* The other way: one OTLP/JSON export document (resourceSpans, or with logs
+ * != 0 resourceLogs; as tt-query -o otlp prints it) packed into *out as an
+ * OTLP/protobuf ExportTraceServiceRequest or ExportLogsServiceRequest (the
+ * spec's JSON<->protobuf rules: hex ids, base64 bytes, 64-bit ints as
+ * strings). Keys that are no field are skipped. 0, TT_EBADREC (not JSON, a
+ * value of the wrong type, a key given twice), TT_ETOOBIG (nesting), -ENOMEM. */
+int tt_otlp_json_to_proto(const char *json, size_t len, int logs, tt_buf *out);
+
 /* ---- writing records out */
 
 #define TT_JSON_TIME   0x1u /* add "time": RFC 3339 UTC string next to "ts" */

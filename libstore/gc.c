@@ -45,6 +45,7 @@ static void seginfo_of(const struct segrow *row, int held, tt_seginfo *si)
 	si->raw_bytes = row->r.raw_bytes;
 	si->first_seq = row->r.first_seq;
 	si->last_seq = row->r.last_seq;
+	si->unshipped = 0;
 }
 
 int tt_store_segments(tt_store *s, tt_seg_fn fn, void *ctx)
@@ -325,8 +326,33 @@ static int seal_orphans(tt_store *s, const struct segrow *rows, size_t n, int dr
 	return 0;
 }
 
+/* What the forwarding destinations have not shipped of segment row: the
+ * most any of them lacks into *most; with drop, each one's count is added
+ * to its NAME.dropped file (the segment is going: counted before, while its
+ * blocks are still there to count, so a deletion that then fails counts
+ * records that were not dropped, never the other way). */
+static int seg_unshipped(tt_store *s, const struct segrow *row, const struct fwd_hold *h,
+    size_t nh, int drop, uint64_t *most)
+{
+	*most = 0;
+	for (size_t j = 0; j < nh; j++) {
+		uint64_t u;
+		int rc = store_fwd_unshipped(s, row->id, row->r.first_seq, row->r.last_seq,
+		    &h[j].pos, &u);
+		if (rc < 0)
+			return rc;
+		if (u > *most)
+			*most = u;
+		if (drop && u && (rc = store_fwd_dropped_add(s, h[j].name, u)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 {
+	struct fwd_hold *holds = NULL;
+	size_t nholds = 0;
 	struct segrow *rows;
 	size_t n;
 	uint64_t total = 0, count;
@@ -337,14 +363,21 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 		return TT_EREADONLY;
 	if (o->max_age_ns < 0)
 		return TT_EBADARG;
-	if ((rc = index_seg_list(s, SEGS_ALL, &rows, &n)) < 0)
+	if (!o->ignore_forward &&
+	    (rc = store_fwd_holds(s, now, o->forward_max_hold_ns, &holds, &nholds)) < 0)
 		return rc;
+	if ((rc = index_seg_list(s, SEGS_ALL, &rows, &n)) < 0) {
+		free(holds);
+		return rc;
+	}
 	if (o->rotate) {
 		if ((rc = seal_orphans(s, rows, n, o->dry_run)) < 0)
 			goto out;
 		free(rows);
-		if ((rc = index_seg_list(s, SEGS_ALL, &rows, &n)) < 0)
+		if ((rc = index_seg_list(s, SEGS_ALL, &rows, &n)) < 0) {
+			free(holds);
 			return rc;
+		}
 	}
 	if (!o->dry_run) {
 		(void)remove_orphans(s, rows, n);
@@ -371,7 +404,8 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 	/* oldest first: segment ids grow with creation time */
 	for (size_t i = 0; i < n; i++) {
 		segrec *r = &rows[i].r;
-		int del = 0;
+		int del = 0, by_size;
+		uint64_t unshipped = 0;
 		tt_seginfo si;
 
 		store_progress(s, "gc", i, n);
@@ -379,13 +413,20 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 			continue;
 		if (o->max_age_ns && r->max_ts < now - o->max_age_ns)
 			del = 1;
-		if (o->max_bytes && total > o->max_bytes)
-			del = 1;
+		by_size = o->max_bytes && total > o->max_bytes;
 		if (o->max_segments && count > o->max_segments)
 			del = 1;
-		if (!del)
+		if (!del && !by_size)
+			continue;
+		/* records a destination has not shipped: kept, unless the size
+		 * limit needs the space (then counted as dropped for it) */
+		if (nholds && (rc = seg_unshipped(s, &rows[i], holds, nholds,
+		    by_size && !o->dry_run, &unshipped)) < 0)
+			goto out;
+		if (unshipped && !by_size)
 			continue;
 		seginfo_of(&rows[i], 0, &si);
+		si.unshipped = unshipped;
 		if (!o->dry_run && (rc = delete_segment(s, rows[i].id, r)) < 0)
 			goto out;
 		total -= r->end;
@@ -398,5 +439,6 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 	rc = deleted;
 out:
 	free(rows);
+	free(holds);
 	return rc;
 }

@@ -267,6 +267,17 @@ void store_seg_path(const tt_store *s, uint64_t seg, char *buf, size_t n);
 void store_problem(tt_store *s, uint64_t seg, uint64_t off, int code, const char *what);
 int store_fsync_dir(tt_store *s);
 int64_t store_now(void);
+
+/* ---- forward.c: what forwarding destinations hold back from gc */
+struct fwd_hold {
+	char name[256]; /* NAME of DIR/forward/NAME.cursor */
+	tt_pos pos;     /* what it has shipped: records before this */
+};
+int store_fwd_holds(tt_store *s, int64_t now, int64_t max_hold_ns, struct fwd_hold **out,
+    size_t *n);
+int store_fwd_unshipped(tt_store *s, uint64_t seg, uint64_t first_seq, uint64_t last_seq,
+    const tt_pos *p, uint64_t *out);
+int store_fwd_dropped_add(tt_store *s, const char *name, uint64_t n);
 int store_get_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t *v);
 int store_put_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t v);
 

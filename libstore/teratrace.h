@@ -244,6 +244,9 @@ typedef struct tt_seginfo {
 	uint64_t bytes;         /* file bytes covered by the index */
 	uint64_t raw_bytes;     /* uncompressed record bytes */
 	uint64_t first_seq, last_seq;
+	uint64_t unshipped;     /* gc: of its records, the most some forwarding
+	                         * destination had not shipped (deleted anyway by
+	                         * max_bytes); 0 otherwise */
 } tt_seginfo;
 
 typedef int (*tt_seg_fn)(void *ctx, const tt_seginfo *si);
@@ -278,7 +281,25 @@ typedef struct tt_gc_opts {
 	int dry_run;           /* plan only */
 	int rotate;            /* first seal unsealed segments no live writer holds */
 	int64_t now_ns;        /* 0 = current time */
+	/* Forwarding (FORMAT.md 10): a segment holding records that a destination
+	 * with a DIR/forward/NAME.cursor has not shipped is kept, unless max_bytes
+	 * needs it gone: then it is deleted and those records are added to
+	 * DIR/forward/NAME.dropped (and to tt_seginfo.unshipped). */
+	int ignore_forward;        /* delete them like any other segment */
+	int64_t forward_max_hold_ns; /* a cursor file not written for this long
+	                              * holds nothing (a stuck or removed
+	                              * destination); 0 = no limit */
 } tt_gc_opts;
+
+/* Forwarding cursors, DIR/forward/NAME.cursor (FORMAT.md 10): the position
+ * a destination has shipped up to. 0, -errno, TT_EBADARG if malformed. */
+int tt_forward_cursor_read(const char *file, tt_pos *pos);
+/* Replace it durably (temp file, fsync, rename, fsync of its directory).
+ * 0 or -errno. */
+int tt_forward_cursor_write(const char *file, const tt_pos *pos);
+/* DIR/forward/NAME.dropped: records gc deleted before they were shipped, a
+ * running total (0 when the file does not exist). */
+int tt_forward_dropped_read(const char *file, uint64_t *n);
 
 /* gc: segments are visited oldest first; fn sees each one deleted (or, with
  * dry_run, that would be). Returns the number of segments (to be) deleted. */

@@ -25,7 +25,7 @@ _teratrace_spec()
 		--min-dur= --max-dur= -o,--output= --fields= --utc --no-color -q,--quiet
 		-h,--help -V,--version" ;;
 	tt-gc) echo "-D,--store= --max-age= --max-size= --max-segments= --rollup-max-age= --rotate
-		-n,--dry-run --progress --no-progress -o,--output= -q,--quiet -h,--help
+		--ignore-forward --forward-max-hold= -n,--dry-run --progress --no-progress -o,--output= -q,--quiet -h,--help
 		-V,--version" ;;
 	tt-stat) echo "-D,--store= -s,--segments --no-services -o,--output= --utc
 		-q,--quiet -h,--help -V,--version" ;;
@@ -39,7 +39,8 @@ _teratrace_spec()
 		--max-socket-clients= --max-pending= --header-timeout= --request-timeout=
 		--sse-keepalive= --sse-max-buffer= --sse-max-clients= --allow-host=
 		--alerts= --alert-interval= --rollup-retention= --group= --ui-dir=
-		--forward-otlp= --forward-clickhouse= --forward-clickhouse-table=
+		--forward-otlp= --forward-otlp-protocol= --forward-clickhouse=
+		--forward-clickhouse-table= --forward-max-hold=
 		--forward-header= --forward-filter= --forward-service= --forward-level=
 		--forward-start= --forward-batch= --forward-batch-size= --forward-flush=
 		--forward-timeout= -h,--help -V,--version" ;;

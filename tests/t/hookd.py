@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A real webhook receiver for the alert tests (python3's http.server): every
-POST is appended as one JSON line {path, headers, body} to OUT. Its answers are
+POST is appended as one JSON line {path, headers, body, raw} to OUT (raw: the
+body's bytes in base64, for binary bodies). Its answers are
 steered by files beside OUT: OUT.status (a status code to answer, default 200)
 and OUT.hang (when present, it sleeps that many seconds before answering).
 Prints its port on stdout once listening; stops by itself after --lifetime s."""
+import base64
 import json
 import os
 import sys
@@ -32,7 +34,8 @@ class Hook(BaseHTTPRequestHandler):
         with open(OUT, "a") as f:
             f.write(json.dumps({"path": self.path, "status": status,
                                 "headers": {k.lower(): v for k, v in self.headers.items()},
-                                "body": body.decode("utf-8", "replace")}) + "\n")
+                                "body": body.decode("utf-8", "replace"),
+                                "raw": base64.b64encode(body).decode()}) + "\n")
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -115,6 +115,23 @@ test_expect_success 'after both crashes B holds every record of A (duplicates as
 ttd_stop
 kill $B_PID 2>/dev/null; wait $B_PID 2>/dev/null; B_PID=
 
+# bodies FILE: for each request hookd.py recorded, what its gunzipped body
+# is: "protobuf" (an export request whose first field is 1, resource_spans or
+# resource_logs, length-delimited) or "json" (an object with resourceSpans or
+# resourceLogs)
+bodies() {
+	python3 -c '
+import base64, gzip, json, sys
+for line in open(sys.argv[1]):
+    b = gzip.decompress(base64.b64decode(json.loads(line)["raw"]))
+    try:
+        d = json.loads(b)
+        print("json" if "resourceSpans" in d or "resourceLogs" in d else "other")
+    except ValueError:
+        print("protobuf" if b[:1] == b"\x0a" else "other")
+' "$1"
+}
+
 # ---- receivers that misbehave: hookd.py, steered by its .status and .hang files
 python3 "$(pwd)/hookd.py" "$TEST_DIR/h.jsonl" 120 >"$TEST_DIR/h.port" &
 i=0; while [ ! -s "$TEST_DIR/h.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -144,11 +161,12 @@ test_expect_success 'a receiver answering 500 is retried with backoff; when it r
 	[ "$(metric ttd_forward_dropped_records_total)" -eq 0 ]
 '
 
-test_expect_success 'requests: base path kept, gzip, headers added' '
+test_expect_success 'requests: base path kept, gzip, headers added, protobuf by default' '
 	jq -s -e "map(select(.status == 200)) | length >= 1 and
 		all(.path == \"/otel/v1/traces\" or .path == \"/otel/v1/logs\") and
 		all(.headers[\"content-encoding\"] == \"gzip\" and .headers.authorization == \"Bearer abc\" and
-		    .headers[\"content-type\"] == \"application/json\")" h.jsonl
+		    .headers[\"content-type\"] == \"application/x-protobuf\")" h.jsonl &&
+	bodies h.jsonl >kinds && sort -u kinds >kinds.u && echo protobuf >want && test_cmp want kinds.u
 '
 
 test_expect_success 'a receiver that hangs: each attempt times out (--forward-timeout) and is retried' '
@@ -181,9 +199,26 @@ test_expect_success '/metrics: the forward series pass promtool' '
 	curl -s "$URL/metrics" | promtool check metrics
 '
 
+ttd_stop
+STORE="$TEST_DIR/sj"
+: >"$TEST_DIR/j.jsonl"
+rm -f "$TEST_DIR/h.jsonl.status"
+python3 "$(pwd)/hookd.py" "$TEST_DIR/j.jsonl" 60 >"$TEST_DIR/j.port" &
+i=0; while [ ! -s "$TEST_DIR/j.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+ttd_start --forward-otlp "http://127.0.0.1:$(cat "$TEST_DIR/j.port")" --forward-start start \
+	--forward-otlp-protocol http/json || { echo "Bail out! ttd D did not start"; exit 1; }
+
+test_expect_success '--forward-otlp-protocol http/json: OTLP/JSON, gzipped' '
+	tt-gen 200 --seed 8 | tt-ingest -q -D "$STORE" &&
+	wait_metric ttd_forward_shipped_records_total 200 &&
+	jq -s -e "length >= 1 and all(.headers[\"content-type\"] == \"application/json\" and
+		.headers[\"content-encoding\"] == \"gzip\")" j.jsonl &&
+	bodies j.jsonl >kinds && sort -u kinds >kinds.u && echo json >want && test_cmp want kinds.u
+'
+
 test_expect_success 'bad forwarding options are refused at start' '
 	for a in "--forward-otlp https://x" "--forward-otlp nothing" "--forward-level loud" \
-	    "--forward-start middle" "--forward-header NoColon"; do
+	    "--forward-start middle" "--forward-header NoColon" "--forward-otlp-protocol grpc"; do
 		ttd -D "$TEST_DIR/bad" --http 127.0.0.1:0 --socket off --forward-otlp http://127.0.0.1:1 $a \
 			2>err; rc=$?; [ $rc -eq 2 ] || { echo "$a: exit $rc"; cat err; exit 1; }
 	done

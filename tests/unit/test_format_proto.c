@@ -2,7 +2,8 @@
  * test_format_proto.c -- OTLP/protobuf decoding. Bodies are built here with
  * the protoc-c generated pack functions; the records must be byte-identical to
  * those of the same export sent as OTLP/JSON. Hostile bodies: deep nesting,
- * millions of empty submessages, truncation, garbage.
+ * millions of empty submessages, truncation, garbage. And the encoder:
+ * OTLP/JSON re-encoded as protobuf decodes to the same records.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -437,12 +438,67 @@ static void test_proto_hostile(void **state)
 	assert_int_equal(proto_rc(NULL, 0, 1, &e), 0);
 }
 
+/* The other way (format/otlp_pb_out.c): an OTLP/JSON export re-encoded as
+ * protobuf gives the records the JSON gives. */
+static void test_json_to_proto(void **state)
+{
+	tt_buf pb = {0};
+	(void)state;
+
+	assert_int_equal(tt_otlp_json_to_proto(trace_json, strlen(trace_json), 0, &pb), 0);
+	expect_same(trace_json, pb.data, pb.len, 0, 2);
+	assert_int_equal(tt_otlp_json_to_proto(logs_json, strlen(logs_json), 1, &pb), 0);
+	expect_same(logs_json, pb.data, pb.len, 1, 2);
+	tt_buf_free(&pb);
+}
+
+static void test_json_to_proto_hostile(void **state)
+{
+	static const char *const bad[] = {
+		"not json",
+		"[1,2]",
+		"{\"resourceSpans\":3}",
+		"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"xyz\"}]}]}]}",
+		"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"abc\"}]}]}]}",
+		"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"a\",\"name\":\"b\"}]}]}]}",
+		"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":\"SPAN_KIND_LOUD\"}]}]}]}",
+		"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"12x\"}]}]}]}",
+	};
+	tt_buf pb = {0};
+	char deep[4096];
+	size_t n = 0;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (tt_otlp_json_to_proto(bad[i], strlen(bad[i]), 0, &pb) != TT_EBADREC)
+			fail_msg("accepted: %s", bad[i]);
+	/* unknown keys are skipped, as receivers do */
+	{
+		static const char unknown[] = "{\"x\":1,\"resourceSpans\":[]}";
+		assert_int_equal(tt_otlp_json_to_proto(unknown, strlen(unknown), 0, &pb), 0);
+	}
+	assert_int_equal(pb.len, 0);
+	/* AnyValue nested past the limit */
+	n += (size_t)snprintf(deep + n, sizeof deep - n, "{\"resourceLogs\":[{\"scopeLogs\":"
+	    "[{\"logRecords\":[{\"body\":");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "{\"arrayValue\":{\"values\":[");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "]}}");
+	n += (size_t)snprintf(deep + n, sizeof deep - n, "}]}]}]}");
+	assert_true(n < sizeof deep);
+	assert_true(tt_otlp_json_to_proto(deep, n, 1, &pb) < 0);
+	tt_buf_free(&pb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trace_proto_equals_json),
 		cmocka_unit_test(test_logs_proto_equals_json),
 		cmocka_unit_test(test_proto_hostile),
+		cmocka_unit_test(test_json_to_proto),
+		cmocka_unit_test(test_json_to_proto_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
