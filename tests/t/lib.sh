@@ -45,3 +45,11 @@ test_done() {
 	echo "1..$test_count"
 	[ "$test_failed" -eq 0 ]
 }
+
+# day D: 3 records dated D days before $now (default: this second), ids
+# dD-1..dD-3, in a sealed segment of their own (one block): stores for gc tests
+day() {
+	for i in 1 2 3; do
+		echo "{\"ts\":$(( (${now:-$(date +%s)} - $1 * 86400) * 1000000000 + i)),\"corr\":\"d$1-$i\",\"msg\":\"x\"}"
+	done | tt-ingest -q && tt-gc --rotate -q
+}

@@ -5,12 +5,6 @@
 export TERATRACE_STORE="$STORE"
 
 now=$(date +%s)
-# day D: 3 records dated D days ago, in their own sealed segment
-day() {
-	for i in 1 2 3; do
-		echo "{\"ts\":$(( (now - $1 * 86400) * 1000000000 + i)),\"corr\":\"d$1-$i\",\"msg\":\"x\"}"
-	done | tt-ingest -q && tt-gc --rotate -q
-}
 
 test_expect_success 'setup: segments of 5, 4, 3, 2 and 1 days ago' '
 	day 5 && day 4 && day 3 && day 2 && day 1 &&

@@ -11,12 +11,6 @@ command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed"; exit 0;
 export TERATRACE_STORE="$STORE"
 
 now=$(date +%s)
-# day D: 3 records dated D days ago, in their own sealed segment (one block)
-day() {
-	for i in 1 2 3; do
-		echo "{\"ts\":$(( (now - $1 * 86400) * 1000000000 + i)),\"corr\":\"d$1-$i\",\"msg\":\"x\"}"
-	done | tt-ingest -q && tt-gc --rotate -q
-}
 # cursor NAME POS: a destination that has shipped up to POS
 cursor() { mkdir -p "$STORE/forward" && echo "$2" >"$STORE/forward/$1.cursor"; }
 

@@ -230,6 +230,23 @@ static int count_rec(void *ctx, const tt_rec *r)
 	return 0;
 }
 
+/* The rollups of the whole store count exactly the records a scan finds. */
+static void rollups_count_records(tt_store *s, int round, const char *when)
+{
+	struct sum sm;
+	tt_scan sc;
+	uint64_t n = 0;
+
+	memset(&sm, 0, sizeof sm);
+	assert_true(tt_store_rollups(s, TT_TS_MIN, TT_TS_MAX, on_rollup, &sm) >= 0);
+	memset(&sc, 0, sizeof sc);
+	sc.since = TT_TS_MIN, sc.until = TT_TS_MAX;
+	assert_true(tt_store_scan(s, &sc, count_rec, &n, NULL) >= 0);
+	if (sm.count != n)
+		fail_msg("round %d, %s: rollups count %llu records, the store holds %llu", round,
+		    when, (unsigned long long)sm.count, (unsigned long long)n);
+}
+
 static void test_rollups_after_kill(void **state)
 {
 	(void)state;
@@ -237,9 +254,6 @@ static void test_rollups_after_kill(void **state)
 	for (int round = 0; round < 5; round++) {
 		tt_store *s;
 		tt_store_opts o;
-		struct sum sm;
-		tt_scan sc;
-		uint64_t n = 0;
 		pid_t pid = fork();
 
 		assert_true(pid >= 0);
@@ -262,28 +276,12 @@ static void test_rollups_after_kill(void **state)
 		memset(&o, 0, sizeof o);
 		o.flags = TT_OPEN_RDONLY;
 		if (tt_store_open(&s, dir, &o) == 0) {
-			memset(&sm, 0, sizeof sm);
-			assert_true(tt_store_rollups(s, TT_TS_MIN, TT_TS_MAX, on_rollup, &sm) >= 0);
-			memset(&sc, 0, sizeof sc);
-			sc.since = TT_TS_MIN, sc.until = TT_TS_MAX;
-			assert_true(tt_store_scan(s, &sc, count_rec, &n, NULL) >= 0);
-			if (sm.count != n)
-				fail_msg("round %d, read-only: rollups count %llu records, the index "
-				    "holds %llu", round, (unsigned long long)sm.count,
-				    (unsigned long long)n);
+			rollups_count_records(s, round, "read-only");
 			tt_store_close(s);
-			n = 0;
 		}
 		memset(&o, 0, sizeof o);
 		assert_int_equal(tt_store_open(&s, dir, &o), 0); /* recovers */
-		memset(&sm, 0, sizeof sm);
-		assert_true(tt_store_rollups(s, TT_TS_MIN, TT_TS_MAX, on_rollup, &sm) >= 0);
-		memset(&sc, 0, sizeof sc);
-		sc.since = TT_TS_MIN, sc.until = TT_TS_MAX;
-		assert_true(tt_store_scan(s, &sc, count_rec, &n, NULL) >= 0);
-		if (sm.count != n)
-			fail_msg("round %d: rollups count %llu records, the store holds %llu", round,
-			    (unsigned long long)sm.count, (unsigned long long)n);
+		rollups_count_records(s, round, "recovered");
 		assert_int_equal(tt_store_check(s, 0, NULL, NULL), 0);
 		tt_store_close(s);
 	}
