@@ -100,7 +100,7 @@ int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
 /* ---- records of one id */
 
 struct ref { uint64_t seg; idxval v; blogrec b; };
-struct hit { int64_t ts; uint64_t seq; uint32_t idx; const uint8_t *p; size_t len; };
+struct hit { int64_t ts; uint64_t seq; uint32_t idx; const uint8_t *p; size_t len, off; };
 
 static int hit_cmp(const void *a, const void *b)
 {
@@ -171,7 +171,7 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 	struct segent *segs = NULL;
 	struct ref *refs = NULL;
 	struct hit *hits = NULL;
-	tt_buf io = { 0 }, *raws = NULL;
+	tt_buf io = { 0 }, raw = { 0 }, recs = { 0 };
 	size_t nsegs = 0, nrefs = 0, nhits = 0, caph = 0, m = 0;
 	MDB_txn *t;
 	int rc;
@@ -200,26 +200,26 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 	nrefs = m;
 	if (nrefs > 1) /* qsort wants a valid pointer even for 0 elements */
 		qsort(refs, nrefs, sizeof *refs, ref_cmp);
-	if (nrefs && !(raws = calloc(nrefs, sizeof *raws))) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	/* one block at a time into a kept buffer; the id's records are copied
+	 * out (hits hold offsets into recs until all are read) */
+	store_buf_take(s, &io);
+	store_buf_take(s, &raw);
 	for (size_t i = 0; i < nrefs; i++) {
 		struct ref *r = &refs[i];
 		uint32_t got, idx = 0;
 		size_t pos = 0, len;
 		const uint8_t *rec;
 
-		if (store_read_block(s, r->b.seg, r->b.off, r->b.comp_len, r->v.raw_hi, &io, &raws[i], &got) < 0)
+		if (store_read_block(s, r->b.seg, r->b.off, r->b.comp_len, r->v.raw_hi, &io, &raw, &got) < 0)
 			continue;
 		if (got > r->v.raw_hi)
 			got = r->v.raw_hi;
-		while (rec_next(raws[i].data, got, &pos, &rec, &len) > 0) {
+		while (rec_next(raw.data, got, &pos, &rec, &len) > 0) {
 			int64_t ts;
 			const char *corr;
 			size_t cl;
 			uint32_t this_idx = idx++;
-			if ((size_t)(rec - raws[i].data) < r->v.raw_lo)
+			if ((size_t)(rec - raw.data) < r->v.raw_lo)
 				continue;
 			if (tt_rec_ts_corr(rec, len, &ts, &corr, &cl) < 0 || cl != id_len ||
 			    memcmp(corr, id, id_len) != 0 || ts < since || ts > until)
@@ -229,9 +229,12 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 				if (!nh) { rc = -ENOMEM; goto out; }
 				hits = nh;
 			}
-			hits[nhits++] = (struct hit){ ts, r->v.seq, this_idx, rec, len };
+			hits[nhits++] = (struct hit){ ts, r->v.seq, this_idx, NULL, len, recs.len };
+			if (tt_buf_append(&recs, rec, len) < 0) { rc = -ENOMEM; goto out; }
 		}
 	}
+	for (size_t i = 0; i < nhits; i++)
+		hits[i].p = recs.data + hits[i].off;
 	if (nhits > 1)
 		qsort(hits, nhits, sizeof *hits, hit_cmp);
 	rc = 0;
@@ -244,12 +247,11 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 			break;
 	}
 out:
-	for (size_t i = 0; raws && i < nrefs; i++)
-		tt_buf_free(&raws[i]);
-	free(raws);
+	store_buf_give(s, &raw);
+	store_buf_give(s, &io);
+	tt_buf_free(&recs);
 	free(refs);
 	free(hits);
-	tt_buf_free(&io);
 	return rc;
 }
 

@@ -864,10 +864,35 @@ void tt_store_close(tt_store *s)
 	pthread_rwlock_destroy(&s->txn_lock);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->dbi_mu);
+	for (int i = 0; i < s->nbufs; i++)
+		tt_buf_free(&s->bufs[i]);
 	free(s->dbis);
 	free(s->segdir);
 	free(s->dir);
 	free(s);
+}
+
+void store_buf_take(tt_store *s, tt_buf *b)
+{
+	memset(b, 0, sizeof *b);
+	pthread_mutex_lock(&s->mu);
+	if (s->nbufs > 0)
+		*b = s->bufs[--s->nbufs];
+	pthread_mutex_unlock(&s->mu);
+	b->len = 0;
+}
+
+void store_buf_give(tt_store *s, tt_buf *b)
+{
+	if (b->cap && b->cap <= STORE_BUF_MAX) {
+		pthread_mutex_lock(&s->mu);
+		if (s->nbufs < STORE_BUFS) {
+			s->bufs[s->nbufs++] = *b;
+			memset(b, 0, sizeof *b);
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	tt_buf_free(b);
 }
 
 const char *tt_store_dir(const tt_store *s)

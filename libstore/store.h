@@ -214,6 +214,9 @@ int store_mkdir(const tt_store *s, const char *path);
 struct fdent { uint64_t seg; int fd; };
 struct dbient { uint64_t seg; MDB_dbi dbi; };
 
+#define STORE_BUFS 8              /* block buffers a store keeps for reuse */
+#define STORE_BUF_MAX (1u << 20)  /* larger ones are freed */
+
 struct tt_store {
 	char *dir;
 	char *segdir;
@@ -232,6 +235,8 @@ struct tt_store {
 	struct dbient *dbis; size_t ndbis, cap_dbis;
 	struct fdent fds[64]; size_t nfds;
 	MDB_txn *rtxn_cache;
+	tt_buf bufs[STORE_BUFS];    /* block buffers kept between reads (under mu) */
+	int nbufs;
 	int inotify_fd, inotify_wd;
 	uint8_t uuid[16];
 	int index_err;              /* TT_OPEN_REBUILD: why the index did not open (env NULL) */
@@ -300,6 +305,10 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
     tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec);
 /* blk_read of a block of seg through the store's fd cache; problems are
  * reported (store_problem) and yield <0. */
+/* A block buffer to read into (a kept one when there is: no page faults and
+ * no heap growth on every lookup), and back when done. */
+void store_buf_take(tt_store *s, tt_buf *b);
+void store_buf_give(tt_store *s, tt_buf *b);
 int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
     uint32_t raw_need, tt_buf *io, tt_buf *raw, uint32_t *got);
 /* Record framing inside a raw payload: varint length + msgpack record. */
