@@ -6,6 +6,7 @@
  *               [--results FILE] [--keep-largest]
  *   ttbench gen N DIR                 write a data set (for profiling)
  *   ttbench append-mpk DIR STORE      one append phase, in this process
+ *   ttbench tail STORE [R]            R tails of the newest 10 records
  *   ttbench append-json DIR STORE
  *   ttbench lookup DIR STORE [K]      lookups of K random ids
  *
@@ -675,7 +676,8 @@ static void usage(void)
 	      "       ttbench gen N DIR\n"
 	      "       ttbench append-mpk DIR STORE\n"
 	      "       ttbench append-json DIR STORE\n"
-	      "       ttbench lookup DIR STORE [K]\n", stderr);
+	      "       ttbench lookup DIR STORE [K]\n"
+	      "       ttbench tail STORE [R]\n", stderr);
 	exit(2);
 }
 
@@ -832,6 +834,17 @@ int main(int argc, char **argv)
 		printf("%llu lookups: p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.0f us, %.2f rec/id\n",
 		    (unsigned long long)l.n, l.p50, l.p90, l.p99, l.max, (double)l.records / k);
 		free_ids(all, ids);
+		return 0;
+	}
+	if (strcmp(argv[1], "tail") == 0 && (argc == 3 || argc == 4)) {
+		uint64_t k = 1000;
+		blat l;
+		if (argc == 4 && parse_u64(argv[3], &k))
+			usage();
+		if (tt_tail(argv[2], k, &l, &r) < 0)
+			die("%s", r.err);
+		printf("%llu tails of 10: p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.0f us\n",
+		    (unsigned long long)l.n, l.p50, l.p90, l.p99, l.max);
 		return 0;
 	}
 	usage();

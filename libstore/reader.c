@@ -360,6 +360,8 @@ int tt_store_scan(tt_store *s, const tt_scan *sc, tt_rec_fn fn, void *ctx, tt_po
 	pos.gen = s->gen;
 	if (reverse && pos.seq == 0)
 		pos.seq = UINT64_MAX, pos.idx = UINT32_MAX;
+	store_buf_take(s, &io); /* kept buffers: a tail of 10 records is one block */
+	store_buf_take(s, &raw);
 	while (!stop) {
 		size_t n;
 		uint64_t from = reverse ? pos.seq : (pos.seq ? pos.seq : 1);
@@ -438,8 +440,8 @@ out:
 	if (next)
 		*next = pos;
 	free(offs);
-	tt_buf_free(&io);
-	tt_buf_free(&raw);
+	store_buf_give(s, &io);
+	store_buf_give(s, &raw);
 	return rc < 0 ? rc : delivered;
 }
 
