@@ -767,15 +767,15 @@ static int fold_lagging(tt_store *s, MDB_txn *t, uint64_t seg, uint64_t first_se
 		if (store_read_block(s, seg, b.off, b.comp_len, 0, &io, &raw, &got) < 0)
 			continue; /* reported */
 		blkinfo_reset(&bi);
-		if ((rc = blkinfo_scan(&bi, raw.data, got)) < 0 || (rc = rollpend_add1(p, &bi)) < 0)
+		if ((rc = blkinfo_scan(&bi, raw.data, got)) == TT_ECORRUPT)
+			continue; /* verified, yet not records: as recovery, left out */
+		if (rc < 0 || (rc = rollpend_add1(p, &bi)) < 0)
 			break;
 	}
 	mdb_cursor_close(c);
 	blkinfo_free(&bi);
 	tt_buf_free(&io);
 	tt_buf_free(&raw);
-	if (rc == TT_ECORRUPT)
-		rc = 0;
 	return rc == MDB_NOTFOUND ? 0 : mdb_rc(rc);
 }
 
