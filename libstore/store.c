@@ -578,21 +578,30 @@ static int lmdb_meta_sane(const char *data)
 {
 	uint8_t m[2][160];
 	struct stat st;
-	uint32_t psize;
+	uint32_t psize, newest_psize = 0;
 	uint64_t last = 0, txn = 0;
 	int fd = open(data, O_RDONLY | O_CLOEXEC), rc = 0;
 
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) == 0 && pread(fd, m[0], sizeof m[0], 0) == (ssize_t)sizeof m[0] &&
-	    get32(m[0] + 16) == 0xBEEFC0DE && (psize = get32(m[0] + 40)) >= 512 &&
-	    !(psize & (psize - 1)) && pread(fd, m[1], sizeof m[1], psize) == (ssize_t)sizeof m[1]) {
+	    get32(m[0] + 16) == 0xBEEFC0DE) {
+		/* LMDB reads meta 1 one page after meta 0 and then takes the
+		 * newer one whole, its page size (dbs[0].md_pad) included: a
+		 * damaged page size there makes it map pages past the end of the
+		 * file (SIGBUS) */
+		psize = get32(m[0] + 40);
+		if (psize < 512 || (psize & (psize - 1)) || psize > 65536)
+			psize = (uint32_t)sysconf(_SC_PAGESIZE);
+		if (pread(fd, m[1], sizeof m[1], psize) != (ssize_t)sizeof m[1])
+			memset(m[1], 0, sizeof m[1]);
 		for (int i = 0; i < 2; i++)
 			if (get32(m[i] + 16) == 0xBEEFC0DE && get64(m[i] + 144) >= txn) {
 				txn = get64(m[i] + 144);
 				last = get64(m[i] + 136);
+				newest_psize = get32(m[i] + 40);
 			}
-		if (last >= (uint64_t)st.st_size / psize)
+		if (newest_psize != psize || last >= (uint64_t)st.st_size / psize)
 			rc = TT_ECORRUPT;
 	}
 	close(fd);

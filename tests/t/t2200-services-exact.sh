@@ -98,7 +98,9 @@ test_expect_success 'tt-query --count counts what is readable and exits 3' '
 test_expect_success 'tt-stat exits 3 and names the problem once' '
 	tt-stat -D bad >out 2>err; rc=$?
 	cat err
-	[ $rc -eq 3 ] && [ "$(grep -c "offset 64" err)" -eq 1 ]
+	# (the flipped byte is in the first block or, when a slow build flushed a
+	# small first block at its commit interval, in the second: one of them)
+	[ $rc -eq 3 ] && [ "$(grep -c "segment 0000000000000001 offset [0-9]*: block checksum" err)" -eq 1 ]
 '
 
 test_expect_success 'tt-query of an id in the bad block exits 3' '
