@@ -187,6 +187,21 @@ static struct found *found_find(const struct chkfile *f, uint64_t off, uint32_t 
 	return lo < f->n && f->v[lo].off == off && f->v[lo].comp_len == clen ? &f->v[lo] : NULL;
 }
 
+/* A page LMDB finds damaged while a walk reads it (a pointer to a page that
+ * is not there, a page of the wrong kind) is a problem of the index to
+ * report, not a failure to check: reported, 1. */
+static int index_damaged(struct checker *ck, uint64_t seg, int rc, const char *what)
+{
+	char msg[160];
+
+	if (rc != MDB_PAGE_NOTFOUND && rc != MDB_CORRUPTED)
+		return 0;
+	snprintf(msg, sizeof msg, "%s unreadable (%s): run tt-check --rebuild-index", what,
+	    mdb_strerror(rc));
+	report(ck, seg, 0, TT_ECORRUPT, msg);
+	return 1;
+}
+
 /* Is the segment's row gone from the index now (a gc deleted it while we
  * looked)? Then whatever is missing is not a problem. */
 static int seg_row_gone(tt_store *s, uint64_t seg)
@@ -301,6 +316,8 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 				report(ck, seg, b.off, TT_ECORRUPT, "index entry points at no valid block");
 		}
 		mdb_cursor_close(c);
+		if (index_damaged(ck, seg, rc, "block log"))
+			rc = MDB_NOTFOUND;
 		if (rc != 0 && rc != MDB_NOTFOUND) { /* could not read the index: no verdict */
 			rc = mdb_rc(rc);
 			goto out;
@@ -330,6 +347,8 @@ static int check_segment(tt_store *s, uint64_t seg, const segrec *r0, struct che
 			nrec += v.count;
 		}
 		mdb_cursor_close(c);
+		if (index_damaged(ck, seg, rc, "correlation index"))
+			rc = MDB_NOTFOUND;
 		if (rc != 0 && rc != MDB_NOTFOUND) {
 			rc = mdb_rc(rc);
 			goto out;
