@@ -95,6 +95,8 @@ typedef struct tt_append_args {
 	int decode_only;       /* json: decode, do not append (decoder cost alone) */
 	uint64_t segment_size; /* 0 = library default */
 	int no_rollup;         /* TT_OPEN_NOROLLUP: what the rollups cost */
+	int format1;           /* TT_OPEN_FORMAT1: version-1 segments (row-wise blocks) */
+	uint32_t block_size;   /* 0 = library default */
 } tt_append_args;
 int tt_phase_append(void *args, bres *r); /* for run_child */
 int tt_lookups(const char *store, char **ids, size_t nids, blat *warm, bres *r);

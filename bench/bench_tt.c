@@ -169,8 +169,10 @@ int tt_phase_append(void *args, bres *r)
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	o.flags = TT_OPEN_CREATE | (a->no_rollup ? TT_OPEN_NOROLLUP : 0);
+	o.flags = TT_OPEN_CREATE | (a->no_rollup ? TT_OPEN_NOROLLUP : 0) |
+	    (a->format1 ? TT_OPEN_FORMAT1 : 0);
 	o.segment_size = a->segment_size;
+	o.block_size = a->block_size;
 	if (!a->decode_only) {
 		(void)rm_rf(a->store);
 		if ((rc = tt_store_open(&s, a->store, &o)) < 0) {

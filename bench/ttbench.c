@@ -813,7 +813,11 @@ int main(int argc, char **argv)
 		a.d = &d;
 		a.store = argv[3];
 		a.json = argv[1][7] == 'j';
-		a.no_rollup = getenv("BENCH_NOROLLUP") != NULL; /* for profiling the rollups' cost */
+		/* for profiling: what the rollups cost, format 1, other block sizes */
+		a.no_rollup = getenv("BENCH_NOROLLUP") != NULL;
+		a.format1 = getenv("BENCH_FORMAT1") != NULL;
+		if (getenv("BENCH_BLOCK"))
+			a.block_size = (uint32_t)strtoul(getenv("BENCH_BLOCK"), NULL, 0);
 		if (tt_phase_append(&a, &r) < 0)
 			die("%s", r.err);
 		printf("%llu records in %.3f s: %.3f M rec/s, %.1f MB/s\n",

@@ -28,6 +28,7 @@
 
 static const char usage_str[] =
 "usage: tt-ingest [-D DIR] [-F FORMAT] [--strict] [--no-sync] [--segment-size SIZE]\n"
+"                 [--format-version N]\n"
 "                 [--max-errors N] [-q] [FILE...]\n"
 "\n"
 "Append trace records from each FILE (or standard input, also '-') to the store;\n"
@@ -39,6 +40,8 @@ CLI_HELP_STORE
 "      --no-sync          do not fsync (records survive a crash of tt-ingest, not of\n"
 "                         the machine)\n"
 "      --segment-size SIZE seal a segment file at SIZE (64K..4G; default 256M)\n"
+"      --format-version N new segments in format N: 2 (default, columnar\n"
+"                         blocks) or 1 (readable by TeraTrace 0.1)\n"
 "      --max-errors N     stop after N rejected records (default 100; 0: never)\n"
 "      --progress         progress on stderr even when it is not a terminal\n"
 "      --no-progress      no progress\n"
@@ -52,7 +55,7 @@ CLI_HELP_STORE
 
 enum fmt { F_AUTO, F_JSONL, F_JSON, F_MSGPACK, F_OTLP };
 
-enum { OPT_STRICT = OPT_TOOL, OPT_NO_SYNC, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SEGSIZE,
+enum { OPT_STRICT = OPT_TOOL, OPT_NO_SYNC, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SEGSIZE, OPT_FORMAT_VERSION,
 	OPT_MAX_ERRORS };
 
 static const struct option longopts[] = {
@@ -61,6 +64,7 @@ static const struct option longopts[] = {
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 	{ "segment-size", required_argument, NULL, OPT_SEGSIZE },
+	{ "format-version", required_argument, NULL, OPT_FORMAT_VERSION },
 	{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -729,6 +733,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_SYNC:
 			so.sync = TT_SYNC_NONE;
+			break;
+		case OPT_FORMAT_VERSION:
+			if (strcmp(optarg, "1") == 0)
+				so.flags |= TT_OPEN_FORMAT1;
+			else if (strcmp(optarg, "2") != 0)
+				cli_die(CLI_EXIT_USAGE, "--format-version: '%s' is not 1 or 2", optarg);
 			break;
 		case OPT_SEGSIZE:
 			if (tt_parse_size(optarg, &so.segment_size) < 0 ||

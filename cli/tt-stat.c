@@ -139,11 +139,11 @@ static void print_json(const char *dir, const tt_stats *st, stat_ctx *sc, int se
 	{
 		char line[1024];
 		int k = snprintf(line, sizeof(line),
-		    ",\"segments\":%llu,\"sealed\":%llu,\"records\":%llu,\"blocks\":%llu,"
+		    ",\"format_version\":%u,\"segments\":%llu,\"sealed\":%llu,\"records\":%llu,\"blocks\":%llu,"
 		    "\"ids\":%llu,\"id_entries\":%llu,\"data_bytes\":%llu,\"raw_bytes\":%llu,\"index_bytes\":%llu,"
 		    "\"index_file_bytes\":%llu,\"ratio\":%.3f,\"bytes_per_record\":%.1f,"
 		    "\"min_ts\":%lld,\"max_ts\":%lld,\"min\":\"%s\",\"max\":\"%s\"",
-		    (unsigned long long)st->segments, (unsigned long long)st->sealed,
+		    st->format_version, (unsigned long long)st->segments, (unsigned long long)st->sealed,
 		    (unsigned long long)st->records, (unsigned long long)st->blocks,
 		    (unsigned long long)st->ids, (unsigned long long)st->id_entries,
 		    (unsigned long long)st->data_bytes,
@@ -219,7 +219,7 @@ static void print_table(const char *dir, const tt_stats *st, stat_ctx *sc, int s
 {
 	char a[40], b[40], c[40];
 
-	printf("store          %s\n", dir);
+	printf("store          %s (format %u)\n", dir, st->format_version);
 	printf("segments       %llu (%llu sealed)\n", (unsigned long long)st->segments,
 	    (unsigned long long)st->sealed);
 	printf("records        %llu in %llu blocks\n", (unsigned long long)st->records,

@@ -16,7 +16,7 @@
 #include <sys/queue.h>
 
 #include "ttd.h"
-#include "store.h" /* STORE_FORMAT_VERSION: a store opens only at that version */
+
 
 struct segs {
 	tt_buf *b;
@@ -87,7 +87,7 @@ ttd_api_store(struct evhttp_request *req, const char *query)
 	}
 	jw_raw(&b, "{\"store\":");
 	jw_str(&b, g_ttd.cfg.store);
-	jw_fmt(&b, ",\"format_version\":%u", STORE_FORMAT_VERSION);
+	jw_fmt(&b, ",\"format_version\":%u", st.format_version);
 	jw_fmt(&b, ",\"segments\":%" PRIu64 ",\"sealed\":%" PRIu64 ",\"records\":%" PRIu64
 	    ",\"blocks\":%" PRIu64 ",\"data_bytes\":%" PRIu64 ",\"raw_bytes\":%" PRIu64
 	    ",\"index_bytes\":%" PRIu64 ",\"index_file_bytes\":%" PRIu64

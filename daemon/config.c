@@ -41,6 +41,7 @@ static const struct opt opts[] = {
 	{ "commit-interval", 'i', O_MS, F(commit_ms), "MS", "group commit interval (10)" },
 	{ "sync", 0, O_SYNC, F(sync), "MODE", "full (fsync, default) or none" },
 	{ "segment-size", 0, O_SIZE, F(segment_size), "SIZE", "seal segment files at SIZE (256M)" },
+	{ "format-version", 0, O_UINT, F(format_version), "N", "segment format written: 2, or 1 for TeraTrace 0.1 (2)" },
 	{ "retention", 'r', O_DUR, F(retention_ns), "DUR", "delete sealed segments older than DUR" },
 	{ "max-size", 'm', O_SIZE, F(max_size), "SIZE", "keep the store under SIZE" },
 	{ "gc-interval", 0, O_DUR, F(gc_interval_ns), "DUR", "how often retention runs (1m)" },
@@ -89,6 +90,7 @@ ttd_config_defaults(ttd_config *c)
 	c->commit_ms = 10;
 	c->sync = TT_SYNC_FULL;
 	c->segment_size = 256u << 20;
+	c->format_version = 2;
 	c->gc_interval_ns = 60LL * 1000000000;
 	c->alert_interval_ns = 10LL * 1000000000;
 	c->rollup_retention_ns = 30LL * 86400 * 1000000000;
@@ -565,6 +567,10 @@ ttd_config_finish(ttd_config *c)
 	if (c->segment_size < (64u << 10) || c->segment_size > (4ull << 30)) {
 		log_err("segment-size: %llu bytes is not from 64K to 4G",
 		    (unsigned long long)c->segment_size);
+		return -1;
+	}
+	if (c->format_version < 1 || c->format_version > 2) {
+		log_err("format-version: %u is not 1 or 2", c->format_version);
 		return -1;
 	}
 	if (c->max_record > c->max_body)

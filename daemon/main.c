@@ -209,9 +209,10 @@ reload(void)
 	if (strcmp(n.store, g_ttd.cfg.store) != 0 ||
 	    (n.http && g_ttd.cfg.http && strcmp(n.http, g_ttd.cfg.http) != 0) ||
 	    n.commit_ms != g_ttd.cfg.commit_ms || n.sync != g_ttd.cfg.sync ||
-	    n.segment_size != g_ttd.cfg.segment_size || n.max_conns != g_ttd.cfg.max_conns)
+	    n.segment_size != g_ttd.cfg.segment_size || n.max_conns != g_ttd.cfg.max_conns ||
+	    n.format_version != g_ttd.cfg.format_version)
 		log_warn("reload: store, http, socket, commit-interval, sync, "
-		    "segment-size and max-connections apply after a restart");
+		    "segment-size, format-version and max-connections apply after a restart");
 	/* keep what needs a restart */
 	old = g_ttd.cfg;
 	same_alerts = n.alerts && old.alerts && strcmp(n.alerts, old.alerts) == 0;
@@ -226,6 +227,7 @@ reload(void)
 	n.commit_ms = old.commit_ms;
 	n.sync = old.sync;
 	n.segment_size = old.segment_size;
+	n.format_version = old.format_version;
 	n.max_conns = old.max_conns;
 	g_ttd.cfg = n;
 	ttd_config_free(&old);
@@ -305,7 +307,7 @@ main(int argc, char **argv)
 	g_ttd.started_ns = ttd_now_ns();
 
 	memset(&so, 0, sizeof so);
-	so.flags = TT_OPEN_CREATE;
+	so.flags = TT_OPEN_CREATE | (c->format_version == 1 ? TT_OPEN_FORMAT1 : 0);
 	so.commit_ms = c->commit_ms;
 	so.sync = c->sync;
 	so.segment_size = c->segment_size;

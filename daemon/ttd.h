@@ -66,6 +66,7 @@ typedef struct ttd_config {
 	uint32_t commit_ms;     /* --commit-interval MS (group commit) */
 	int sync;               /* --sync full|none (enum tt_sync) */
 	uint64_t segment_size;  /* --segment-size SIZE: seal segment files at SIZE */
+	uint32_t format_version; /* --format-version N: 2, or 1 for stores shared with 0.1 */
 	int64_t retention_ns;   /* --retention DUR: gc by age, 0 = off */
 	uint64_t max_size;      /* --max-size SIZE: gc by total size, 0 = off */
 	int64_t gc_interval_ns; /* --gc-interval DUR */

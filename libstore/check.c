@@ -92,7 +92,7 @@ static int walk_file(int fd, uint64_t seg, const uint8_t *uuid, struct checker *
 		if (size - pos >= BLK_HDR_SIZE && (r = seg_pread_full(fd, bh, sizeof bh, pos)) == 0 &&
 		    (r = blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec)) == 0 &&
 		    (r = size - pos - BLK_HDR_SIZE >= clen ? 0 : TT_ECORRUPT) == 0 &&
-		    (r = blk_read(fd, pos, clen, 0, &io, &raw, &got, NULL)) == 0) {
+		    (r = blk_read(fd, pos, clen, NULL, &io, &raw, &got, NULL)) == 0) {
 			if ((rc = good(arg, pos, clen, rlen, flags, raw.data, got)) < 0)
 				break;
 			pos += BLK_HDR_SIZE + clen;
@@ -121,7 +121,7 @@ static int walk_file(int fd, uint64_t seg, const uint8_t *uuid, struct checker *
 					if (size - at >= BLK_HDR_SIZE && (r = seg_pread_full(fd, bh, sizeof bh, at)) == 0 &&
 					    (r = blk_header_parse(bh, &clen, &rlen, &nrec, NULL, NULL, &flags, &codec)) == 0 &&
 					    size - at - BLK_HDR_SIZE >= clen &&
-					    (r = blk_read(fd, at, clen, 0, &io, &raw, &got, NULL)) == 0) {
+					    (r = blk_read(fd, at, clen, NULL, &io, &raw, &got, NULL)) == 0) {
 						pos = at;
 						found = 1;
 						break;

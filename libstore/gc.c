@@ -175,6 +175,9 @@ int tt_store_stats_ex(tt_store *s, unsigned what, tt_stats *st)
 			for (size_t i = 0; i < n; i++)
 				ok[i] = store_seg_dbi(s, rows[i].id, 0, NULL, &dbis[i]) == 0;
 			if (store_rtxn(s, &t) == 0) {
+				uint64_t v;
+				st->format_version = store_get_u64(t, s->db_meta, "version", &v) == 0 ?
+				    (uint32_t)v : s->version;
 				for (size_t i = 0; i < n; i++)
 					if (ok[i] && mdb_stat(t, dbis[i], &ms) == 0)
 						st->id_entries += ms.ms_entries; /* one per (id, block) */

@@ -78,7 +78,7 @@ static int seg_exists(tt_store *s, uint64_t seg)
 }
 
 int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
-    uint32_t raw_need, tt_buf *io, tt_buf *raw, uint32_t *got)
+    const blkwant *w, tt_buf *io, tt_buf *raw, uint32_t *got)
 {
 	int fd, rc;
 
@@ -92,7 +92,7 @@ int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
 		    "cannot open segment file");
 		return rc;
 	}
-	if ((rc = blk_read(fd, off, comp_len, raw_need, io, raw, got, NULL)) < 0)
+	if ((rc = blk_read(fd, off, comp_len, w, io, raw, got, NULL)) < 0)
 		store_problem(s, seg, off, rc, rc == TT_ECORRUPT ? "block checksum or framing mismatch" : "cannot read block");
 	return rc;
 }
@@ -210,7 +210,8 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 		size_t pos = 0, len;
 		const uint8_t *rec;
 
-		if (store_read_block(s, r->b.seg, r->b.off, r->b.comp_len, r->v.raw_hi, &io, &raw, &got) < 0)
+		blkwant want = { r->v.raw_lo, r->v.raw_hi, id, id_len };
+		if (store_read_block(s, r->b.seg, r->b.off, r->b.comp_len, &want, &io, &raw, &got) < 0)
 			continue;
 		if (got > r->v.raw_hi)
 			got = r->v.raw_hi;
@@ -382,7 +383,7 @@ int tt_store_scan(tt_store *s, const tt_scan *sc, tt_rec_fn fn, void *ctx, tt_po
 			if (seq == pos.seq && (reverse ? pos.idx == 0 : pos.idx >= b->nrec))
 				continue; /* already consumed */
 			if (b->max_ts < sc->since || b->min_ts > sc->until ||
-			    store_read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0) {
+			    store_read_block(s, b->seg, b->off, b->comp_len, NULL, &io, &raw, &got) < 0) {
 				/* skipped whole: the position moves past it */
 				if (reverse) { pos.seq = seq; pos.idx = 0; }
 				else { pos.seq = seq; pos.idx = b->nrec; }
@@ -642,8 +643,10 @@ static int block_services(tt_store *s, MDB_txn *t, const void *id, size_t id_len
 	const uint8_t *rec;
 	int rc;
 
+	blkwant want = { v->raw_lo, v->raw_hi, id, id_len };
+
 	if (blog_get(s, t, v->seq, &b) < 0 ||
-	    store_read_block(s, b.seg, b.off, b.comp_len, v->raw_hi, io, raw, &got) < 0)
+	    store_read_block(s, b.seg, b.off, b.comp_len, &want, io, raw, &got) < 0)
 		return 0; /* gone, or a bad block (reported) */
 	if (got > v->raw_hi)
 		got = v->raw_hi;
@@ -830,7 +833,7 @@ int tt_store_list_ids(tt_store *s, int64_t since, int64_t until, size_t limit,
 				continue;
 			pos.seq = ch[i].seq;
 			if (b->max_ts < since || b->min_ts > until ||
-			    store_read_block(s, b->seg, b->off, b->comp_len, 0, &io, &raw, &got) < 0)
+			    store_read_block(s, b->seg, b->off, b->comp_len, NULL, &io, &raw, &got) < 0)
 				continue;
 			/* ids of this block, newest record first */
 			ids.len = 0;

@@ -764,7 +764,7 @@ static int fold_lagging(tt_store *s, MDB_txn *t, uint64_t seg, uint64_t first_se
 		uint32_t got;
 		if (blogrec_decode(d.mv_data, d.mv_size, &b) < 0 || b.seg != seg)
 			continue;
-		if (store_read_block(s, seg, b.off, b.comp_len, 0, &io, &raw, &got) < 0)
+		if (store_read_block(s, seg, b.off, b.comp_len, NULL, &io, &raw, &got) < 0)
 			continue; /* reported */
 		blkinfo_reset(&bi);
 		if ((rc = blkinfo_scan(&bi, raw.data, got)) == TT_ECORRUPT)

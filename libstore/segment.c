@@ -16,12 +16,12 @@
 #include "store.h"
 
 void seg_header_encode(uint64_t seg, int64_t created, const uint8_t uuid[16],
-    uint8_t out[SEG_HDR_SIZE])
+    unsigned version, uint8_t out[SEG_HDR_SIZE])
 {
 	memset(out, 0, SEG_HDR_SIZE);
 	memcpy(out, SEG_MAGIC, 8);
-	put32(out + 8, SEG_VERSION);
-	put32(out + 12, 0); /* incompatible-feature flags: none in version 1 */
+	put32(out + 8, version);
+	put32(out + 12, 0); /* incompatible-feature flags: none in versions 1, 2 */
 	put64(out + 16, seg);
 	put64(out + 24, (uint64_t)created);
 	memcpy(out + 32, uuid, 16);
@@ -34,7 +34,7 @@ int seg_header_check(const uint8_t *hdr, uint64_t seg)
 		return TT_ECORRUPT;
 	if (get64(hdr + 56) != XXH3_64bits(hdr, 56))
 		return TT_ECORRUPT;
-	if (get32(hdr + 8) != SEG_VERSION || get32(hdr + 12) != 0)
+	if (get32(hdr + 8) < 1 || get32(hdr + 8) > SEG_VERSION || get32(hdr + 12) != 0)
 		return TT_EVERSION;
 	if (seg != 0 && get64(hdr + 16) != seg)
 		return TT_ECORRUPT;
@@ -49,19 +49,35 @@ static uint64_t blk_sum(const uint8_t *hdr, const uint8_t *payload, uint32_t n)
 }
 
 int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_ts,
-    int64_t max_ts, uint32_t flags, tt_buf *out, tt_buf *scratch)
+    int64_t max_ts, uint32_t flags, int columnar, tt_buf *out)
 {
-	int bound = LZ4_compressBound((int)raw_len);
+	const tt_buf *col = NULL;
+	const uint8_t *in = raw;
+	uint32_t in_len = raw_len;
+	int bound;
 	uint8_t *hdr;
 	int clen = 0, codec = BLK_CODEC_LZ4;
 
-	(void)scratch;
+	/* version 2: lay the records out by field first (colblk.c), unless
+	 * they cannot be (then the block is a version-1 one) */
+	if (columnar && raw_len > 0 && colblk_encode(raw, raw_len, nrec, &col) == 0) {
+		in = col->data, in_len = (uint32_t)col->len;
+		codec = BLK_CODEC_COL;
+	}
+	bound = LZ4_compressBound((int)in_len);
 	out->len = 0;
 	if (tt_buf_reserve(out, BLK_HDR_SIZE + (size_t)bound) < 0)
 		return -ENOMEM;
-	if (raw_len > 0)
+	if (in_len > 0)
+		clen = LZ4_compress_default((const char *)in,
+		    (char *)out->data + BLK_HDR_SIZE, (int)in_len, bound);
+	if (codec == BLK_CODEC_COL && (clen <= 0 || (uint32_t)clen >= raw_len)) {
+		/* a columnar block must be smaller than its records stored raw */
+		codec = BLK_CODEC_LZ4;
+		in = raw, in_len = raw_len;
 		clen = LZ4_compress_default((const char *)raw,
-		    (char *)out->data + BLK_HDR_SIZE, (int)raw_len, bound);
+		    (char *)out->data + BLK_HDR_SIZE, (int)raw_len, LZ4_compressBound((int)raw_len));
+	}
 	if (clen <= 0 || (uint32_t)clen >= raw_len) {
 		/* incompressible (or empty): store as is */
 		codec = BLK_CODEC_NONE;
@@ -77,6 +93,8 @@ int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_t
 	put32(hdr + 8, (uint32_t)clen);
 	put32(hdr + 12, raw_len);
 	put32(hdr + 16, nrec);
+	if (codec == BLK_CODEC_COL)
+		put32(hdr + 20, in_len);
 	put64(hdr + 24, (uint64_t)min_ts);
 	put64(hdr + 32, (uint64_t)max_ts);
 	put64(hdr + 40, blk_sum(hdr, hdr + BLK_HDR_SIZE, (uint32_t)clen));
@@ -88,12 +106,20 @@ int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
     uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec)
 {
 	uint32_t c = get32(hdr + 8), r = get32(hdr + 12), n = get32(hdr + 16);
+	uint32_t col = get32(hdr + 20);
 
-	if (get32(hdr) != BLK_MAGIC || hdr[4] > BLK_CODEC_LZ4 || (hdr[5] & ~BLK_FLAG_SEAL))
+	if (get32(hdr) != BLK_MAGIC || hdr[4] > BLK_CODEC_COL || (hdr[5] & ~BLK_FLAG_SEAL))
 		return TT_ECORRUPT;
 	if (r > BLK_RAW_MAX || n > BLK_NREC_MAX)
 		return TT_ECORRUPT;
-	if (hdr[4] == BLK_CODEC_NONE ? c != r : (c == 0 || c > (uint32_t)LZ4_compressBound((int)r)))
+	if (hdr[4] == BLK_CODEC_COL) {
+		/* the records laid out by field: col bytes, LZ4-compressed */
+		if (n == 0 || r == 0 || col == 0 || col > COL_LEN_MAX(r) ||
+		    c == 0 || c >= r || c > (uint32_t)LZ4_compressBound((int)col))
+			return TT_ECORRUPT;
+	} else if (col != 0)
+		return TT_ECORRUPT;
+	else if (hdr[4] == BLK_CODEC_NONE ? c != r : (c == 0 || c > (uint32_t)LZ4_compressBound((int)r)))
 		return TT_ECORRUPT;
 	*comp_len = c;
 	*raw_len = r;
@@ -128,9 +154,10 @@ int seg_pread_full(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
+int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, const blkwant *w,
     tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec)
 {
+	uint32_t raw_need = w ? w->raw_need : 0;
 	uint32_t clen, rlen, n, flags;
 	int codec, rc;
 	size_t total = BLK_HDR_SIZE + (size_t)comp_len_expect;
@@ -158,7 +185,28 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
 	raw->len = 0;
 	if (tt_buf_reserve(raw, (size_t)rlen + 1) < 0)
 		return -ENOMEM;
-	if (codec == BLK_CODEC_NONE) {
+	if (codec == BLK_CODEC_COL) {
+		/* LZ4 gives the columns (into raw), the columns give the frames
+		 * (into io, whose compressed bytes are done with); then the two
+		 * buffers change places. Decoding stops after raw_need bytes. */
+		uint32_t col = get32(io->data + 20);
+		size_t got;
+		tt_buf t;
+		if (tt_buf_reserve(raw, col) < 0)
+			return -ENOMEM;
+		if (LZ4_decompress_safe((const char *)io->data + BLK_HDR_SIZE,
+		    (char *)raw->data, (int)clen, (int)col) != (int)col)
+			return TT_ECORRUPT;
+		io->len = 0;
+		if (tt_buf_reserve(io, (size_t)rlen + COL_OUT_SLACK) < 0)
+			return -ENOMEM;
+		if (colblk_decode(raw->data, col, n, rlen, w ? w->raw_from : 0,
+		    raw_need == rlen ? 0 : raw_need, w ? w->id : NULL, w ? w->id_len : 0,
+		    io->data, &got) < 0)
+			return TT_ECORRUPT;
+		t = *io, *io = *raw, *raw = t;
+		rlen = (uint32_t)got;
+	} else if (codec == BLK_CODEC_NONE) {
 		if (rlen)
 			memcpy(raw->data, io->data + BLK_HDR_SIZE, rlen);
 	} else if (raw_need == rlen) {

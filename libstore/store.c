@@ -416,7 +416,8 @@ static int meta_init(tt_store *s)
 	store_rtxn_done(s, t);
 	if (rc == 0) {
 		s->gen = (uint32_t)gen;
-		return v == STORE_FORMAT_VERSION ? 0 : TT_EVERSION;
+		s->version = (unsigned)v;
+		return v >= 1 && v <= STORE_FORMAT_VERSION ? 0 : TT_EVERSION;
 	}
 	if (rc != TT_ENOTFOUND)
 		return rc;
@@ -442,7 +443,7 @@ static int meta_init(tt_store *s)
 		put64(u, a), put64(u + 8, b);
 		memcpy(s->uuid, u, 16);
 		d.mv_size = 16, d.mv_data = u;
-		if ((rc = store_put_u64(t, s->db_meta, "version", STORE_FORMAT_VERSION)) ||
+		if ((rc = store_put_u64(t, s->db_meta, "version", s->seg_version)) ||
 		    (rc = mdb_put(t, s->db_meta, &k, &d, 0)) ||
 		    (rc = store_put_u64(t, s->db_meta, "next_seq", 1)) ||
 		    (rc = store_put_u64(t, s->db_meta, "next_seg", 1)) ||
@@ -452,6 +453,7 @@ static int meta_init(tt_store *s)
 		}
 	}
 	s->gen = 1;
+	s->version = s->seg_version;
 	return store_wtxn_commit(s, t);
 }
 
@@ -799,7 +801,9 @@ int tt_store_open(tt_store **out, const char *dir, const tt_store_opts *opts)
 	if (!s->o.map_size) s->o.map_size = 1ull << 30;
 	if (!s->o.segment_size) s->o.segment_size = 256ull << 20;
 	if (!s->o.segment_age_ns) s->o.segment_age_ns = 3600ll * 1000000000;
-	if (!s->o.block_size) s->o.block_size = 64u << 10;
+	s->seg_version = s->o.flags & TT_OPEN_FORMAT1 ? 1 : SEG_VERSION;
+	/* columnar blocks pay for their size (FORMAT.md 14) */
+	if (!s->o.block_size) s->o.block_size = s->seg_version >= 2 ? 256u << 10 : 64u << 10;
 	if (s->o.block_size > (1u << 20)) s->o.block_size = 1u << 20;
 	if (!s->o.commit_ms) s->o.commit_ms = 10;
 	if (!s->o.rec_max) s->o.rec_max = TT_REC_MAX_DEFAULT;

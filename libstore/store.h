@@ -17,7 +17,7 @@
 
 /* ---- segment file (FORMAT.md 6.1) */
 #define SEG_MAGIC "\x89TTSEG\r\n"  /* 8 bytes */
-#define SEG_VERSION 1u
+#define SEG_VERSION 2u           /* the newest a reader knows; written by default */
 #define SEG_HDR_SIZE 64u
 
 /* ---- block (FORMAT.md 6.2) */
@@ -25,12 +25,15 @@
 #define BLK_HDR_SIZE 48u
 #define BLK_CODEC_NONE 0
 #define BLK_CODEC_LZ4 1
+#define BLK_CODEC_COL 2            /* version 2: records laid out by field, LZ4 (6.4) */
+#define COL_LEN_MAX(raw) ((raw) + (raw) / 2 + 4096u) /* columnar bytes of a raw payload */
+#define COL_OUT_SLACK 8u           /* colblk_decode writes up to raw_len + 5 bytes */
 #define BLK_FLAG_SEAL 0x01u        /* seal trailer: no records */
 #define BLK_RAW_MAX (16u << 20)    /* largest raw payload a reader accepts */
 #define BLK_NREC_MAX 65535u        /* records per block (u16 counts in the index) */
 
 /* ---- index (FORMAT.md 7) */
-#define STORE_FORMAT_VERSION 1u
+#define STORE_FORMAT_VERSION 2u  /* the newest meta "version" a reader knows */
 #define IDX_VAL_SIZE 40u           /* corr dup value */
 #define BLOG_FIXED 48u             /* block log value before the id list */
 #define SEGREC_SIZE 80u
@@ -229,6 +232,8 @@ struct tt_store {
 	MDB_dbi db_svcsets;         /* "svcsets"; 0 when a read-only open found none */
 	MDB_dbi db_rollup, db_rgroups; /* "rollup", "rgroups" (7.6); 0 likewise */
 	uint32_t gen;
+	unsigned version;           /* meta "version": 1, or 2 once a version-2 segment exists */
+	unsigned seg_version;       /* the version new segments get (2; 1 under TT_OPEN_FORMAT1) */
 	pthread_rwlock_t txn_lock;  /* shared per txn; exclusive to resize the map */
 	pthread_mutex_t mu;         /* dbi cache, fd cache, rtxn cache */
 	pthread_mutex_t dbi_mu;     /* serialises mdb_dbi_open */
@@ -288,20 +293,46 @@ int store_put_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t v);
 
 /* segment.c */
 void seg_header_encode(uint64_t seg, int64_t created, const uint8_t uuid[16],
-    uint8_t out[SEG_HDR_SIZE]);
+    unsigned version, uint8_t out[SEG_HDR_SIZE]);
+/* 0 when the header is sound and of a version known (its version: get32(hdr + 8)). */
 int seg_header_check(const uint8_t *hdr, uint64_t seg);
-/* Build a block from raw records into out (header + payload). */
+/* Build a block from raw records into out (header + payload); columnar: a
+ * version-2 segment's block (codec 2 when the records can be laid out). */
 int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_ts,
-    int64_t max_ts, uint32_t flags, tt_buf *out, tt_buf *scratch);
+    int64_t max_ts, uint32_t flags, int columnar, tt_buf *out);
+
+/* ---- colblk.c: the columnar payload of codec 2 (FORMAT.md 6.4) */
+/* Lay out nrec frames by field: 0 and *out (a per-thread buffer, valid until
+ * the next call) when done, proven exact by decoding it; 1 when the records
+ * cannot be, or memory ran short (the block is then stored as codec 1). */
+int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_buf **out);
+/* Rebuild the frames of a columnar payload into dst (raw_len + COL_OUT_SLACK
+ * bytes), all of them or (raw_need > 0) the records up to at least raw_need
+ * bytes; *produced = bytes given. Records before the frame holding raw_from,
+ * and (id not NULL) records whose "corr" is not id, are not decoded: their
+ * frames are there, with zero bytes for bodies. <0 for any payload that does not decode
+ * to exactly nrec frames of raw_len bytes. */
+int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
+    uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
+    size_t *produced);
 /* Parse and verify a block header at hdr; fills lengths. */
 int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
     uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec);
 int blk_verify(const uint8_t *hdr, const uint8_t *payload, uint32_t comp_len);
 /* pread exactly n bytes; TT_ECORRUPT when the file ends first. */
 int seg_pread_full(int fd, void *buf, size_t n, uint64_t off);
-/* Read block at off of fd, verify, decompress up to raw_need bytes (0 = all)
- * into raw (resized). */
-int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
+/* What a reader wants of a block: the frames before raw_from (a frame body's
+ * offset) are not, nor (id set) records of other correlation ids, and nothing
+ * past raw_need (0 = to the end). A columnar block gives what is not wanted
+ * as frames of zero bytes; other blocks give everything up to raw_need. */
+typedef struct blkwant {
+	uint32_t raw_from, raw_need;
+	const char *id;
+	size_t id_len;
+} blkwant;
+/* Read block at off of fd, verify, decompress what w wants (NULL: all) into
+ * raw (resized). */
+int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, const blkwant *w,
     tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec);
 /* blk_read of a block of seg through the store's fd cache; problems are
  * reported (store_problem) and yield <0. */
@@ -310,7 +341,7 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, uint32_t raw_need,
 void store_buf_take(tt_store *s, tt_buf *b);
 void store_buf_give(tt_store *s, tt_buf *b);
 int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
-    uint32_t raw_need, tt_buf *io, tt_buf *raw, uint32_t *got);
+    const blkwant *w, tt_buf *io, tt_buf *raw, uint32_t *got);
 /* Record framing inside a raw payload: varint length + msgpack record. */
 size_t rec_frame(uint8_t *dst, size_t len); /* writes varint; returns bytes */
 int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,

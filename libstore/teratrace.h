@@ -60,6 +60,8 @@ enum tt_sync {
                                  * only tt_store_check(s, 1, ...) works, replacing it */
 #define TT_OPEN_NOROLLUP  0x20u /* this writer folds no rollups (what they cost, for
                                  * benchmarks); --stats then needs TT_STATQ_SCAN */
+#define TT_OPEN_FORMAT1   0x40u /* new segments in format version 1 (row-wise LZ4
+                                 * blocks, readable by TeraTrace 0.1; FORMAT.md 12) */
 #define TT_OPEN_GROUP     0x10u /* make the store readable by group gid: its files and
                                  * the ones it creates later (FORMAT.md 3); a store
                                  * whose directory is g+r stays so without the flag */
@@ -69,7 +71,8 @@ typedef struct tt_store_opts {
 	uint64_t map_size;       /* initial LMDB map bytes; 0 = 1 GiB (grows x2 on demand) */
 	uint64_t segment_size;   /* seal a segment at this file size; 0 = 256 MiB */
 	int64_t segment_age_ns;  /* seal a segment this old; 0 = 1 hour */
-	uint32_t block_size;     /* raw bytes per block; 0 = 64 KiB (max 1 MiB) */
+	uint32_t block_size;     /* raw bytes per block; 0 = 256 KiB (format 1: 64 KiB;
+	                          * max 1 MiB) */
 	uint32_t commit_ms;      /* group commit / partial-block flush interval; 0 = 10 */
 	int sync;                /* enum tt_sync */
 	size_t rec_max;          /* largest record accepted; 0 = TT_REC_MAX_DEFAULT */
@@ -266,6 +269,8 @@ typedef struct tt_stats {
 	int64_t min_ts, max_ts;
 	/* by segment state: [0] active, [1] sealed */
 	uint64_t state_segments[2], state_data_bytes[2], state_raw_bytes[2];
+	uint32_t format_version; /* the store's (FORMAT.md 12): 1, or 2 once a
+	                          * format-2 segment was created */
 } tt_stats;
 int tt_store_stats(tt_store *s, tt_stats *st); /* = tt_store_stats_ex(s, TT_STATS_IDS, st) */
 /* Counting distinct ids walks every key of the index (a merge of the segments'

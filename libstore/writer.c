@@ -26,6 +26,7 @@
 #include "store.h"
 
 #define QMAX 64         /* closed raw blocks waiting for the thread: 4 MiB at 64 KiB, covers an fsync */
+#define QBYTES (4u << 20) /* ... and no more raw bytes than this at larger block sizes */
 #define PEND_MAX 256    /* blocks written but not committed before a forced commit */
 
 struct rawblk {
@@ -48,7 +49,7 @@ struct tt_writer {
 	int64_t pending_since;  /* monotonic ns when something became pending; 0 none */
 	uint64_t appended;      /* last ticket handed out */
 	struct rawblk q[QMAX];
-	int qhead, qlen;
+	int qhead, qlen, qcap;  /* qcap: blocks the queue takes, QBYTES of them at most */
 	size_t pending_bytes;
 	uint64_t flush_target;  /* commit at least up to this ticket now */
 	int stop, rotate_req;
@@ -59,6 +60,7 @@ struct tt_writer {
 	/* owned by the thread (and by open/close when it is not running) */
 	uint64_t seg;
 	int fd;
+	unsigned segver;        /* the segment's format version: 2 lays blocks out by field */
 	segrec r;
 	blkinfo *pend;
 	size_t npend, cap_pend;
@@ -125,6 +127,10 @@ int seg_create(tt_store *s, uint64_t *segp, int *fdp, segrec *rp)
 		r.state = TT_SEG_ACTIVE;
 		r.flags = SEGF_SVCSET;
 		r.created_ns = store_now();
+		/* a version-2 segment makes the store a version-2 one (12) */
+		if (s->seg_version > s->version &&
+		    (rc = store_put_u64(t, s->db_meta, "version", s->seg_version)))
+			goto abort;
 		if ((rc = store_put_u64(t, s->db_meta, "next_seg", seg + 1)) ||
 		    (rc = index_seg_put(t, s, seg, &r)) ||
 		    (rc = store_seg_dbi(s, seg, 1, t, &dbi)))
@@ -134,6 +140,8 @@ int seg_create(tt_store *s, uint64_t *segp, int *fdp, segrec *rp)
 				continue;
 			return mdb_rc(rc);
 		}
+		if (s->seg_version > s->version)
+			s->version = s->seg_version;
 		/* 2. create the file, lock it, write + sync the header, sync the dir */
 		store_seg_path(s, seg, path, sizeof path);
 		if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE(s))) < 0)
@@ -142,7 +150,7 @@ int seg_create(tt_store *s, uint64_t *segp, int *fdp, segrec *rp)
 			close(fd); /* a recovering process took it first: use another id */
 			continue;
 		}
-		seg_header_encode(seg, r.created_ns, s->uuid, hdr);
+		seg_header_encode(seg, r.created_ns, s->uuid, s->seg_version, hdr);
 		if ((rc = pwrite_full(fd, hdr, sizeof hdr, 0)) < 0 ||
 		    (rc = datasync(s, fd)) < 0 || (rc = store_fsync_dir(s)) < 0) {
 			close(fd);
@@ -170,7 +178,7 @@ int seg_seal(tt_store *s, uint64_t seg, int fd, segrec *r)
 	segrec nr = *r;
 	int rc;
 
-	if ((rc = blk_build(NULL, 0, 0, r->min_ts, r->max_ts, BLK_FLAG_SEAL, &b, NULL)) < 0)
+	if ((rc = blk_build(NULL, 0, 0, r->min_ts, r->max_ts, BLK_FLAG_SEAL, 0, &b)) < 0)
 		return rc;
 	rc = pwrite_full(fd, b.data, b.len, r->end);
 	if (rc == 0)
@@ -212,6 +220,12 @@ static int adopt(void *ctx, uint64_t seg, int fd, segrec *r, int rc)
 	w->seg = seg;
 	w->fd = fd;
 	w->r = *r;
+	/* go on in the segment's own version (recovery checked its header) */
+	{
+		uint8_t hdr[SEG_HDR_SIZE];
+		w->segver = seg_pread_full(fd, hdr, sizeof hdr, 0) == 0 &&
+		    seg_header_check(hdr, seg) == 0 ? get32(hdr + 8) : 1;
+	}
 	return 1;
 }
 
@@ -222,6 +236,7 @@ static int seg_acquire(tt_writer *w)
 
 	if (rc != 0)
 		return rc > 0 ? 0 : rc;
+	w->segver = w->s->seg_version;
 	return seg_create(w->s, &w->seg, &w->fd, &w->r);
 }
 
@@ -253,7 +268,7 @@ static int write_block(tt_writer *w, struct rawblk *rb)
 	}
 	blkinfo_done(bi);
 	if ((rc = blk_build(rb->raw.data, (uint32_t)rb->raw.len, bi->nrec, bi->min_ts,
-	    bi->max_ts, 0, &w->blk, NULL)) < 0)
+	    bi->max_ts, 0, w->segver >= 2, &w->blk)) < 0)
 		return rc;
 	if ((rc = pwrite_full(w->fd, w->blk.data, w->blk.len, w->r.end)) < 0) {
 		/* leave no partial block behind for the next commit to sit after */
@@ -307,6 +322,7 @@ static int rotate(tt_writer *w)
 		rc = seg_seal(w->s, w->seg, w->fd, &w->r);
 	close(w->fd);
 	w->fd = -1;
+	w->segver = w->s->seg_version;
 	if (rc < 0)
 		return rc;
 	return seg_create(w->s, &w->seg, &w->fd, &w->r);
@@ -507,6 +523,8 @@ int tt_writer_open(tt_store *s, tt_writer **out)
 	if (!(w = calloc(1, sizeof *w)))
 		return -ENOMEM;
 	w->s = s;
+	w->qcap = (int)(QBYTES / s->o.block_size);
+	w->qcap = w->qcap < 2 ? 2 : w->qcap > QMAX ? QMAX : w->qcap;
 	w->fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
@@ -582,7 +600,7 @@ int64_t tt_writer_append_decoded(tt_writer *w, const uint8_t *rec, size_t len)
 	if (w->cur.nrec > 0 && (w->cur.raw.len + fl + len > w->s->o.block_size ||
 	    w->cur.nrec >= BLK_NREC_MAX)) {
 		/* close the current block into the queue (wait for room) */
-		while (w->qlen == QMAX && !w->err && !w->stop)
+		while (w->qlen >= w->qcap && !w->err && !w->stop)
 			pthread_cond_wait(&w->cv_space, &w->mu);
 		if (w->err || w->stop) {
 			pthread_mutex_unlock(&w->mu);

@@ -15,11 +15,11 @@ ttd_start --socket off --retention 30d --max-size 1G ||
 
 test_expect_success 'totals equal tt-stat -o json' '
 	[ "$(req GET /api/store)" = 200 ] && cp "$TEST_DIR/body" store.json &&
-	for k in segments sealed records blocks data_bytes raw_bytes id_entries ratio bytes_per_record; do
+	for k in format_version segments sealed records blocks data_bytes raw_bytes id_entries ratio bytes_per_record; do
 		a=$(jq ".$k" stat.json) b=$(jq ".$k" store.json) &&
 		[ "$a" = "$b" ] || { echo "$k: tt-stat $a, /api/store $b"; return 1; }
 	done &&
-	jq -e ".ids == null and .format_version == 1 and .store == \"$STORE\"" store.json &&
+	jq -e ".ids == null and .format_version == 2 and .store == \"$STORE\"" store.json &&
 	[ "$(req GET "/api/store?ids=1")" = 200 ] && expect_json ".ids == $(jq .ids stat.json)"
 '
 test_expect_success 'segments as tt-stat -s lists them, oldest first; their records add up' '

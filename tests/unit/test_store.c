@@ -316,7 +316,8 @@ static void test_commit_under_load(void **state)
 static void test_reopen_adopt_and_rotate(void **state)
 {
 	const char *d = newdir();
-	tt_store *s = open_store(d, 64 << 10, 4096);
+	/* small segments: 3000 records of columnar blocks fill a few */
+	tt_store *s = open_store(d, 8 << 10, 4096);
 	tt_writer *w;
 	tt_stats st;
 	struct coll c = { 0 };
@@ -334,7 +335,7 @@ static void test_reopen_adopt_and_rotate(void **state)
 	tt_store_close(s);
 
 	/* a later writer adopts the unsealed segment instead of creating one */
-	s = open_store(d, 64 << 10, 4096);
+	s = open_store(d, 8 << 10, 4096);
 	assert_int_equal(tt_writer_open(s, &w), 0);
 	put(w, "{\"ts\":%lld,\"corr\":\"id1\",\"n\":3000}", T0 + 5000);
 	assert_int_equal(tt_writer_close(w, 0), 0);
