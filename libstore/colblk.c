@@ -275,8 +275,14 @@ static int int_get(const uint8_t *p, size_t len, int64_t *v)
 	else if (b == 0xd3 && len == 9) *v = (int64_t)be64(p + 1);
 	else
 		return 0;
-	return int_put(tmp, *v) == len && memcmp(tmp, p, len) == 0;
+	/* the same length and type byte: the same bytes (both big-endian) */
+	return int_put(tmp, *v) == len && tmp[0] == b;
 }
+
+static const uint8_t hexdigit[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+};
 
 /* A lower-case hex string of even length whose header is the smallest that
  * fits: its digits' byte count, else 0. */
@@ -295,7 +301,7 @@ static size_t hex_bytes(const uint8_t *p, size_t len)
 	if (n == 0 || (n & 1) || n > HEX_MAX || h + n != len || (h == 2 && n < 32))
 		return 0;
 	for (size_t i = h; i < len; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+		if (!hexdigit[p[i]])
 			return 0;
 	return n / 2;
 }
@@ -312,6 +318,9 @@ static int nib(uint8_t c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
 
 /* ---- growable arrays of the per-thread contexts */
 
+/* set when an allocation failed: the decoder then says -ENOMEM, not damage */
+static _Thread_local int col_nomem;
+
 static int grow(void **a, uint32_t *cap, uint32_t need, size_t elem)
 {
 	uint32_t nc;
@@ -322,8 +331,10 @@ static int grow(void **a, uint32_t *cap, uint32_t need, size_t elem)
 	nc = *cap ? *cap : 16;
 	while (nc < need)
 		nc *= 2;
-	if (!(na = realloc(*a, (size_t)nc * elem)))
+	if (!(na = realloc(*a, (size_t)nc * elem))) {
+		col_nomem = 1;
 		return -ENOMEM;
+	}
 	*a = na;
 	*cap = nc;
 	return 0;
@@ -332,7 +343,10 @@ static int grow(void **a, uint32_t *cap, uint32_t need, size_t elem)
 
 /* ---- encoder */
 
-typedef struct { const uint8_t *p; uint32_t len; } cell;
+/* a value: where, how long, and (encoder) its XXH3. Values of equal hash and
+ * length are taken as equal without comparing bytes: a collision would make
+ * the layout decode differently, which the proof catches (codec 1 then). */
+typedef struct { const uint8_t *p; uint32_t len, hexnb; uint64_t h; } cell; /* hexnb: hex_bytes + 1, 0 unknown */
 
 typedef struct {
 	int32_t parent;        /* path id of the enclosing map, -1 at the top */
@@ -340,6 +354,7 @@ typedef struct {
 	uint32_t klen;
 	uint32_t first, n;     /* its cells: a chain through enc.next */
 	uint32_t last;
+	uint64_t h;            /* hash_key: equal hashes are taken as the same key (the proof) */
 } epath;
 
 typedef struct { uint32_t off, len; } span;
@@ -362,6 +377,8 @@ typedef struct {
 	cell *lval; uint32_t cap_lval;
 	uint32_t *cidx; uint32_t cap_cidx;       /* a column's values as local indexes */
 	tt_buf out, check;
+	uint32_t memo[2][64];                    /* path id + 1 of the last key at each
+	                                          * place of a map (level 1, 2) */
 } colenc;
 
 static _Thread_local colenc enc;
@@ -374,19 +391,20 @@ static uint64_t hash_key(int32_t parent, const uint8_t *p, size_t n)
 /* the id of path (parent, key), made if new; -1 when too many */
 static int32_t path_id(colenc *e, int32_t parent, const uint8_t *key, uint32_t klen)
 {
-	uint32_t mask = e->cap_ptab - 1, i = (uint32_t)hash_key(parent, key, klen) & mask;
+	uint64_t h = hash_key(parent, key, klen);
+	uint32_t mask = e->cap_ptab - 1, i = (uint32_t)h & mask;
 
 	for (;; i = (i + 1) & mask) {
 		uint32_t v = e->ptab[i];
 		if (v == 0)
 			break;
 		epath *q = &e->paths[v - 1];
-		if (q->parent == parent && q->klen == klen && memcmp(q->key, key, klen) == 0)
+		if (q->h == h && q->parent == parent && q->klen == klen)
 			return (int32_t)(v - 1);
 	}
 	if (e->npaths >= COL_PATH_MAX || GROW(e->paths, e->cap_paths, e->npaths + 1) < 0)
 		return -1;
-	e->paths[e->npaths] = (epath){ parent, key, klen, UINT32_MAX, 0, UINT32_MAX };
+	e->paths[e->npaths] = (epath){ parent, key, klen, UINT32_MAX, 0, UINT32_MAX, h };
 	e->ptab[i] = ++e->npaths;
 	return (int32_t)(e->npaths - 1);
 }
@@ -398,7 +416,7 @@ static int add_cell(colenc *e, uint32_t path, const uint8_t *p, uint32_t len)
 
 	if (GROW(e->cells, e->cap_cells, c + 1) < 0 || GROW(e->next, e->cap_next, c + 1) < 0)
 		return -1;
-	e->cells[c] = (cell){ p, len };
+	e->cells[c] = (cell){ p, len, 0, 0 };
 	e->next[c] = UINT32_MAX;
 	if (q->n++ == 0)
 		q->first = c;
@@ -427,12 +445,20 @@ static int enc_map(colenc *e, const uint8_t **pp, const uint8_t *end, int32_t pa
 	if (!h || tt_buf_append(&e->cur, p, h) < 0)
 		return -1;
 	p += h;
-	while (count--) {
+	for (uint32_t j = 0; j < count; j++) {
 		size_t kl = str_len(p, end), vl;
-		uint32_t sub;
+		uint32_t sub, *m = j < 64 ? &e->memo[parent >= 0][j] : NULL;
 		int32_t id;
-		if (!kl || (id = path_id(e, parent, p, (uint32_t)kl)) < 0)
+		if (!kl)
 			return -1;
+		/* records mostly repeat the keys of the one before: no hashing then */
+		if (m && *m && e->paths[*m - 1].parent == parent && e->paths[*m - 1].klen == kl &&
+		    memcmp(e->paths[*m - 1].key, p, kl) == 0)
+			id = (int32_t)(*m - 1);
+		else if ((id = path_id(e, parent, p, (uint32_t)kl)) < 0)
+			return -1;
+		else if (m)
+			*m = (uint32_t)id + 1;
 		p += kl;
 		if (parent < 0 && map_head(p, end, &sub)) {
 			if (cur_var(e, (uint64_t)id << 1 | 1) < 0 || enc_map(e, &p, end, id) < 0)
@@ -487,20 +513,27 @@ static int table(uint32_t **t, uint32_t *cap, uint32_t n)
 	return 0;
 }
 
-static size_t dict_entry_size(const cell *c)
+static size_t cell_hex(cell *c)
 {
-	size_t nb = hex_bytes(c->p, c->len);
+	if (!c->hexnb)
+		c->hexnb = (uint32_t)hex_bytes(c->p, c->len) + 1;
+	return c->hexnb - 1;
+}
+
+static size_t dict_entry_size(cell *c)
+{
+	size_t nb = cell_hex(c);
 
 	return nb ? 1 + var_len(nb) + nb : 1 + c->len;
 }
 
 static uint32_t lookup(uint32_t *tab, uint32_t cap, const cell *vals, const cell *c, uint32_t *slot)
 {
-	uint32_t mask = cap - 1, i = (uint32_t)XXH3_64bits(c->p, c->len) & mask;
+	uint32_t mask = cap - 1, i = (uint32_t)c->h & mask;
 
 	for (;; i = (i + 1) & mask) {
 		uint32_t v = tab[i];
-		if (v == 0 || (vals[v - 1].len == c->len && memcmp(vals[v - 1].p, c->p, c->len) == 0)) {
+		if (v == 0 || (vals[v - 1].h == c->h && vals[v - 1].len == c->len)) {
 			*slot = i;
 			return v;
 		}
@@ -538,7 +571,7 @@ static int enc_column(colenc *e, const epath *q)
 		return -1;
 	dict = 0;
 	for (c = q->first, k = 0; c != UINT32_MAX; c = e->next[c], k++) {
-		const cell *v = &e->cells[c];
+		cell *v = &e->cells[c];
 		uint32_t slot, l;
 		int64_t x;
 		raw += v->len;
@@ -550,6 +583,7 @@ static int enc_column(colenc *e, const epath *q)
 			is_int = 0;
 		if (dict == UINT64_MAX)
 			continue;
+		v->h = XXH3_64bits(v->p, v->len);
 		if (!(l = lookup(e->ltab, e->cap_ltab, e->lval, v, &slot))) {
 			uint32_t g, gs;
 			size_t es;
@@ -557,7 +591,7 @@ static int enc_column(colenc *e, const epath *q)
 			e->ltab[slot] = l = ++nlocal;
 			g = lookup(e->dtab, e->cap_dtab, e->dict, v, &gs);
 			e->lglob[l - 1] = g ? g - 1 : UINT32_MAX;
-			es = g ? 0 : dict_entry_size(v);
+			es = g ? 0 : dict_entry_size(&e->lval[l - 1]);
 			hexes += es && es <= v->len;
 			dict += g ? var_len(g - 1) : es + 3;
 		}
@@ -644,6 +678,7 @@ int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_
 	int rc = 1;
 
 	e->npaths = e->ncells = e->nshp = e->ndict = 0;
+	memset(e->memo, 0, sizeof e->memo);
 	e->shapes.len = e->out.len = 0;
 	if (nrec == 0 || table(&e->ptab, &e->cap_ptab, COL_PATH_MAX) < 0 ||
 	    table(&e->stab, &e->cap_stab, nrec) < 0 || GROW(e->recshape, e->cap_rec, nrec) < 0 ||
@@ -715,8 +750,8 @@ int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_
 		if (out_var(o, e->ndict) < 0)
 			goto done;
 		for (i = 0; i < e->ndict; i++) {
-			const cell *c = &e->dict[i];
-			size_t nb = hex_bytes(c->p, c->len), h = c->len - 2 * nb;
+			cell *c = &e->dict[i];
+			size_t nb = cell_hex(c), h = c->len - 2 * nb;
 			if (tt_buf_reserve(o, 16 + c->len) < 0)
 				goto done;
 			if (nb) {
@@ -814,8 +849,10 @@ static int lit_add(coldec *d, const uint8_t *p, size_t n)
 		d->ops[d->nops++] = (dop){ (uint32_t)d->lits.len, 0, NO_COL };
 	}
 	op = &d->ops[d->nops - 1];
-	if (tt_buf_append(&d->lits, p, n) < 0)
+	if (tt_buf_append(&d->lits, p, n) < 0) {
+		col_nomem = 1;
 		return -1;
+	}
 	op->litlen += (uint32_t)n;
 	return 0;
 }
@@ -1029,6 +1066,7 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	unsigned rw, lw;
 	int rc = -1;
 
+	col_nomem = 0;
 	d->arena.len = d->lits.len = 0;
 	d->nops = 0;
 	if (get_var(&p, end, &v) < 0 || v != nrec || nrec == 0)
@@ -1083,9 +1121,12 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	/* the dictionary: hex entries are spelt out into the arena, sized first
 	 * so that nothing moves under the pointers taken */
 	if (get_var(&p, end, &n) < 0 || n > (uint64_t)(end - p) / 2 ||
-	    GROW(d->dict, d->cap_dict, (uint32_t)n) < 0 ||
-	    tt_buf_reserve(&d->arena, 2 * (size_t)(end - p) + 3 * n) < 0)
+	    GROW(d->dict, d->cap_dict, (uint32_t)n) < 0)
 		goto done;
+	if (tt_buf_reserve(&d->arena, 2 * (size_t)(end - p) + 3 * n) < 0) {
+		col_nomem = 1;
+		goto done;
+	}
 	d->ndict = (uint32_t)n;
 	for (i = 0; i < d->ndict; i++) {
 		cell *c = &d->dict[i];
@@ -1095,7 +1136,7 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 			size_t l = val_len(++p, end);
 			if (!l)
 				goto done;
-			*c = (cell){ p, (uint32_t)l };
+			*c = (cell){ p, (uint32_t)l, 0, 0 };
 			p += l;
 		} else if (*p == DICT_HEX) {
 			uint8_t *a = d->arena.data + d->arena.len;
@@ -1108,7 +1149,7 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 				a[h + 2 * j] = "0123456789abcdef"[p[j] >> 4];
 				a[h + 2 * j + 1] = "0123456789abcdef"[p[j] & 15];
 			}
-			*c = (cell){ a, (uint32_t)(h + 2 * v) };
+			*c = (cell){ a, (uint32_t)(h + 2 * v), 0, 0 };
 			d->arena.len += h + 2 * v;
 			p += v;
 		} else
@@ -1239,5 +1280,5 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	rc = 0;
 done:
 	dec_trim(d);
-	return rc;
+	return rc < 0 && col_nomem ? -ENOMEM : rc;
 }

@@ -603,9 +603,9 @@ static int rollpend_add1(rollpend *p, blkinfo *b)
 		int idx, rc;
 
 		rkey_at(b, &b->ru[j], &k);
-		if ((idx = acc_find(&p->keys, &p->tab, &p->tabsz, b->ru[j].minute, &k)) < 0)
-			return idx;
-		if ((size_t)idx >= p->cap_v) {
+		/* room for a new row's value first: a key never goes in without it
+		 * (rollpend_clear walks the values of every key) */
+		if (p->keys.nru >= p->cap_v) {
 			size_t nc = p->cap_v ? p->cap_v * 2 : 16;
 			struct rval *nv = realloc(p->v, nc * sizeof *nv);
 			if (!nv)
@@ -613,6 +613,8 @@ static int rollpend_add1(rollpend *p, blkinfo *b)
 			memset(nv + p->cap_v, 0, (nc - p->cap_v) * sizeof *nv);
 			p->v = nv, p->cap_v = nc;
 		}
+		if ((idx = acc_find(&p->keys, &p->tab, &p->tabsz, b->ru[j].minute, &k)) < 0)
+			return idx;
 		if ((rc = rval_of(b, j, &x)) == 0)
 			rc = rval_add(&p->v[idx], &x);
 		tt_hist_free(&x.h);

@@ -200,10 +200,10 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, const blkwant *w,
 		io->len = 0;
 		if (tt_buf_reserve(io, (size_t)rlen + COL_OUT_SLACK) < 0)
 			return -ENOMEM;
-		if (colblk_decode(raw->data, col, n, rlen, w ? w->raw_from : 0,
+		if ((rc = colblk_decode(raw->data, col, n, rlen, w ? w->raw_from : 0,
 		    raw_need == rlen ? 0 : raw_need, w ? w->id : NULL, w ? w->id_len : 0,
-		    io->data, &got) < 0)
-			return TT_ECORRUPT;
+		    io->data, &got)) < 0)
+			return rc == -ENOMEM ? rc : TT_ECORRUPT;
 		t = *io, *io = *raw, *raw = t;
 		rlen = (uint32_t)got;
 	} else if (codec == BLK_CODEC_NONE) {

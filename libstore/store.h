@@ -310,8 +310,9 @@ int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_
  * bytes), all of them or (raw_need > 0) the records up to at least raw_need
  * bytes; *produced = bytes given. Records before the frame holding raw_from,
  * and (id not NULL) records whose "corr" is not id, are not decoded: their
- * frames are there, with zero bytes for bodies. <0 for any payload that does not decode
- * to exactly nrec frames of raw_len bytes. */
+ * frames are there, with zero bytes for bodies. -ENOMEM when memory ran
+ * short; -1 for any payload that does not decode to exactly nrec frames of
+ * raw_len bytes. */
 int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
     uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
     size_t *produced);

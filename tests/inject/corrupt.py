@@ -261,7 +261,7 @@ def case_header(bm, size, rnd):
         with open(p, "r+b") as f:
             h = bytearray(f.read(SEG_HDR))
             if what == "version":
-                struct.pack_into("<I", h, 8, 2)
+                struct.pack_into("<I", h, 8, 3)
             elif what == "incompat":
                 struct.pack_into("<I", h, 12, 0x10)
             else:

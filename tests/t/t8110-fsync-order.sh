@@ -116,7 +116,7 @@ test_expect_success "recovery cuts a torn tail and syncs the cut (8.4 step 6)" '
 
 test_expect_success "steady ingest with rotation (64 KiB segments): every commit after its fdatasync" '
 	STORE=$BIG &&
-	gen 100 6000 >big.jsonl &&
+	gen 100 15000 >big.jsonl &&
 	traced rotate tt-ingest -q --segment-size 64K -D "$STORE" big.jsonl &&
 	rules rotate --expect commit=6 --expect segcreate=2 --expect seal=2 &&
 	grep -A7 -m1 "^write segment: seal trailer" rotate.seq >rotate.cut &&
@@ -127,7 +127,7 @@ test_expect_success "steady ingest with rotation (64 KiB segments): every commit
 
 test_expect_success "tt-gc of several segments beside adoption and rotation" '
 	STORE=$BIG &&
-	gen 7000 2000 | tt-ingest -q --segment-size 64K -D "$STORE" &&
+	gen 16000 6000 | tt-ingest -q --segment-size 64K -D "$STORE" &&
 	tt-gc -q --rotate -D "$STORE" &&
 	n=$(ls "$STORE/seg" | wc -l) &&
 	test $n -ge 4 &&

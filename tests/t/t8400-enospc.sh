@@ -18,14 +18,16 @@ trap 'ttd_stop >/dev/null 2>&1; umount "$MNT" 2>/dev/null; test_cleanup' EXIT
 STORE="$MNT/store"
 
 # gen FIRST COUNT [array]: records with seq FIRST.. and 96 bytes of random
-# hex each (hard to compress: 8 MiB fill up at about 30k records); JSON lines,
-# or one JSON array
+# base64 each (hard to compress, and not hex, which format 2 keeps as half
+# as many bytes: 8 MiB fill up at about 30k records); JSON lines, or one
+# JSON array
 gen() {
 	python3 - "$1" "$2" "${3:-}" <<-'EOF'
-	import os, sys
+	import base64, os, sys
 	first, n, arr = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "array"
 	recs = ['{"corr":"c-%d","ts":%d,"seq":%d,"service":"fill","pad":"%s"}'
-	        % (i % 5000, 1700000000000000000 + i, i, os.urandom(48).hex())
+	        % (i % 5000, 1700000000000000000 + i, i,
+	           base64.b64encode(os.urandom(72)).decode())
 	        for i in range(first, first + n)]
 	sys.stdout.write("[" + ",".join(recs) + "]" if arr else "\n".join(recs) + "\n")
 	EOF

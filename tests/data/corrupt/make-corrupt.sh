@@ -29,7 +29,7 @@ import ctypes, struct, sys
 x = ctypes.CDLL('libxxhash.so.0').XXH3_64bits
 x.restype, x.argtypes = ctypes.c_uint64, [ctypes.c_char_p, ctypes.c_size_t]
 f = open(sys.argv[1], 'r+b'); h = bytearray(f.read(64))
-if sys.argv[2] == 'version': struct.pack_into('<I', h, 8, 2)
+if sys.argv[2] == 'version': struct.pack_into('<I', h, 8, 3)
 else: h[32:48] = bytes(b ^ 0x5a for b in h[32:48])
 struct.pack_into('<Q', h, 56, x(bytes(h[:56]), 56)); f.seek(0); f.write(h)" "$@"; }
 
