@@ -14,7 +14,7 @@
 _teratrace_spec()
 {
 	case $1 in
-	tt-ingest) echo "-D,--store= -F,--format= --strict --no-sync --segment-size= --max-errors=
+	tt-ingest) echo "-D,--store= -F,--format= --strict --no-sync --segment-size= --format-version= --max-errors=
 		--progress --no-progress -q,--quiet -h,--help -V,--version" ;;
 	tt-query) echo "-D,--store= -i,--id= -l,--list -c,--count --stats --by= --every=
 		--sum= --scan --explain -S,--since= -U,--until= --service= --level=
@@ -34,7 +34,7 @@ _teratrace_spec()
 	tt-gen) echo "-s,--seed= -t,--start= -f,--format= -h,--help -V,--version" ;;
 	ttd) echo "-D,--store= -l,--http= -s,--socket= -t,--token-file= -c,--config=
 		--log-file= --log-level= --port-file= -i,--commit-interval= --sync=
-		--segment-size= -r,--retention= -m,--max-size= --gc-interval= --max-body=
+		--segment-size= --format-version= -r,--retention= -m,--max-size= --gc-interval= --max-body=
 		--max-record= --max-batch= --max-logs= --max-connections=
 		--max-socket-clients= --max-pending= --header-timeout= --request-timeout=
 		--sse-keepalive= --sse-max-buffer= --sse-max-clients= --allow-host=

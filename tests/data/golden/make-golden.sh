@@ -7,12 +7,12 @@
 #
 # It writes tests/data/golden/v<N>.tar.gz (the store: seg/*.tts and a
 # compacted index/data.mdb) and v<N>/*.expected, where N is the format version
-# (FORMAT.md: segment version 1, store format version 1). Never overwrite the
+# (FORMAT.md 12: segment and store format version). Never overwrite the
 # files of an older version: a future version must still read them exactly.
 set -eu
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 BIN="$TOP/${1:-build}/bin"
-V=1
+V=2
 OUT="$TOP/tests/data/golden"
 [ -e "$OUT/v$V.tar.gz" ] && { echo "v$V.tar.gz exists: a golden store is never regenerated" >&2; exit 1; }
 W=$(mktemp -d)
