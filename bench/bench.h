@@ -25,6 +25,7 @@ typedef struct bres {
 	uint64_t aux;        /* phase-specific: rejected lines, rows deleted, ... */
 	uint64_t aux2;       /* phase-specific: bytes freed, ... */
 	double secs;         /* wall time of the measured part */
+	double cpu_secs;     /* CPU time of the process over it (user + system), where measured */
 	long maxrss_kib;     /* peak RSS of the child (filled in by run_child) */
 	long anon_kib;       /* largest RssAnon sampled during the phase (heap) */
 	long file_kib;       /* largest RssFile+RssShmem sampled (mapped files: LMDB) */

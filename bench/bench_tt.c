@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 
@@ -393,6 +394,7 @@ int tt_stats_rollup(const char *dir, size_t reps, blat *l, bres *r)
 int tt_stats_scan(const char *dir, bres *r)
 {
 	tt_store *s = NULL;
+	struct rusage u0, u1;
 	tt_statq q;
 	uint64_t t0;
 	int rc;
@@ -400,9 +402,15 @@ int tt_stats_scan(const char *dir, bres *r)
 	if (open_ro(dir, &s, r) < 0)
 		return r->rc;
 	stats_q(&q, 1);
+	getrusage(RUSAGE_SELF, &u0);
 	t0 = bnow_ns();
 	rc = tt_store_statq(s, &q, count_row, r, NULL);
 	r->secs = (double)(bnow_ns() - t0) / 1e9;
+	getrusage(RUSAGE_SELF, &u1);
+	/* both threads' CPU: records per CPU-second is the rate of one core */
+	r->cpu_secs = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec + u1.ru_stime.tv_sec -
+	    u0.ru_stime.tv_sec) + (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec +
+	    u1.ru_stime.tv_usec - u0.ru_stime.tv_usec) / 1e6;
 	if (rc < 0)
 		bres_fail(r, rc, "tt_store_statq: %s", tt_strerror(rc));
 	r->bytes = r->records;      /* rows */

@@ -806,6 +806,8 @@ typedef struct {
 	uint32_t first, nops, litlen;
 	uint32_t corr;                 /* the column of its top-level "corr", else NO_COL */
 	int state;                     /* 0 not compiled yet, 1 compiled */
+	uint32_t pfirst, pn;           /* colblk_project: its wanted columns, at pcols */
+	int pstate;                    /* ... 0 not yet listed, 1 listed */
 } dshape;
 
 typedef struct {
@@ -817,6 +819,8 @@ typedef struct {
 	cell *dict; uint32_t cap_dict;
 	uint32_t *lmaps; uint32_t cap_lmaps;
 	uint32_t *cnt; uint32_t cap_cnt;
+	uint32_t *pcols; uint32_t npcols, cap_pcols;
+	tt_buf mini;                   /* colblk_project's record */
 	tt_buf arena;
 	uint32_t npaths, nshp, ndict;
 } coldec;
@@ -835,6 +839,8 @@ static void dec_trim(coldec *d)
 		tt_buf_free(&d->arena);
 	if (d->lits.cap > COL_KEEP)
 		tt_buf_free(&d->lits);
+	if (d->mini.cap > 4 * COL_KEEP)
+		tt_buf_free(&d->mini);
 }
 
 #define NO_COL UINT32_MAX
@@ -1054,16 +1060,22 @@ static int skip_records(coldec *d, const uint8_t *col, const uint8_t *rs, const 
 	return 0;
 }
 
-int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
-    uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
-    size_t *produced)
-{
-	coldec *d = &dec;
-	const uint8_t *p = col, *end = col + col_len, *rs, *rs_end, *ls, *ls_end;
-	uint64_t v, n;
-	uint32_t i, r, nlm = 0, lmin, i0 = nrec, i1 = nrec;
-	size_t pos = 0;
+/* Where the parts of a layout are, once parsed. */
+struct dparts {
+	const uint8_t *rs, *rs_end;    /* the records' shapes, rw bits each */
+	const uint8_t *ls, *ls_end;    /* the records' lengths, lw bits each, + lmin */
 	unsigned rw, lw;
+	uint32_t lmin;
+};
+
+/* Parse a layout's paths, shapes, dictionary and columns into d (every count
+ * bounded by the bytes present); 0, or -1 (col_nomem says why). */
+static int dec_parse(coldec *d, const uint8_t *col, size_t col_len, uint32_t nrec,
+    struct dparts *pt)
+{
+	const uint8_t *p = col, *end = col + col_len;
+	uint64_t v, n;
+	uint32_t i, nlm = 0;
 	int rc = -1;
 
 	col_nomem = 0;
@@ -1104,20 +1116,20 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	/* the records' shapes */
 	if (get_var(&p, end, &v) < 0 || v > (uint64_t)(end - p))
 		goto done;
-	rs = p, rs_end = p + v;
-	rw = width(d->nshp);
-	if (v != packed_len(nrec, rw))
+	pt->rs = p, pt->rs_end = p + v;
+	pt->rw = width(d->nshp);
+	if (v != packed_len(nrec, pt->rw))
 		goto done;
-	p = rs_end;
+	p = pt->rs_end;
 	/* the records' lengths */
 	if (get_var(&p, end, &v) < 0 || v > BLK_RAW_MAX || p >= end || *p > 32)
 		goto done;
-	lmin = (uint32_t)v;
-	lw = *p++;
-	if (packed_len(nrec, lw) > (size_t)(end - p))
+	pt->lmin = (uint32_t)v;
+	pt->lw = *p++;
+	if (packed_len(nrec, pt->lw) > (size_t)(end - p))
 		goto done;
-	ls = p, ls_end = p + packed_len(nrec, lw);
-	p = ls_end;
+	pt->ls = p, pt->ls_end = p + packed_len(nrec, pt->lw);
+	p = pt->ls_end;
 	/* the dictionary: hex entries are spelt out into the arena, sized first
 	 * so that nothing moves under the pointers taken */
 	if (get_var(&p, end, &n) < 0 || n > (uint64_t)(end - p) / 2 ||
@@ -1187,6 +1199,27 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	for (i = 0; i < d->npaths; i++)
 		if (d->paths[i].mode == COL_DICT)
 			d->paths[i].lmap = d->lmaps + d->paths[i].lbase;
+	rc = 0;
+done:
+	return rc;
+}
+
+int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
+    uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
+    size_t *produced)
+{
+	coldec *d = &dec;
+	struct dparts pt;
+	const uint8_t *rs, *rs_end, *ls, *ls_end;
+	uint32_t i, r, lmin, i0 = nrec, i1 = nrec;
+	size_t pos = 0;
+	unsigned rw, lw;
+	int rc = -1;
+
+	if (dec_parse(d, col, col_len, nrec, &pt) < 0)
+		goto done;
+	rs = pt.rs, rs_end = pt.rs_end, rw = pt.rw;
+	ls = pt.ls, ls_end = pt.ls_end, lw = pt.lw, lmin = pt.lmin;
 	/* records: their frames' places come from the lengths; those before the
 	 * one holding raw_from are not decoded (their columns are skipped over
 	 * and their frames hold zeros: a walk over the frames still counts them),
@@ -1281,4 +1314,113 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 done:
 	dec_trim(d);
 	return rc < 0 && col_nomem ? -ENOMEM : rc;
+}
+
+/* ---- projection: a few level-1 fields of every record */
+
+/* List the columns of shape sh whose level-1 key is one of keys, in the
+ * shape's order (a nested map's entries are passed over). */
+static int shape_pick(coldec *d, const uint8_t *col, uint32_t sh, const uint8_t *const *keys,
+    size_t nkeys)
+{
+	dshape *c = &d->cs[sh];
+	const uint8_t *s = col + d->shp[sh].off, *send = s + d->shp[sh].len;
+	uint32_t count, sub;
+	size_t h = map_head(s, send, &count);
+
+	if (!h)
+		return -1;
+	s += h;
+	c->pfirst = d->npcols;
+	c->pn = 0;
+	while (count--) {
+		uint64_t e;
+		const dpath *q;
+		if (get_var(&s, send, &e) < 0 || (e >> 1) >= d->npaths)
+			return -1;
+		q = &d->paths[e >> 1];
+		if (q->parent != -1)
+			return -1;
+		if (e & 1) {
+			/* a map laid out in place: its header and entries */
+			size_t h2 = map_head(s, send, &sub);
+			if (!h2)
+				return -1;
+			s += h2;
+			while (sub--)
+				if (get_var(&s, send, &e) < 0 || (e & 1) || (e >> 1) >= d->npaths)
+					return -1;
+			continue;
+		}
+		for (size_t k = 0; k < nkeys; k++) {
+			size_t kl = str_len(keys[k], keys[k] + q->klen);
+			if (kl == q->klen && memcmp(keys[k], q->key, kl) == 0) {
+				if (GROW(d->pcols, d->cap_pcols, d->npcols + 1) < 0)
+					return -1;
+				d->pcols[d->npcols++] = (uint32_t)(e >> 1);
+				c->pn++;
+				break;
+			}
+		}
+	}
+	if (s != send)
+		return -1;
+	c->pstate = 1;
+	return 0;
+}
+
+int colblk_project(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
+    const uint8_t *const *keys, size_t nkeys, colblk_rec_fn fn, void *ctx)
+{
+	coldec *d = &dec;
+	struct dparts pt;
+	uint64_t sb = 0;
+	uint32_t r, i;
+	int rc = -1;
+
+	if (nkeys == 0 || nkeys > 15 || dec_parse(d, col, col_len, nrec, &pt) < 0)
+		goto done;
+	d->npcols = 0;
+	for (i = 0; i < d->nshp; i++)
+		d->cs[i].pstate = 0;
+	d->mini.len = 0;
+	if (tt_buf_reserve(&d->mini, (size_t)raw_len + 16) < 0) {
+		col_nomem = 1;
+		goto done;
+	}
+	for (r = 0; r < nrec; r++) {
+		const dshape *c;
+		uint8_t *m = d->mini.data;
+		size_t at = 1, room = (size_t)raw_len + 15;
+		uint32_t sh;
+		int k;
+		if (unpack(pt.rs, pt.rs_end, &sb, pt.rw, &sh) < 0 || sh >= d->nshp)
+			goto done;
+		if (!d->cs[sh].pstate && shape_pick(d, col, sh, keys, nkeys) < 0)
+			goto done;
+		c = &d->cs[sh];
+		m[0] = (uint8_t)(0x80 | c->pn);
+		for (i = 0; i < c->pn; i++) {
+			dpath *q = &d->paths[d->pcols[c->pfirst + i]];
+			size_t vl;
+			if (q->klen > room - at)
+				goto done;
+			memcpy(m + at, q->key, q->klen);
+			at += q->klen;
+			if (take(d, q, m + at, room - at, &vl) < 0)
+				goto done;
+			at += vl;
+		}
+		if ((k = fn(ctx, m, at, r)) != 0) {
+			rc = k < 0 ? k : 0;
+			goto out;
+		}
+	}
+	rc = 0;
+done:
+	if (rc < 0 && col_nomem)
+		rc = -ENOMEM;
+out:
+	dec_trim(d);
+	return rc;
 }

@@ -78,7 +78,7 @@ static int seg_exists(tt_store *s, uint64_t seg)
 }
 
 int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
-    const blkwant *w, tt_buf *io, tt_buf *raw, uint32_t *got)
+    blkwant *w, tt_buf *io, tt_buf *raw, uint32_t *got)
 {
 	int fd, rc;
 
@@ -210,7 +210,7 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 		size_t pos = 0, len;
 		const uint8_t *rec;
 
-		blkwant want = { r->v.raw_lo, r->v.raw_hi, id, id_len };
+		blkwant want = { r->v.raw_lo, r->v.raw_hi, id, id_len, 0, 0, 0 };
 		if (store_read_block(s, r->b.seg, r->b.off, r->b.comp_len, &want, &io, &raw, &got) < 0)
 			continue;
 		if (got > r->v.raw_hi)
@@ -343,6 +343,90 @@ static int scan_chunk(tt_store *s, uint64_t seq, int reverse, struct bref *out, 
 	mdb_cursor_close(c);
 	store_rtxn_done(s, t);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : mdb_rc(rc);
+}
+
+/* ---- a few fields of every record (store_scan_fields) */
+
+struct fscan {
+	tt_rec_fn fn;
+	void *ctx;
+	int64_t since, until;
+	uint64_t seq;
+};
+
+static int fscan_deliver(struct fscan *f, const uint8_t *rec, size_t len, uint32_t idx)
+{
+	int64_t ts;
+	const char *corr;
+	size_t cl;
+
+	if (tt_rec_ts_corr(rec, len, &ts, &corr, &cl) < 0 || ts < f->since || ts > f->until)
+		return 0;
+	tt_rec tr = { rec, len, ts, f->seq, idx };
+	return f->fn(f->ctx, &tr);
+}
+
+static int fscan_col(void *ctx, const uint8_t *rec, size_t len, uint32_t idx)
+{
+	return fscan_deliver(ctx, rec, len, idx);
+}
+
+int store_scan_fields(tt_store *s, int64_t since, int64_t until, const uint8_t *const *keys,
+    size_t nkeys, tt_rec_fn fn, void *ctx)
+{
+	struct bref ch[SCAN_CHUNK];
+	tt_buf io = { 0 }, raw = { 0 };
+	struct fscan f = { fn, ctx, since, until, 0 };
+	uint64_t from = 1;
+	int rc = 0, stop = 0;
+
+	if (nkeys == 0 || nkeys > 15)
+		return -EINVAL;
+	store_buf_take(s, &io);
+	store_buf_take(s, &raw);
+	while (!stop) {
+		size_t n;
+		if ((rc = scan_chunk(s, from, 0, ch, &n)) < 0 || n == 0)
+			break;
+		for (size_t i = 0; i < n && !stop; i++) {
+			blogrec *b = &ch[i].b;
+			blkwant want = { 0 };
+			uint32_t got, nrec = 0;
+			size_t p = 0, len;
+			const uint8_t *rec;
+
+			want.layout = 1;
+			f.seq = ch[i].seq;
+			if (b->max_ts < since || b->min_ts > until ||
+			    store_read_block(s, b->seg, b->off, b->comp_len, &want, &io, &raw, &got) < 0)
+				continue;
+			if (want.got_layout) {
+				rc = colblk_project(raw.data, got, b->nrec, want.frames_len, keys, nkeys,
+				    fscan_col, &f);
+				if (rc == -1) {
+					/* a layout that does not decode: damage, as a reader meets it */
+					store_problem(s, b->seg, b->off, TT_ECORRUPT,
+					    "block checksum or framing mismatch");
+					rc = 0;
+				}
+				if (rc < 0)
+					goto out;
+				continue;
+			}
+			while (rec_next(raw.data, got, &p, &rec, &len) > 0) {
+				int r = fscan_deliver(&f, rec, len, nrec++);
+				if (r < 0) { rc = r; goto out; }
+				if (r > 0) { stop = 1; break; }
+			}
+		}
+		if (n < SCAN_CHUNK)
+			break;
+		from = ch[n - 1].seq + 1;
+	}
+out:
+	store_buf_give(s, &io);
+	store_buf_give(s, &raw);
+	return rc < 0 ? rc : 0;
 }
 
 int tt_store_scan(tt_store *s, const tt_scan *sc, tt_rec_fn fn, void *ctx, tt_pos *next)
@@ -643,7 +727,7 @@ static int block_services(tt_store *s, MDB_txn *t, const void *id, size_t id_len
 	const uint8_t *rec;
 	int rc;
 
-	blkwant want = { v->raw_lo, v->raw_hi, id, id_len };
+	blkwant want = { v->raw_lo, v->raw_hi, id, id_len, 0, 0, 0 };
 
 	if (blog_get(s, t, v->seq, &b) < 0 ||
 	    store_read_block(s, b.seg, b.off, b.comp_len, &want, io, raw, &got) < 0)

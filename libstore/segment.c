@@ -154,10 +154,13 @@ int seg_pread_full(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, const blkwant *w,
+int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, blkwant *w,
     tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec)
 {
 	uint32_t raw_need = w ? w->raw_need : 0;
+
+	if (w)
+		w->got_layout = 0;
 	uint32_t clen, rlen, n, flags;
 	int codec, rc;
 	size_t total = BLK_HDR_SIZE + (size_t)comp_len_expect;
@@ -197,6 +200,16 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, const blkwant *w,
 		if (LZ4_decompress_safe((const char *)io->data + BLK_HDR_SIZE,
 		    (char *)raw->data, (int)clen, (int)col) != (int)col)
 			return TT_ECORRUPT;
+		if (w && w->layout) {
+			/* the caller reads the columns itself */
+			w->got_layout = 1;
+			w->frames_len = rlen;
+			raw->len = col;
+			*raw_len = col;
+			if (nrec)
+				*nrec = n;
+			return 0;
+		}
 		io->len = 0;
 		if (tt_buf_reserve(io, (size_t)rlen + COL_OUT_SLACK) < 0)
 			return -ENOMEM;

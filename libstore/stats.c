@@ -46,7 +46,18 @@ struct sq {
 	struct sumv *sums;          /* n * nsum */
 	int sum_llm[TT_STATQ_SUM_MAX]; /* sum i is LLM field LLM_IN/OUT/COST, or -1 */
 	int by_well[TT_STATQ_BY_MAX];  /* by i is service (0), name (1), kind (2), or -1 */
+	int fields;                 /* only well-known level-1 fields are needed (no
+	                             * filter, no sums, groups of service/name/kind) */
 	int err;
+};
+
+/* What on_rec reads of a record when sq->fields: columnar blocks give only
+ * these (store_scan_fields), so a scan reads 7 columns, not whole records. */
+static const uint8_t *const stat_keys[] = {
+	(const uint8_t *)"\xa2" "ts", (const uint8_t *)"\xa7" "service",
+	(const uint8_t *)"\xa4" "name", (const uint8_t *)"\xa4" "kind",
+	(const uint8_t *)"\xa5" "level", (const uint8_t *)"\xa6" "status",
+	(const uint8_t *)"\xa3" "dur",
 };
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -233,6 +244,9 @@ static int scan_one(struct sq *sq, int64_t since, int64_t until)
 	tt_scan sc;
 	int rc;
 
+	if (sq->fields)
+		return store_scan_fields(sq->s, since, until, stat_keys,
+		    sizeof stat_keys / sizeof stat_keys[0], on_rec, sq);
 	memset(&sc, 0, sizeof sc);
 	sc.since = since;
 	sc.until = until;
@@ -342,6 +356,7 @@ static int scan_range(struct sq *sq, int64_t since, int64_t until)
 	h.sq.q = sq->q, h.sq.s = sq->s;
 	memcpy(h.sq.sum_llm, sq->sum_llm, sizeof h.sq.sum_llm);
 	memcpy(h.sq.by_well, sq->by_well, sizeof h.sq.by_well);
+	h.sq.fields = sq->fields;
 	h.since = sp.at, h.until = until;
 	if (pthread_create(&th, NULL, scan_half, &h) != 0)
 		return scan_one(sq, since, until);
@@ -456,6 +471,10 @@ int tt_store_statq(tt_store *s, const tt_statq *q, tt_statrow_fn fn, void *ctx, 
 	for (size_t i = 0; i < q->nsum; i++)
 		if ((sq.sum_llm[i] = llm_field(q->sum[i])) < 0)
 			rollup_ok = 0;
+	sq.fields = !q->filter && q->nsum == 0;
+	for (size_t i = 0; i < q->nby; i++)
+		if (sq.by_well[i] < 0)
+			sq.fields = 0;
 	/* buckets of `every` start at multiples of it, so whole buckets are whole
 	 * minutes; the range's own ends are cut to minutes */
 	if (rollup_ok) {

@@ -321,6 +321,15 @@ int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_
 int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
     uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
     size_t *produced);
+/* For each record of a columnar payload, in order: a map of only its level-1
+ * fields named by keys (each a whole msgpack str; at most 15), in the
+ * record's key order, so a canonical record gives a canonical map (ts first,
+ * corr second when wanted), handed to fn with its index; the other columns
+ * are never read. fn returns 0 to go on, >0 to stop, <0 to fail with that.
+ * -ENOMEM, -1 for a layout that does not decode. */
+typedef int (*colblk_rec_fn)(void *ctx, const uint8_t *rec, size_t len, uint32_t idx);
+int colblk_project(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
+    const uint8_t *const *keys, size_t nkeys, colblk_rec_fn fn, void *ctx);
 /* Parse and verify a block header at hdr; fills lengths. */
 int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
     uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec);
@@ -335,10 +344,13 @@ typedef struct blkwant {
 	uint32_t raw_from, raw_need;
 	const char *id;
 	size_t id_len;
+	int layout;         /* a columnar block: give its layout (6.4), not the frames */
+	int got_layout;     /* out: raw holds a layout, of frames of frames_len bytes */
+	uint32_t frames_len;
 } blkwant;
 /* Read block at off of fd, verify, decompress what w wants (NULL: all) into
  * raw (resized). */
-int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, const blkwant *w,
+int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, blkwant *w,
     tt_buf *io, tt_buf *raw, uint32_t *raw_len, uint32_t *nrec);
 /* blk_read of a block of seg through the store's fd cache; problems are
  * reported (store_problem) and yield <0. */
@@ -347,7 +359,14 @@ int blk_read(int fd, uint64_t off, uint32_t comp_len_expect, const blkwant *w,
 void store_buf_take(tt_store *s, tt_buf *b);
 void store_buf_give(tt_store *s, tt_buf *b);
 int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
-    const blkwant *w, tt_buf *io, tt_buf *raw, uint32_t *got);
+    blkwant *w, tt_buf *io, tt_buf *raw, uint32_t *got);
+/* Every record with since <= ts <= until, in append order, as tt_store_scan
+ * gives them, but of a columnar block only the level-1 fields named by keys
+ * (msgpack strs, "ts" among them; at most 15), read column by column
+ * (colblk_project); other blocks give whole records. For aggregates that
+ * need a few well-known fields of many records. */
+int store_scan_fields(tt_store *s, int64_t since, int64_t until, const uint8_t *const *keys,
+    size_t nkeys, tt_rec_fn fn, void *ctx);
 /* Record framing inside a raw payload: varint length + msgpack record. */
 size_t rec_frame(uint8_t *dst, size_t len); /* writes varint; returns bytes */
 int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,

@@ -6,7 +6,7 @@
 . ./ttd-lib.sh
 
 test_expect_success 'setup: two sealed segments and an open one' '
-	tt-gen 3000 --seed 3 --start "2 days ago" | tt-ingest -q -D "$STORE" --segment-size 64K - &&
+	tt-gen 8000 --seed 3 --start "2 days ago" | tt-ingest -q -D "$STORE" --segment-size 64K - &&
 	tt-gen 100 --seed 4 | tt-ingest -q -D "$STORE" - &&
 	tt-stat -D "$STORE" -o json >stat.json && jq -e ".segments >= 3" stat.json
 '

@@ -341,6 +341,86 @@ static void test_damage(void **state)
 	tt_buf_free(&f.raw);
 }
 
+/* colblk_project: each record's chosen level-1 fields, in its order, as a
+ * map; the oracle rebuilds that map from the record with msgpack-c */
+struct proj { const struct frames *f; size_t pos; uint32_t n; const char *const *names; size_t nn; };
+
+static int proj_check(void *ctx, const uint8_t *rec, size_t len, uint32_t idx)
+{
+	struct proj *pj = ctx;
+	const uint8_t *r;
+	size_t rl;
+	msgpack_unpacked u;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint32_t cnt = 0;
+
+	assert_int_equal(idx, pj->n);
+	assert_int_equal(rec_next(pj->f->raw.data, pj->f->raw.len, &pj->pos, &r, &rl), 1);
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)r, rl, NULL), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+	for (uint32_t i = 0; i < u.data.via.map.size; i++)
+		for (size_t k = 0; k < pj->nn; k++)
+			if (u.data.via.map.ptr[i].key.via.str.size == strlen(pj->names[k]) &&
+			    memcmp(u.data.via.map.ptr[i].key.via.str.ptr, pj->names[k],
+			    strlen(pj->names[k])) == 0 && u.data.via.map.ptr[i].val.type != MSGPACK_OBJECT_MAP)
+				cnt++;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, cnt);
+	for (uint32_t i = 0; i < u.data.via.map.size; i++)
+		for (size_t k = 0; k < pj->nn; k++)
+			if (u.data.via.map.ptr[i].key.via.str.size == strlen(pj->names[k]) &&
+			    memcmp(u.data.via.map.ptr[i].key.via.str.ptr, pj->names[k],
+			    strlen(pj->names[k])) == 0 && u.data.via.map.ptr[i].val.type != MSGPACK_OBJECT_MAP) {
+				msgpack_pack_object(&pk, u.data.via.map.ptr[i].key);
+				msgpack_pack_object(&pk, u.data.via.map.ptr[i].val);
+			}
+	assert_int_equal(len, sb.size);
+	assert_memory_equal(rec, sb.data, len);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_unpacked_destroy(&u);
+	pj->n++;
+	return 0;
+}
+
+static void test_project(void **state)
+{
+	struct frames f = { 0 };
+	const tt_buf *col;
+	tt_buf enc = { 0 };
+	static const char *const names[] = { "ts", "service", "level", "dur", "status", "u64", "attrs" };
+	const uint8_t *keys[7];
+	uint8_t kb[7][16];
+
+	(void)state;
+	for (size_t k = 0; k < 7; k++) {
+		kb[k][0] = (uint8_t)(0xa0 | strlen(names[k]));
+		memcpy(kb[k] + 1, names[k], strlen(names[k]));
+		keys[k] = kb[k];
+	}
+	realistic(&f, 600, 11);
+	awkward(&f);
+	realistic(&f, 100, 12);
+	assert_int_equal(colblk_encode(f.raw.data, (uint32_t)f.raw.len, f.nrec, &col), 0);
+	assert_int_equal(tt_buf_append(&enc, col->data, col->len), 0);
+	for (size_t nk = 1; nk <= 7; nk += 3) {
+		struct proj pj = { &f, 0, 0, names, nk };
+		assert_int_equal(colblk_project(enc.data, enc.len, f.nrec, (uint32_t)f.raw.len, keys, nk,
+		    proj_check, &pj), 0);
+		assert_int_equal(pj.n, f.nrec);
+	}
+	/* a cut layout is refused */
+	{
+		struct proj pj = { &f, 0, 0, names, 2 };
+		assert_int_equal(colblk_project(enc.data, enc.len / 2, f.nrec, (uint32_t)f.raw.len, keys,
+		    2, proj_check, &pj), -1);
+	}
+	tt_buf_free(&enc);
+	tt_buf_free(&f.raw);
+}
+
 /* codec 2 blocks through a file: the header, the checksum, what is wanted */
 static void test_block_file(void **state)
 {
@@ -350,7 +430,7 @@ static void test_block_file(void **state)
 	int fd = mkstemp(path);
 	uint32_t got, nrec, clen, rlen;
 	int codec;
-	blkwant all = { 0, 0, NULL, 0 };
+	blkwant all = { 0, 0, NULL, 0, 0, 0, 0 };
 
 	(void)state;
 	assert_true(fd >= 0);
@@ -389,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_awkward),
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_project),
 		cmocka_unit_test(test_block_file),
 	};
 	int rc;
