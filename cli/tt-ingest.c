@@ -28,8 +28,7 @@
 
 static const char usage_str[] =
 "usage: tt-ingest [-D DIR] [-F FORMAT] [--strict] [--no-sync] [--segment-size SIZE]\n"
-"                 [--format-version N]\n"
-"                 [--max-errors N] [-q] [FILE...]\n"
+"                 [--format-version N] [--max-errors N] [-q] [FILE...]\n"
 "\n"
 "Append trace records from each FILE (or standard input, also '-') to the store;\n"
 "gzip and zstd input is decompressed (told by its first bytes, not its name).\n"
