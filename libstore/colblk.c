@@ -22,6 +22,7 @@
  * by it, every copy against the output's length.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <xxhash.h>
 
@@ -381,7 +382,16 @@ typedef struct {
 	                                          * place of a map (level 1, 2) */
 } colenc;
 
-static _Thread_local colenc enc;
+static colenc *enc_ctx(void);
+
+static void enc_free(colenc *e)
+{
+	free(e->paths), free(e->cells), free(e->next), free(e->ptab), free(e->shp);
+	free(e->stab), free(e->recshape), free(e->reclen), free(e->dict), free(e->dtab);
+	free(e->ltab), free(e->lglob), free(e->lval), free(e->cidx);
+	tt_buf_free(&e->shapes), tt_buf_free(&e->cur), tt_buf_free(&e->out);
+	tt_buf_free(&e->check);
+}
 
 static uint64_t hash_key(int32_t parent, const uint8_t *p, size_t n)
 {
@@ -670,13 +680,15 @@ static void enc_trim(colenc *e)
 
 int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_buf **out)
 {
-	colenc *e = &enc;
+	colenc *e = enc_ctx();
 	size_t pos = 0, got = 0;
 	const uint8_t *rec;
 	size_t rlen;
 	uint32_t r, i;
 	int rc = 1;
 
+	if (!e)
+		return 1;
 	e->npaths = e->ncells = e->nshp = e->ndict = 0;
 	memset(e->memo, 0, sizeof e->memo);
 	e->shapes.len = e->out.len = 0;
@@ -825,7 +837,61 @@ typedef struct {
 	uint32_t npaths, nshp, ndict;
 } coldec;
 
-static _Thread_local coldec dec;
+static void dec_free(coldec *d)
+{
+	free(d->paths), free(d->shp), free(d->cs), free(d->ops), free(d->dict);
+	free(d->lmaps), free(d->cnt), free(d->pcols);
+	tt_buf_free(&d->lits), tt_buf_free(&d->mini), tt_buf_free(&d->arena);
+}
+
+/* Each thread's tables, kept between blocks and freed when the thread ends
+ * (a pthread key's destructor: a writer or scan thread leaves nothing). */
+struct colctx { colenc enc; coldec dec; };
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+
+static void ctx_free(void *p)
+{
+	struct colctx *c = p;
+
+	enc_free(&c->enc);
+	dec_free(&c->dec);
+	free(c);
+}
+
+static void ctx_key_make(void)
+{
+	(void)pthread_key_create(&ctx_key, ctx_free);
+}
+
+static struct colctx *ctx_get(void)
+{
+	struct colctx *c;
+
+	(void)pthread_once(&ctx_once, ctx_key_make);
+	if ((c = pthread_getspecific(ctx_key)))
+		return c;
+	if (!(c = calloc(1, sizeof *c)) || pthread_setspecific(ctx_key, c) != 0) {
+		free(c);
+		col_nomem = 1;
+		return NULL;
+	}
+	return c;
+}
+
+static colenc *enc_ctx(void)
+{
+	struct colctx *c = ctx_get();
+
+	return c ? &c->enc : NULL;
+}
+
+static coldec *dec_ctx(void)
+{
+	struct colctx *c = ctx_get();
+
+	return c ? &c->dec : NULL;
+}
 
 static void dec_trim(coldec *d)
 {
@@ -1208,7 +1274,7 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
     uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
     size_t *produced)
 {
-	coldec *d = &dec;
+	coldec *d = dec_ctx();
 	struct dparts pt;
 	const uint8_t *rs, *rs_end, *ls, *ls_end;
 	uint32_t i, r, lmin, i0 = nrec, i1 = nrec;
@@ -1216,6 +1282,8 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	unsigned rw, lw;
 	int rc = -1;
 
+	if (!d)
+		return -ENOMEM;
 	if (dec_parse(d, col, col_len, nrec, &pt) < 0)
 		goto done;
 	rs = pt.rs, rs_end = pt.rs_end, rw = pt.rw;
@@ -1372,12 +1440,14 @@ static int shape_pick(coldec *d, const uint8_t *col, uint32_t sh, const uint8_t 
 int colblk_project(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
     const uint8_t *const *keys, size_t nkeys, colblk_rec_fn fn, void *ctx)
 {
-	coldec *d = &dec;
+	coldec *d = dec_ctx();
 	struct dparts pt;
 	uint64_t sb = 0;
 	uint32_t r, i;
 	int rc = -1;
 
+	if (!d)
+		return -ENOMEM;
 	if (nkeys == 0 || nkeys > 15 || dec_parse(d, col, col_len, nrec, &pt) < 0)
 		goto done;
 	d->npcols = 0;
