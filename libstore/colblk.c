@@ -978,6 +978,25 @@ static int shape_compile(coldec *d, const uint8_t *col, uint32_t i)
 	return 0;
 }
 
+/* Dictionary entry i, a hex entry spelt out into the arena the first time
+ * (the arena was sized for all of them: nothing moves). */
+static const cell *dict_at(coldec *d, uint32_t i)
+{
+	cell *c = &d->dict[i];
+
+	if (c->len == 0) {
+		uint8_t *a = d->arena.data + d->arena.len;
+		size_t h = str_head(a, 2 * (size_t)c->hexnb);
+		for (uint32_t j = 0; j < c->hexnb; j++) {
+			a[h + 2 * j] = "0123456789abcdef"[c->p[j] >> 4];
+			a[h + 2 * j + 1] = "0123456789abcdef"[c->p[j] & 15];
+		}
+		d->arena.len += h + 2 * (size_t)c->hexnb;
+		c->p = a, c->len = (uint32_t)(h + 2 * (size_t)c->hexnb);
+	}
+	return c;
+}
+
 /* The str or bin payload of the msgpack value at p: is it id? */
 static int is_id(const uint8_t *p, size_t n, const char *id, size_t id_len)
 {
@@ -999,7 +1018,7 @@ static int is_id(const uint8_t *p, size_t n, const char *id, size_t id_len)
 }
 
 /* Is the next value of column q the id? (nothing taken) */
-static int next_is_id(const coldec *d, const dpath *q, const char *id, size_t id_len)
+static int next_is_id(coldec *d, const dpath *q, const char *id, size_t id_len)
 {
 	if (q->mode == COL_RAW)
 		return is_id(q->p, val_len(q->p, q->end), id, id_len);
@@ -1009,7 +1028,7 @@ static int next_is_id(const coldec *d, const dpath *q, const char *id, size_t id
 		const cell *c;
 		if (unpack(t.p, t.end, &t.bit, t.w, &x) < 0 || x >= t.nlocal)
 			return 0;
-		c = &d->dict[t.lmap[x]];
+		c = dict_at(d, t.lmap[x]);
 		return is_id(c->p, c->len, id, id_len);
 	}
 	return 0;
@@ -1084,7 +1103,7 @@ static inline int take(coldec *d, dpath *q, uint8_t *out, size_t room, size_t *l
 		uint32_t x;
 		if (dict_next(q, &x) < 0)
 			return -1;
-		c = &d->dict[q->lmap[x]];
+		c = dict_at(d, q->lmap[x]);
 		if ((n = c->len) > room)
 			return -1;
 		if (out)
@@ -1217,18 +1236,11 @@ static int dec_parse(coldec *d, const uint8_t *col, size_t col_len, uint32_t nre
 			*c = (cell){ p, (uint32_t)l, 0, 0 };
 			p += l;
 		} else if (*p == DICT_HEX) {
-			uint8_t *a = d->arena.data + d->arena.len;
-			size_t h;
+			/* spelt out when first used (dict_at): a lookup uses few */
 			p++;
 			if (get_var(&p, end, &v) < 0 || v == 0 || v > 32767 || v > (uint64_t)(end - p))
 				goto done;
-			h = str_head(a, 2 * v);
-			for (size_t j = 0; j < v; j++) {
-				a[h + 2 * j] = "0123456789abcdef"[p[j] >> 4];
-				a[h + 2 * j + 1] = "0123456789abcdef"[p[j] & 15];
-			}
-			*c = (cell){ a, (uint32_t)(h + 2 * v), 0, 0 };
-			d->arena.len += h + 2 * v;
+			*c = (cell){ p, 0, (uint32_t)v, 0 };
 			p += v;
 		} else
 			goto done;
@@ -1289,9 +1301,11 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	rs = pt.rs, rs_end = pt.rs_end, rw = pt.rw;
 	ls = pt.ls, ls_end = pt.ls_end, lw = pt.lw, lmin = pt.lmin;
 	/* records: their frames' places come from the lengths; those before the
-	 * one holding raw_from are not decoded (their columns are skipped over
-	 * and their frames hold zeros: a walk over the frames still counts them),
-	 * and decoding stops once raw_need bytes are given */
+	 * one holding raw_from are not decoded (their columns are skipped over;
+	 * their frames are there, a walk over the frames still counts them, and
+	 * each body starts with COL_NOT_GIVEN, so no reader takes it for a
+	 * record, whatever the buffer held before), and decoding stops once
+	 * raw_need bytes are given */
 	{
 		uint64_t b = 0;
 		size_t at = 0;
@@ -1330,7 +1344,7 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 			at = pos + fl;
 			pos = at + body;
 			if (r < i0) {
-				memset(dst + at, 0, body);
+				dst[at] = COL_NOT_GIVEN;
 				continue;
 			}
 			if (unpack(rs, rs_end, &sb, rw, &sh) < 0 || sh >= d->nshp)
@@ -1347,7 +1361,7 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 				for (k = 0; k < c->nops; k++, op++)
 					if (op->col != NO_COL)
 						d->paths[op->col].skip++;
-				memset(dst + at, 0, body);
+				dst[at] = COL_NOT_GIVEN;
 				continue;
 			}
 			for (k = 0; k < c->nops; k++, op++) {

@@ -28,6 +28,9 @@
 #define BLK_CODEC_COL 2            /* version 2: records laid out by field, LZ4 (6.4) */
 #define COL_LEN_MAX(raw) ((raw) + (raw) / 2 + 4096u) /* columnar bytes of a raw payload */
 #define COL_OUT_SLACK 8u           /* colblk_decode writes up to raw_len + 5 bytes */
+#define COL_NOT_GIVEN 0xc1         /* first byte of a record body a partial decode did
+                                    * not give (msgpack never uses it: no reader takes
+                                    * the rest for a record) */
 #define BLK_FLAG_SEAL 0x01u        /* seal trailer: no records */
 #define BLK_RAW_MAX (16u << 20)    /* largest raw payload a reader accepts */
 #define BLK_NREC_MAX 65535u        /* records per block (u16 counts in the index) */
@@ -315,7 +318,7 @@ int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_
  * bytes), all of them or (raw_need > 0) the records up to at least raw_need
  * bytes; *produced = bytes given. Records before the frame holding raw_from,
  * and (id not NULL) records whose "corr" is not id, are not decoded: their
- * frames are there, with zero bytes for bodies. -ENOMEM when memory ran
+ * frames are there, each body starting with COL_NOT_GIVEN. -ENOMEM when memory ran
  * short; -1 for any payload that does not decode to exactly nrec frames of
  * raw_len bytes. */
 int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
@@ -339,7 +342,8 @@ int seg_pread_full(int fd, void *buf, size_t n, uint64_t off);
 /* What a reader wants of a block: the frames before raw_from (a frame body's
  * offset) are not, nor (id set) records of other correlation ids, and nothing
  * past raw_need (0 = to the end). A columnar block gives what is not wanted
- * as frames of zero bytes; other blocks give everything up to raw_need. */
+ * as frames whose bodies start with COL_NOT_GIVEN; other blocks give
+ * everything up to raw_need. */
 typedef struct blkwant {
 	uint32_t raw_from, raw_need;
 	const char *id;

@@ -35,6 +35,10 @@ struct rawblk {
 	uint32_t nrec;
 	int64_t min_ts, max_ts;
 	uint64_t last_ticket;
+	tt_buf built;           /* the block as written (header + payload), when the
+	                         * appending thread built it (len 0: not built) */
+	int building;           /* a queued block the appending thread is building:
+	                         * the writer thread waits for it */
 };
 
 struct tt_writer {
@@ -246,6 +250,7 @@ static int seg_acquire(tt_writer *w)
 static int write_block(tt_writer *w, struct rawblk *rb)
 {
 	blkinfo *bi;
+	tt_buf *blk;
 	int rc;
 
 	if (w->npend == w->cap_pend) {
@@ -267,21 +272,27 @@ static int write_block(tt_writer *w, struct rawblk *rb)
 		rb->bi.no_rollup = bi->no_rollup;
 	}
 	blkinfo_done(bi);
-	if ((rc = blk_build(rb->raw.data, (uint32_t)rb->raw.len, bi->nrec, bi->min_ts,
-	    bi->max_ts, 0, w->segver >= 2, &w->blk)) < 0)
-		return rc;
-	if ((rc = pwrite_full(w->fd, w->blk.data, w->blk.len, w->r.end)) < 0) {
+	/* built by the appending thread, unless it had to be columnar and the
+	 * segment is of version 1 (an adopted one) */
+	blk = &rb->built;
+	if (blk->len == 0 || (blk->data[4] == BLK_CODEC_COL && w->segver < 2)) {
+		blk = &w->blk;
+		if ((rc = blk_build(rb->raw.data, (uint32_t)rb->raw.len, bi->nrec, bi->min_ts,
+		    bi->max_ts, 0, w->segver >= 2, blk)) < 0)
+			return rc;
+	}
+	if ((rc = pwrite_full(w->fd, blk->data, blk->len, w->r.end)) < 0) {
 		/* leave no partial block behind for the next commit to sit after */
 		(void)ftruncate(w->fd, (off_t)w->r.end);
 		return rc;
 	}
 	bi->off = w->r.end;
-	bi->comp_len = (uint32_t)(w->blk.len - BLK_HDR_SIZE);
+	bi->comp_len = (uint32_t)(blk->len - BLK_HDR_SIZE);
 	bi->raw_len = (uint32_t)rb->raw.len;
 	bi->last_ticket = rb->last_ticket;
 	w->npend++;
 	w->pend_ticket = rb->last_ticket;
-	w->r.end += w->blk.len;
+	w->r.end += blk->len;
 	return 0;
 }
 
@@ -335,6 +346,8 @@ static void rawblk_take(struct rawblk *dst, struct rawblk *src)
 	*dst = *src;
 	*src = tmp;
 	src->raw.len = 0;
+	src->built.len = 0;
+	src->building = 0;
 	src->nrec = 0;
 	blkinfo_reset(&src->bi);
 }
@@ -424,12 +437,18 @@ static void *writer_thread(void *arg)
 					w->pending_since = mono_ns();
 				continue;
 			}
+			if (rb->building) {
+				/* its appender is still compressing it: blocks go in order */
+				pthread_cond_wait(&w->cv_work, &w->mu);
+				continue;
+			}
 			/* write the oldest queued block; its slot stays taken until done */
 			pthread_mutex_unlock(&w->mu);
 			rc = write_block(w, rb);
 			pthread_mutex_lock(&w->mu);
 			w->pending_bytes -= rb->raw.len < w->pending_bytes ? rb->raw.len : w->pending_bytes;
 			rb->raw.len = 0;
+			rb->built.len = 0;
 			rb->nrec = 0;
 			w->qhead = (w->qhead + 1) % QMAX;
 			w->qlen--;
@@ -607,9 +626,28 @@ int64_t tt_writer_append_decoded(tt_writer *w, const uint8_t *rec, size_t len)
 			pthread_mutex_unlock(&w->mu);
 			return TT_ECLOSED;
 		}
-		rawblk_take(&w->q[(w->qhead + w->qlen) % QMAX], &w->cur);
-		w->qlen++;
-		pthread_cond_signal(&w->cv_work);
+		{
+			/* the block is laid out and compressed here, on the appending
+			 * thread, outside the lock: the writer thread is left the
+			 * writes and commits (it waits for a slot still building) */
+			struct rawblk *rb = &w->q[(w->qhead + w->qlen) % QMAX];
+			int columnar = w->segver >= 2;
+			rawblk_take(rb, &w->cur);
+			rb->building = 1;
+			w->qlen++;
+			pthread_mutex_unlock(&w->mu);
+			blkinfo_done(&rb->bi);
+			if (blk_build(rb->raw.data, (uint32_t)rb->raw.len, rb->bi.nrec, rb->bi.min_ts,
+			    rb->bi.max_ts, 0, columnar, &rb->built) < 0)
+				rb->built.len = 0; /* the writer thread builds it */
+			pthread_mutex_lock(&w->mu);
+			rb->building = 0;
+			pthread_cond_signal(&w->cv_work);
+			if (w->err || w->stop) {
+				pthread_mutex_unlock(&w->mu);
+				return TT_ECLOSED;
+			}
+		}
 	}
 	if ((rc = tt_buf_reserve(&w->cur.raw, fl + len)) < 0) {
 		pthread_mutex_unlock(&w->mu);
@@ -764,10 +802,13 @@ int tt_writer_close(tt_writer *w, int seal)
 		close(w->efd);
 	for (int i = 0; i < QMAX; i++) {
 		tt_buf_free(&w->q[i].raw);
+		tt_buf_free(&w->q[i].built);
 		blkinfo_free(&w->q[i].bi);
 	}
 	tt_buf_free(&w->cur.raw);
+	tt_buf_free(&w->cur.built);
 	tt_buf_free(&w->spare.raw);
+	tt_buf_free(&w->spare.built);
 	blkinfo_free(&w->cur.bi);
 	blkinfo_free(&w->spare.bi);
 	tt_buf_free(&w->blk);

@@ -108,13 +108,13 @@ static void round_trip(const uint8_t *p, size_t n)
 		    id_len, out.data, &got) == 0 && got == raw.len);
 		while (rec_next(out.data, got, &p2, &r2, &l2) > 0) {
 			const uint8_t *o = raw.data + (r2 - out.data);
-			size_t k = 0;
-			if (memcmp(r2, o, l2) == 0)
-				continue;
-			/* not given: another id's record, zeros */
-			while (k < l2 && r2[k] == 0)
-				k++;
-			FUZZ_ASSERT(k == l2);
+			int64_t ts2;
+			const char *c2;
+			size_t c2n;
+			/* given: equal; not given (another id's): marked as such */
+			FUZZ_ASSERT(memcmp(r2, o, l2) == 0 || r2[0] == COL_NOT_GIVEN);
+			if (r2[0] == COL_NOT_GIVEN)
+				FUZZ_ASSERT(tt_rec_ts_corr(r2, l2, &ts2, &c2, &c2n) < 0);
 		}
 		FUZZ_ASSERT(p2 == raw.len);
 	}
