@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -209,28 +208,6 @@ int store_wtxn_commit(tt_store *s, MDB_txn *txn)
 void store_wtxn_abort(tt_store *s, MDB_txn *txn)
 {
 	mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&s->txn_lock);
-}
-
-/* The index pages a writer reads while it commits stay mapped in its address
- * space and count in its resident set, though they belong to the page cache:
- * LMDB's map is read-only here (no MDB_WRITEMAP; pages are written with
- * pwrite). Every STORE_MAP_RELEASE commits the writer hands them back:
- * MADV_DONTNEED on a shared file mapping only drops this process's page table
- * entries; the pages stay cached for every reader, and the next access maps
- * them again (a minor fault, about 0.2 us a page). Without it a writer's RSS
- * grows with the index (272 MiB at 10 M records). Under txn_lock, so that no
- * resize moves the map meanwhile. */
-void store_map_release(tt_store *s)
-{
-	MDB_envinfo ei;
-
-	if (++s->map_commits < STORE_MAP_RELEASE)
-		return;
-	s->map_commits = 0;
-	pthread_rwlock_rdlock(&s->txn_lock);
-	if (mdb_env_info(s->env, &ei) == 0 && ei.me_mapaddr)
-		(void)madvise(ei.me_mapaddr, ei.me_mapsize, MADV_DONTNEED);
 	pthread_rwlock_unlock(&s->txn_lock);
 }
 

@@ -237,7 +237,6 @@ struct tt_store {
 	uint32_t gen;
 	unsigned version;           /* meta "version": 1, or 2 once a version-2 segment exists */
 	unsigned seg_version;       /* the version new segments get (2; 1 under TT_OPEN_FORMAT1) */
-	unsigned map_commits;       /* commits since the writer last released the map */
 	pthread_rwlock_t txn_lock;  /* shared per txn; exclusive to resize the map */
 	pthread_mutex_t mu;         /* dbi cache, fd cache, rtxn cache */
 	pthread_mutex_t dbi_mu;     /* serialises mdb_dbi_open */
@@ -273,10 +272,6 @@ void store_rtxn_done(tt_store *s, MDB_txn *txn);
 int store_wtxn(tt_store *s, MDB_txn **txn);   /* begin a write txn */
 int store_wtxn_commit(tt_store *s, MDB_txn *txn); /* commit; MAP_FULL grows and returns MDB_MAP_FULL so the caller redoes */
 void store_wtxn_abort(tt_store *s, MDB_txn *txn);
-/* After a writer's commit: now and then, drop the index pages mapped in
- * this process (they stay in the page cache; see store.c). */
-#define STORE_MAP_RELEASE 8
-void store_map_release(tt_store *s);
 int store_map_grow(tt_store *s); /* double the map; no txn of ours may be live */
 int store_seg_dbi(tt_store *s, uint64_t seg, int create, MDB_txn *wtxn, MDB_dbi *out);
 void store_forget_seg(tt_store *s, uint64_t seg);

@@ -322,7 +322,6 @@ static int commit_pending(tt_writer *w)
 		return rc;
 	w->r = r;
 	w->npend = 0;
-	store_map_release(w->s);
 	return 0;
 }
 
