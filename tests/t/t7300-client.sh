@@ -47,12 +47,23 @@ test_expect_success '8 threads' '
 	[ $(( $(count) - before )) -eq 2400 ]
 '
 
-test_expect_success 'fork: parent and child each send their own records, none twice' '
-	before=$(count) &&
-	"$EX" -s "$SOCK" -n 20 --fork >/dev/null 2>stats &&
-	cat stats &&
-	[ $(( $(count) - before )) -eq 180 ]
-'
+# Under ASan (GCC 12's libasan) a fork while another thread holds one of
+# the sanitizer allocator's size-class locks leaves that lock held in the
+# child: the child's new sender thread then waits in malloc forever (seen in
+# gdb: SizeClassAllocator64::GetFromAllocator, Mutex::Lock). glibc's malloc
+# takes its locks around fork; libasan 12 does not. The normal build runs it.
+case "$TT_BUILD" in
+*-san)
+	test_skip "fork: parent and child each send their own records, none twice" \
+	    "libasan 12 does not hold its allocator's locks across fork (the child's threads can deadlock in malloc)" ;;
+*)
+	test_expect_success 'fork: parent and child each send their own records, none twice' '
+		before=$(count) &&
+		"$EX" -s "$SOCK" -n 20 --fork >/dev/null 2>stats &&
+		cat stats &&
+		[ $(( $(count) - before )) -eq 180 ]
+	' ;;
+esac
 
 test_expect_success 'samplers: const:0 records no span; children follow the root' '
 	before=$(count kind=span) &&
