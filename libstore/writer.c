@@ -212,12 +212,31 @@ static int seg_too_old_or_big(const tt_store *s, const segrec *r)
 	    store_now() - r->created_ns >= s->o.segment_age_ns;
 }
 
-/* A recovered orphan: sealed if too old or big, else adopted (kept: 1). */
+/* Is seg the newest segment ever created? Only that one may take new
+ * records: gc deletes oldest ids first, so records appended to an older id
+ * than another segment's would go before records older than them. (An older
+ * unsealed segment: a tt-gc --rotate killed after it took a new segment's
+ * lock from its creator, who then made another; t8000's gc kills.) */
+static int seg_newest(tt_store *s, uint64_t seg)
+{
+	MDB_txn *t;
+	uint64_t next = 0;
+
+	if (store_rtxn(s, &t) != 0)
+		return 0;
+	(void)store_get_u64(t, s->db_meta, "next_seg", &next);
+	store_rtxn_done(s, t);
+	return next && seg == next - 1;
+}
+
+/* A recovered orphan: sealed if too old or big, or not the newest segment,
+ * else adopted (kept: 1). */
 static int adopt(void *ctx, uint64_t seg, int fd, segrec *r, int rc)
 {
 	tt_writer *w = ctx;
 
-	if (rc == 0 && r->state == TT_SEG_ACTIVE && r->end > 0 && seg_too_old_or_big(w->s, r))
+	if (rc == 0 && r->state == TT_SEG_ACTIVE && r->end > 0 &&
+	    (seg_too_old_or_big(w->s, r) || !seg_newest(w->s, seg)))
 		rc = seg_seal(w->s, seg, fd, r);
 	if (rc != 0 || r->state != TT_SEG_ACTIVE || r->end == 0)
 		return 0;
