@@ -124,8 +124,8 @@ int main(int argc, char **argv)
 			if (stat(seg, &sb) == 0)
 				orc = TT_ECORRUPT;
 		}
-		if (orc == TT_ECORRUPT || orc == MDB_INVALID || orc == MDB_CORRUPTED ||
-		    orc == MDB_PAGE_NOTFOUND || orc == MDB_VERSION_MISMATCH || orc == MDB_BAD_TXN) {
+		if (orc == TT_ECORRUPT || tt_index_damaged(orc) ||
+		    orc == MDB_VERSION_MISMATCH) {
 			printf("index: %s: %s\n", tt_strerror(orc),
 			    "the index is damaged; tt-check --rebuild-index rebuilds it from the segments");
 			cli_check_stdout();

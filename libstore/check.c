@@ -194,10 +194,10 @@ static int index_damaged(struct checker *ck, uint64_t seg, int rc, const char *w
 {
 	char msg[160];
 
-	if (rc != MDB_PAGE_NOTFOUND && rc != MDB_CORRUPTED)
+	if (!mdb_damage(rc))
 		return 0;
 	snprintf(msg, sizeof msg, "%s unreadable (%s): run tt-check --rebuild-index", what,
-	    mdb_strerror(rc));
+	    rc == MDB_BAD_TXN ? "LMDB: a page it needs is missing" : mdb_strerror(rc));
 	report(ck, seg, 0, TT_ECORRUPT, msg);
 	return 1;
 }
@@ -604,8 +604,12 @@ static int check_all(tt_store *s, struct checker *ck)
 
 	uint64_t total = 0, done = 0;
 
-	if ((rc = index_seg_list(s, SEGS_WITH_BAD, &rows, &n)) < 0)
-		return rc;
+	if ((rc = index_seg_list(s, SEGS_WITH_BAD, &rows, &n)) < 0) {
+		if (!mdb_damage(rc))
+			return rc;
+		index_damaged(ck, 0, rc, "segment table");
+		return ck->count;
+	}
 	for (size_t i = 0; i < n; i++)
 		total += rows[i].r.end;
 	for (size_t i = 0; i < n; i++) {

@@ -48,6 +48,11 @@ const char *tt_strerror(int err)
 	return "unknown error";
 }
 
+int tt_index_damaged(int err)
+{
+	return err == TT_ECORRUPT || err == MDB_INVALID || mdb_damage(err);
+}
+
 int64_t store_now(void)
 {
 	struct timespec ts;

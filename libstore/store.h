@@ -262,6 +262,17 @@ static inline void store_progress(const tt_store *s, const char *what, uint64_t 
 /* LMDB returns positive errno values for system errors; the API promises -errno. */
 static inline int mdb_rc(int rc) { return rc > 0 ? -rc : rc; }
 
+/* Did a read of the index meet damage? A page that is not there or not what
+ * its parent says, and MDB_BAD_TXN: LMDB marks a read txn failed when a page
+ * it loads on its own is missing (mdb_cursor_init ignores the error of
+ * loading a named database's root), and every later call on the txn returns
+ * MDB_BAD_TXN. TeraTrace never uses a failed txn again, so in a read txn
+ * that code means damage (t8200: a flipped bit in mm_last_pg). */
+static inline int mdb_damage(int rc)
+{
+	return rc == MDB_PAGE_NOTFOUND || rc == MDB_CORRUPTED || rc == MDB_BAD_TXN;
+}
+
 /* store.c */
 int store_env_open(tt_store *s, const char *path); /* s->env, main dbs, meta */
 void store_env_close(tt_store *s);

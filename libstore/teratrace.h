@@ -33,6 +33,9 @@ extern "C" {
 #define TT_VERSION_STRING "0.1.0"
 
 const char *tt_strerror(int err);
+/* 1 when err says the LMDB index is damaged (not there, cut short, a page
+ * missing or wrong): tt-check --rebuild-index rebuilds it from the segments. */
+int tt_index_damaged(int err);
 
 /* ---- opening a store */
 
