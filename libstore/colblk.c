@@ -253,15 +253,14 @@ static size_t int_put(uint8_t *p, int64_t v)
 	return 9;
 }
 
-/* The value at p (len bytes) as an int64 whose canonical encoding is exactly
- * these bytes; 0 when it is not one. */
-static int int_get(const uint8_t *p, size_t len, int64_t *v)
+/* The msgpack int of exactly len bytes at p, in any width a reader takes
+ * (an int64; a uint64 above it is not one): 1, else 0. */
+static int mp_int(const uint8_t *p, size_t len, int64_t *v)
 {
-	uint8_t tmp[9];
 	uint8_t b = p[0];
 
-	if (b <= 0x7f) *v = b;
-	else if (b >= 0xe0) *v = (int8_t)b;
+	if (b <= 0x7f && len == 1) *v = b;
+	else if (b >= 0xe0 && len == 1) *v = (int8_t)b;
 	else if (b == 0xcc && len == 2) *v = p[1];
 	else if (b == 0xcd && len == 3) *v = be16(p + 1);
 	else if (b == 0xce && len == 5) *v = be32(p + 1);
@@ -276,8 +275,26 @@ static int int_get(const uint8_t *p, size_t len, int64_t *v)
 	else if (b == 0xd3 && len == 9) *v = (int64_t)be64(p + 1);
 	else
 		return 0;
+	return 1;
+}
+
+/* The value at p (len bytes) as an int64 whose canonical encoding is exactly
+ * these bytes; 0 when it is not one. */
+static int int_get(const uint8_t *p, size_t len, int64_t *v)
+{
+	uint8_t tmp[9];
+
 	/* the same length and type byte: the same bytes (both big-endian) */
-	return int_put(tmp, *v) == len && tmp[0] == b;
+	return mp_int(p, len, v) && int_put(tmp, *v) == len && tmp[0] == p[0];
+}
+
+int colval_int(const colval *v, int64_t *out)
+{
+	if (v->is_int) {
+		*out = v->i;
+		return 0;
+	}
+	return v->p && v->n && mp_int(v->p, v->n, out) ? 0 : -1;
 }
 
 static const uint8_t hexdigit[256] = {
@@ -818,7 +835,7 @@ typedef struct {
 	uint32_t first, nops, litlen;
 	uint32_t corr;                 /* the column of its top-level "corr", else NO_COL */
 	int state;                     /* 0 not compiled yet, 1 compiled */
-	uint32_t pfirst, pn;           /* colblk_project: its wanted columns, at pcols */
+	uint32_t pfirst, pn;           /* colblk_fields: its wanted columns, at pcols */
 	int pstate;                    /* ... 0 not yet listed, 1 listed */
 } dshape;
 
@@ -831,8 +848,7 @@ typedef struct {
 	cell *dict; uint32_t cap_dict;
 	uint32_t *lmaps; uint32_t cap_lmaps;
 	uint32_t *cnt; uint32_t cap_cnt;
-	uint32_t *pcols; uint32_t npcols, cap_pcols;
-	tt_buf mini;                   /* colblk_project's record */
+	uint32_t *pcols; uint32_t npcols, cap_pcols; /* column << 4 | key */
 	tt_buf arena;
 	uint32_t npaths, nshp, ndict;
 } coldec;
@@ -841,7 +857,7 @@ static void dec_free(coldec *d)
 {
 	free(d->paths), free(d->shp), free(d->cs), free(d->ops), free(d->dict);
 	free(d->lmaps), free(d->cnt), free(d->pcols);
-	tt_buf_free(&d->lits), tt_buf_free(&d->mini), tt_buf_free(&d->arena);
+	tt_buf_free(&d->lits), tt_buf_free(&d->arena);
 }
 
 /* Each thread's tables, kept between blocks and freed when the thread ends
@@ -905,8 +921,6 @@ static void dec_trim(coldec *d)
 		tt_buf_free(&d->arena);
 	if (d->lits.cap > COL_KEEP)
 		tt_buf_free(&d->lits);
-	if (d->mini.cap > 4 * COL_KEEP)
-		tt_buf_free(&d->mini);
 }
 
 #define NO_COL UINT32_MAX
@@ -1401,7 +1415,8 @@ done:
 /* ---- projection: a few level-1 fields of every record */
 
 /* List the columns of shape sh whose level-1 key is one of keys, in the
- * shape's order (a nested map's entries are passed over). */
+ * shape's order (a nested map's entries are passed over), each with the
+ * number of its key. */
 static int shape_pick(coldec *d, const uint8_t *col, uint32_t sh, const uint8_t *const *keys,
     size_t nkeys)
 {
@@ -1439,7 +1454,7 @@ static int shape_pick(coldec *d, const uint8_t *col, uint32_t sh, const uint8_t 
 			if (kl == q->klen && memcmp(keys[k], q->key, kl) == 0) {
 				if (GROW(d->pcols, d->cap_pcols, d->npcols + 1) < 0)
 					return -1;
-				d->pcols[d->npcols++] = (uint32_t)(e >> 1);
+				d->pcols[d->npcols++] = (uint32_t)(e >> 1) << 4 | (uint32_t)k;
 				c->pn++;
 				break;
 			}
@@ -1451,11 +1466,48 @@ static int shape_pick(coldec *d, const uint8_t *col, uint32_t sh, const uint8_t 
 	return 0;
 }
 
-int colblk_project(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
-    const uint8_t *const *keys, size_t nkeys, colblk_rec_fn fn, void *ctx)
+/* The next value of column q as a colval: nothing is copied. */
+static inline int take_val(coldec *d, dpath *q, colval *v)
+{
+	uint64_t u;
+	size_t n;
+
+	switch (q->mode) {
+	case COL_RAW:
+		if (!(n = val_len(q->p, q->end)))
+			return -1;
+		*v = (colval){ q->p, (uint32_t)n, 0, 0, 0 };
+		q->p += n;
+		return 0;
+	case COL_INT:
+	case COL_DELTA: {
+		int64_t x;
+		if (get_var(&q->p, q->end, &u) < 0)
+			return -1;
+		x = unzz(u);
+		if (q->mode == COL_DELTA)
+			x = q->prev = (int64_t)((uint64_t)q->prev + (uint64_t)x);
+		*v = (colval){ NULL, 0, 0, 1, x };
+		return 0;
+	}
+	default: {
+		const cell *c;
+		uint32_t x;
+		if (dict_next(q, &x) < 0)
+			return -1;
+		c = dict_at(d, q->lmap[x]);
+		*v = (colval){ c->p, c->len, q->lmap[x] + 1, 0, 0 };
+		return 0;
+	}
+	}
+}
+
+int colblk_fields(const uint8_t *col, size_t col_len, uint32_t nrec, const uint8_t *const *keys,
+    size_t nkeys, colblk_vals_fn fn, void *ctx)
 {
 	coldec *d = dec_ctx();
 	struct dparts pt;
+	colval v[15];
 	uint64_t sb = 0;
 	uint32_t r, i;
 	int rc = -1;
@@ -1467,15 +1519,8 @@ int colblk_project(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t r
 	d->npcols = 0;
 	for (i = 0; i < d->nshp; i++)
 		d->cs[i].pstate = 0;
-	d->mini.len = 0;
-	if (tt_buf_reserve(&d->mini, (size_t)raw_len + 16) < 0) {
-		col_nomem = 1;
-		goto done;
-	}
 	for (r = 0; r < nrec; r++) {
 		const dshape *c;
-		uint8_t *m = d->mini.data;
-		size_t at = 1, room = (size_t)raw_len + 15;
 		uint32_t sh;
 		int k;
 		if (unpack(pt.rs, pt.rs_end, &sb, pt.rw, &sh) < 0 || sh >= d->nshp)
@@ -1483,19 +1528,15 @@ int colblk_project(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t r
 		if (!d->cs[sh].pstate && shape_pick(d, col, sh, keys, nkeys) < 0)
 			goto done;
 		c = &d->cs[sh];
-		m[0] = (uint8_t)(0x80 | c->pn);
+		memset(v, 0, nkeys * sizeof *v);
+		/* every wanted column of the shape is taken, a key met twice
+		 * included (the last one is the record's, as for a reader) */
 		for (i = 0; i < c->pn; i++) {
-			dpath *q = &d->paths[d->pcols[c->pfirst + i]];
-			size_t vl;
-			if (q->klen > room - at)
+			uint32_t e = d->pcols[c->pfirst + i];
+			if (take_val(d, &d->paths[e >> 4], &v[e & 15]) < 0)
 				goto done;
-			memcpy(m + at, q->key, q->klen);
-			at += q->klen;
-			if (take(d, q, m + at, room - at, &vl) < 0)
-				goto done;
-			at += vl;
 		}
-		if ((k = fn(ctx, m, at, r)) != 0) {
+		if ((k = fn(ctx, v, r)) != 0) {
 			rc = k < 0 ? k : 0;
 			goto out;
 		}

@@ -348,40 +348,54 @@ static int scan_chunk(tt_store *s, uint64_t seq, int reverse, struct bref *out, 
 /* ---- a few fields of every record (store_scan_fields) */
 
 struct fscan {
-	tt_rec_fn fn;
+	scan_vals_fn fn;
 	void *ctx;
 	int64_t since, until;
 	uint64_t seq;
+	const uint8_t *const *keys;
+	size_t nkeys;
+	colval v[15];
 };
 
-static int fscan_deliver(struct fscan *f, const uint8_t *rec, size_t len, uint32_t idx)
+static int fscan_col(void *ctx, const colval *v, uint32_t idx)
 {
+	struct fscan *f = ctx;
 	int64_t ts;
-	const char *corr;
-	size_t cl;
 
-	if (tt_rec_ts_corr(rec, len, &ts, &corr, &cl) < 0 || ts < f->since || ts > f->until)
+	if (colval_int(&v[0], &ts) < 0 || ts < f->since || ts > f->until)
 		return 0;
-	tt_rec tr = { rec, len, ts, f->seq, idx };
-	return f->fn(f->ctx, &tr);
+	return f->fn(f->ctx, v, f->seq);
 }
 
-static int fscan_col(void *ctx, const uint8_t *rec, size_t len, uint32_t idx)
+/* a whole record's top-level scalars named by the keys (the last one met) */
+static int fscan_kv(void *ctx, int in_attrs, const char *k, size_t kn, const tt_value *v)
 {
-	return fscan_deliver(ctx, rec, len, idx);
+	struct fscan *f = ctx;
+
+	if (in_attrs)
+		return 0;
+	for (size_t i = 0; i < f->nkeys; i++)
+		if ((size_t)(f->keys[i][0] & 0x1f) == kn && memcmp(f->keys[i] + 1, k, kn) == 0) {
+			f->v[i] = (colval){ v->raw, (uint32_t)v->raw_len, 0, 0, 0 };
+			break;
+		}
+	return 0;
 }
 
 int store_scan_fields(tt_store *s, int64_t since, int64_t until, const uint8_t *const *keys,
-    size_t nkeys, tt_rec_fn fn, void *ctx)
+    size_t nkeys, scan_vals_fn fn, void *ctx)
 {
 	struct bref ch[SCAN_CHUNK];
 	tt_buf io = { 0 }, raw = { 0 };
-	struct fscan f = { fn, ctx, since, until, 0 };
+	struct fscan f = { fn, ctx, since, until, 0, keys, nkeys, { { 0 } } };
 	uint64_t from = 1;
 	int rc = 0, stop = 0;
 
 	if (nkeys == 0 || nkeys > 15)
 		return -EINVAL;
+	for (size_t k = 0; k < nkeys; k++)
+		if ((keys[k][0] & 0xe0) != 0xa0)
+			return -EINVAL;
 	store_buf_take(s, &io);
 	store_buf_take(s, &raw);
 	while (!stop) {
@@ -401,8 +415,7 @@ int store_scan_fields(tt_store *s, int64_t since, int64_t until, const uint8_t *
 			    store_read_block(s, b->seg, b->off, b->comp_len, &want, &io, &raw, &got) < 0)
 				continue;
 			if (want.got_layout) {
-				rc = colblk_project(raw.data, got, b->nrec, want.frames_len, keys, nkeys,
-				    fscan_col, &f);
+				rc = colblk_fields(raw.data, got, b->nrec, keys, nkeys, fscan_col, &f);
 				if (rc == -1) {
 					/* a layout that does not decode: damage, as a reader meets it */
 					store_problem(s, b->seg, b->off, TT_ECORRUPT,
@@ -414,8 +427,13 @@ int store_scan_fields(tt_store *s, int64_t since, int64_t until, const uint8_t *
 				continue;
 			}
 			while (rec_next(raw.data, got, &p, &rec, &len) > 0) {
-				int r = fscan_deliver(&f, rec, len, nrec++);
-				if (r < 0) { rc = r; goto out; }
+				int r;
+				memset(f.v, 0, nkeys * sizeof *f.v);
+				if (tt_rec_scalars(rec, len, fscan_kv, &f) < 0) {
+					nrec++;
+					continue;
+				}
+				if ((r = fscan_col(&f, f.v, nrec++)) < 0) { rc = r; goto out; }
 				if (r > 0) { stop = 1; break; }
 			}
 		}

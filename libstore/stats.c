@@ -49,10 +49,24 @@ struct sq {
 	int fields;                 /* only well-known level-1 fields are needed (no
 	                             * filter, no sums, groups of service/name/kind) */
 	int err;
+	/* fields: the accumulator of a block's dictionary entries (gslot), and
+	 * each early accumulator's histogram counts before they go in (dense) */
+	struct gslot *gc;
+	uint64_t gen;               /* the block of the values (its seq, never 0) */
+	int rel[3];                 /* service, name, kind: grouped by or a condition */
+	uint32_t **dense, *dense_n;
 };
 
-/* What on_rec reads of a record when sq->fields: columnar blocks give only
- * these (store_scan_fields), so a scan reads 7 columns, not whole records. */
+#define GC_SLOTS 64
+#define GC_REJECT UINT32_MAX /* the values fail the query's conditions */
+#define GC_NONE UINT32_MAX   /* a value not from the dictionary: not cached */
+struct gslot { uint64_t gen; int64_t bucket; uint32_t d[3], acc; };
+
+#define DENSE_ACCS 256 /* accumulators with dense histogram counts */
+
+/* What a scan reads of a record when sq->fields (on_vals): a columnar block
+ * gives these values straight from 7 of its columns (store_scan_fields), and
+ * a service's dictionary entry stands for its group within the block. */
 static const uint8_t *const stat_keys[] = {
 	(const uint8_t *)"\xa2" "ts", (const uint8_t *)"\xa7" "service",
 	(const uint8_t *)"\xa4" "name", (const uint8_t *)"\xa4" "kind",
@@ -239,14 +253,172 @@ static int on_rec(void *ctx, const tt_rec *r)
 	return 0;
 }
 
+/* ---- the scan path of a query that needs only stat_keys (sq->fields) */
+
+enum { SK_TS, SK_SVC, SK_NAME, SK_KIND, SK_LEVEL, SK_STATUS, SK_DUR };
+
+/* A msgpack str's text; 0 for anything else (a reader's rule: the
+ * well-known fields are strings or absent). */
+static int val_str(const colval *v, const char **p, size_t *n)
+{
+	const uint8_t *b = v->p;
+	size_t h, len;
+
+	if (!b || v->n == 0)
+		return 0;
+	if ((b[0] & 0xe0) == 0xa0)
+		h = 1, len = b[0] & 0x1f;
+	else if (b[0] == 0xd9 && v->n >= 2)
+		h = 2, len = b[1];
+	else if (b[0] == 0xda && v->n >= 3)
+		h = 3, len = (size_t)b[1] << 8 | b[2];
+	else if (b[0] == 0xdb && v->n >= 5)
+		h = 5, len = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+	else
+		return 0;
+	if (h + len != v->n)
+		return 0;
+	*p = (const char *)b + h, *n = len;
+	return 1;
+}
+
+/* Histogram counts of accumulator i (one of the first DENSE_ACCS) go into a
+ * plain array, one counter a bucket, and into its tt_hist at the end of the
+ * scan (dense_flush): a sorted insert per record was a tenth of a scan. */
+#define DENSE_N ((uint32_t)tt_hist_bucket(INT64_MAX) + 1)
+
+static int dense_flush_one(struct sq *sq, size_t i)
+{
+	uint32_t *c = sq->dense[i];
+
+	for (uint32_t b = 0; b < DENSE_N; b++)
+		if (c[b]) {
+			if (tt_hist_add(&sq->v[i].h, (uint16_t)b, c[b]) < 0)
+				return -ENOMEM; /* the query fails: its counts do not matter */
+			c[b] = 0;
+		}
+	sq->dense_n[i] = 0;
+	return 0;
+}
+
+static int dense_add(struct sq *sq, size_t i, int64_t dur)
+{
+	if (i >= DENSE_ACCS)
+		return tt_hist_add(&sq->v[i].h, tt_hist_bucket(dur), 1);
+	if (!sq->dense && (!(sq->dense = calloc(DENSE_ACCS, sizeof *sq->dense)) ||
+	    !(sq->dense_n = calloc(DENSE_ACCS, sizeof *sq->dense_n))))
+		return -ENOMEM;
+	if (!sq->dense[i] && !(sq->dense[i] = calloc(DENSE_N, sizeof **sq->dense)))
+		return -ENOMEM;
+	sq->dense[i][tt_hist_bucket(dur)]++;
+	/* a counter holds what the accumulator took since the last flush */
+	return ++sq->dense_n[i] == UINT32_MAX ? dense_flush_one(sq, i) : 0;
+}
+
+static int dense_flush(struct sq *sq)
+{
+	int rc = 0;
+
+	for (size_t i = 0; sq->dense && rc == 0 && i < DENSE_ACCS && i < sq->n; i++)
+		if (sq->dense[i] && sq->dense_n[i])
+			rc = dense_flush_one(sq, i);
+	return rc;
+}
+
+/* The accumulator of a record's group and bucket; GC_REJECT when the
+ * record fails the query's conditions. Within a block, records whose
+ * service, name and kind are the same dictionary entries share it. */
+static int vals_acc(struct sq *sq, const colval *v, int64_t bucket, uint32_t *acc)
+{
+	const tt_statq *q = sq->q;
+	const char *p[3] = { NULL, NULL, NULL };
+	size_t n[3] = { 0, 0, 0 };
+	uint32_t d[3], slot = 0;
+	int cache = 1;
+	struct sacc *a;
+
+	for (int j = 0; j < 3; j++) {
+		int str = sq->rel[j] && val_str(&v[SK_SVC + j], &p[j], &n[j]);
+		d[j] = !str ? 0 : v[SK_SVC + j].dict ? v[SK_SVC + j].dict : GC_NONE;
+		if (d[j] == GC_NONE)
+			cache = 0;
+	}
+	if (cache) {
+		struct gslot *g;
+		slot = (uint32_t)((d[0] * 0x9e3779b1u ^ d[1] * 0x85ebca77u ^ d[2] * 0xc2b2ae3du ^
+		    (uint64_t)bucket * 0x27d4eb2fu) >> 7) & (GC_SLOTS - 1);
+		g = &sq->gc[slot];
+		if (g->gen == sq->gen && g->bucket == bucket && g->d[0] == d[0] && g->d[1] == d[1] &&
+		    g->d[2] == d[2]) {
+			*acc = g->acc;
+			return 0;
+		}
+	}
+	if (!str_in(p[0], n[0], q->services, q->nservices) ||
+	    !str_in(p[1], n[1], q->names, q->nnames) || !str_in(p[2], n[2], q->kinds, q->nkinds)) {
+		*acc = GC_REJECT;
+	} else {
+		sq->key.len = 0;
+		for (size_t i = 0; i < q->nby; i++) {
+			int w = sq->by_well[i];
+			if (key_add(&sq->key, p[w] ? p[w] : "", n[w]) < 0)
+				return -ENOMEM;
+		}
+		if (!(a = acc_get(sq, bucket)))
+			return sq->err ? sq->err : -ENOMEM;
+		*acc = (uint32_t)(a - sq->v);
+	}
+	if (cache)
+		sq->gc[slot] = (struct gslot){ sq->gen, bucket, { d[0], d[1], d[2] }, *acc };
+	return 0;
+}
+
+static int on_vals(void *ctx, const colval *v, uint64_t block)
+{
+	struct sq *sq = ctx;
+	const char *lp, *sp;
+	size_t ln, sn;
+	int64_t ts, dur;
+	uint32_t i = GC_REJECT;
+	struct sacc *a;
+	int rc;
+
+	sq->gen = block; /* another block: other dictionary entries */
+	if (colval_int(&v[SK_TS], &ts) < 0 || ts < sq->q->since || ts > sq->q->until)
+		return 0;
+	if ((rc = vals_acc(sq, v, bucket_of(sq->q, ts), &i)) < 0)
+		return rc;
+	if (i == GC_REJECT)
+		return 0;
+	a = &sq->v[i];
+	a->count++;
+	if ((val_str(&v[SK_LEVEL], &lp, &ln) && tt_level_parse(lp, ln) >= TT_LVL_ERROR) ||
+	    (val_str(&v[SK_STATUS], &sp, &sn) && sn == 5 && strncasecmp(sp, "error", 5) == 0))
+		a->errors++;
+	if (colval_int(&v[SK_DUR], &dur) == 0 && dur >= 0) {
+		dur_add(a, 1, (uint64_t)dur, dur, dur);
+		if (dense_add(sq, i, dur) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int scan_one(struct sq *sq, int64_t since, int64_t until)
 {
 	tt_scan sc;
 	int rc;
 
-	if (sq->fields)
-		return store_scan_fields(sq->s, since, until, stat_keys,
-		    sizeof stat_keys / sizeof stat_keys[0], on_rec, sq);
+	if (sq->fields) {
+		const tt_statq *q = sq->q;
+		if (!sq->gc && !(sq->gc = calloc(GC_SLOTS, sizeof *sq->gc)))
+			return -ENOMEM;
+		sq->rel[0] = q->nservices > 0, sq->rel[1] = q->nnames > 0, sq->rel[2] = q->nkinds > 0;
+		for (size_t i = 0; i < q->nby; i++)
+			sq->rel[sq->by_well[i]] = 1;
+		rc = store_scan_fields(sq->s, since, until, stat_keys,
+		    sizeof stat_keys / sizeof stat_keys[0], on_vals, sq);
+		return rc < 0 ? rc : dense_flush(sq);
+	}
 	memset(&sc, 0, sizeof sc);
 	sc.since = since;
 	sc.until = until;
@@ -328,6 +500,12 @@ static int sq_merge(struct sq *a, const struct sq *b)
 
 static void sq_free(struct sq *sq)
 {
+	if (sq->dense)
+		for (size_t i = 0; i < DENSE_ACCS; i++)
+			free(sq->dense[i]);
+	free(sq->dense);
+	free(sq->dense_n);
+	free(sq->gc);
 	for (size_t i = 0; i < sq->n; i++)
 		tt_hist_free(&sq->v[i].h);
 	free(sq->v);

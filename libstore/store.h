@@ -330,15 +330,28 @@ int colblk_encode(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, const tt_
 int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
     uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
     size_t *produced);
-/* For each record of a columnar payload, in order: a map of only its level-1
- * fields named by keys (each a whole msgpack str; at most 15), in the
- * record's key order, so a canonical record gives a canonical map (ts first,
- * corr second when wanted), handed to fn with its index; the other columns
- * are never read. fn returns 0 to go on, >0 to stop, <0 to fail with that.
- * -ENOMEM, -1 for a layout that does not decode. */
-typedef int (*colblk_rec_fn)(void *ctx, const uint8_t *rec, size_t len, uint32_t idx);
-int colblk_project(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
-    const uint8_t *const *keys, size_t nkeys, colblk_rec_fn fn, void *ctx);
+/* One wanted level-1 field of a record (colblk_fields, store_scan_fields):
+ * absent (p NULL, not is_int), an integer (is_int: i), or its msgpack value,
+ * n bytes at p, valid during the call. dict: the value is the block's
+ * dictionary entry dict - 1 (within one block, the same dict is the same
+ * value), else 0. */
+typedef struct colval {
+	const uint8_t *p;
+	uint32_t n, dict;
+	int is_int;
+	int64_t i;
+} colval;
+/* v[k]: the value of keys[k] in record idx of its block */
+typedef int (*colblk_vals_fn)(void *ctx, const colval *v, uint32_t idx);
+/* For each record of a columnar payload, in order: the values of its
+ * level-1 fields named by keys (each a whole msgpack str; at most 15; a map
+ * laid out in place is absent), handed to fn with the record's index; the
+ * other columns are never read. fn returns 0 to go on, >0 to stop, <0 to fail
+ * with that. -ENOMEM, -1 for a layout that does not decode. */
+int colblk_fields(const uint8_t *col, size_t col_len, uint32_t nrec, const uint8_t *const *keys,
+    size_t nkeys, colblk_vals_fn fn, void *ctx);
+/* A colval's integer, as a reader takes one (a msgpack int); -1 if it is not. */
+int colval_int(const colval *v, int64_t *out);
 /* Parse and verify a block header at hdr; fills lengths. */
 int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
     uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec);
@@ -371,12 +384,14 @@ void store_buf_give(tt_store *s, tt_buf *b);
 int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
     blkwant *w, tt_buf *io, tt_buf *raw, uint32_t *got);
 /* Every record with since <= ts <= until, in append order, as tt_store_scan
- * gives them, but of a columnar block only the level-1 fields named by keys
- * (msgpack strs, "ts" among them; at most 15), read column by column
- * (colblk_project); other blocks give whole records. For aggregates that
- * need a few well-known fields of many records. */
+ * gives them, as the values of its level-1 fields named by keys (msgpack
+ * fixstrs, keys[0] "ts"; at most 15): of a columnar block read column by column
+ * (colblk_fields), of any other from the record. For aggregates that need a
+ * few well-known fields of many records; fn has the block's sequence number
+ * too (a colval's dict is an entry of that block's dictionary). */
+typedef int (*scan_vals_fn)(void *ctx, const colval *v, uint64_t block); /* its seq */
 int store_scan_fields(tt_store *s, int64_t since, int64_t until, const uint8_t *const *keys,
-    size_t nkeys, tt_rec_fn fn, void *ctx);
+    size_t nkeys, scan_vals_fn fn, void *ctx);
 /* Record framing inside a raw payload: varint length + msgpack record. */
 size_t rec_frame(uint8_t *dst, size_t len); /* writes varint; returns bytes */
 int rec_next(const uint8_t *raw, size_t raw_len, size_t *pos,
