@@ -53,7 +53,8 @@ struct tt_writer {
 	int64_t pending_since;  /* monotonic ns when something became pending; 0 none */
 	uint64_t appended;      /* last ticket handed out */
 	struct rawblk q[QMAX];
-	int qhead, qlen, qcap;  /* qcap: blocks the queue takes, QBYTES of them at most */
+	int qhead, qlen, qcap;  /* qcap: blocks the queue takes, QBYTES of them at most; the
+	                         * ring is q[0..qcap): only their buffers are ever grown */
 	size_t pending_bytes;
 	uint64_t flush_target;  /* commit at least up to this ticket now */
 	int stop, rotate_req;
@@ -468,7 +469,7 @@ static void *writer_thread(void *arg)
 			rb->raw.len = 0;
 			rb->built.len = 0;
 			rb->nrec = 0;
-			w->qhead = (w->qhead + 1) % QMAX;
+			w->qhead = (w->qhead + 1) % w->qcap;
 			w->qlen--;
 			pthread_cond_broadcast(&w->cv_space);
 			if (rc < 0)
@@ -648,7 +649,7 @@ int64_t tt_writer_append_decoded(tt_writer *w, const uint8_t *rec, size_t len)
 			/* the block is laid out and compressed here, on the appending
 			 * thread, outside the lock: the writer thread is left the
 			 * writes and commits (it waits for a slot still building) */
-			struct rawblk *rb = &w->q[(w->qhead + w->qlen) % QMAX];
+			struct rawblk *rb = &w->q[(w->qhead + w->qlen) % w->qcap];
 			int columnar = w->segver >= 2;
 			rawblk_take(rb, &w->cur);
 			rb->building = 1;
