@@ -676,8 +676,9 @@ static void report(const opts *o, const sres *res, int nres, const char *cmd, do
 	rp(&R, "# TeraTrace benchmark results\n\n");
 	rp(&R, "Produced by `make bench` (bench/run.sh → build*/bench/ttbench); do not edit by hand.\n\n");
 	rp(&R, "- date: %s\n- command: `%s`\n- total run time: %.0f s\n%s", date, cmd, total_s, facts);
-	rp(&R, "- TeraTrace: libteratrace.a %s, default store options (64 KiB blocks, 256 MiB "
-	       "segments, TT_SYNC_FULL: fdatasync + synced LMDB commit)\n", TT_VERSION_STRING);
+	rp(&R, "- TeraTrace: libteratrace.a %s, default store options (format 2: columnar "
+	       "blocks of 256 KiB, 256 MiB segments, TT_SYNC_FULL: fdatasync + synced LMDB "
+	       "commit)\n", TT_VERSION_STRING);
 	rp(&R, "- SQLite %s: WAL, synchronous=NORMAL (commits not fsynced — weaker durability "
 	       "than TeraTrace's setting), default page/cache size, prepared INSERT in "
 	       "transactions of 10 000 rows; columns extracted with the same JSON decoder; "
