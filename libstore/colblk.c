@@ -848,6 +848,8 @@ typedef struct {
 	cell *dict; uint32_t cap_dict;
 	uint32_t *lmaps; uint32_t cap_lmaps;
 	uint32_t *cnt; uint32_t cap_cnt;
+	uint32_t *pend_n, *pend_sh;    /* a lookup's passed-over records of each shape, */
+	uint32_t npend, cap_pend_n, cap_pend_sh; /* not yet counted in its columns */
 	uint32_t *pcols; uint32_t npcols, cap_pcols; /* column << 4 | key */
 	tt_buf arena;
 	uint32_t npaths, nshp, ndict;
@@ -856,7 +858,7 @@ typedef struct {
 static void dec_free(coldec *d)
 {
 	free(d->paths), free(d->shp), free(d->cs), free(d->ops), free(d->dict);
-	free(d->lmaps), free(d->cnt), free(d->pcols);
+	free(d->lmaps), free(d->cnt), free(d->pcols), free(d->pend_n), free(d->pend_sh);
 	tt_buf_free(&d->lits), tt_buf_free(&d->arena);
 }
 
@@ -1039,11 +1041,17 @@ static int next_is_id(coldec *d, const dpath *q, const char *id, size_t id_len)
 	if (q->mode == COL_DICT) {
 		dpath t = *q;
 		uint32_t x;
-		const cell *c;
+		cell *c;
 		if (unpack(t.p, t.end, &t.bit, t.w, &x) < 0 || x >= t.nlocal)
 			return 0;
-		c = dict_at(d, t.lmap[x]);
-		return is_id(c->p, c->len, id, id_len);
+		/* an entry is compared once a decode: its h, unused by the
+		 * decoder otherwise (0 from dec_parse), keeps the answer + 1 */
+		c = &d->dict[t.lmap[x]];
+		if (!c->h) {
+			const cell *e = dict_at(d, t.lmap[x]);
+			c->h = 1 + (uint64_t)is_id(e->p, e->len, id, id_len);
+		}
+		return c->h == 2;
 	}
 	return 0;
 }
@@ -1296,6 +1304,31 @@ done:
 	return rc;
 }
 
+/* A lookup passes over most records of a block: each adds one to its corr
+ * column's skip at once (the next record's check reads it), and one to its
+ * shape's pending count; the shape's other columns get the count when a
+ * record is given (their next read), not one by one. */
+static void pend_flush(coldec *d)
+{
+	for (uint32_t j = 0; j < d->npend; j++) {
+		uint32_t sh = d->pend_sh[j], n = d->pend_n[sh];
+		const dshape *c = &d->cs[sh];
+		const dop *op = d->ops + c->first;
+		int corr_seen = 0;
+		for (uint32_t k = 0; k < c->nops; k++, op++) {
+			if (op->col == NO_COL)
+				continue;
+			if (op->col == c->corr && !corr_seen) {
+				corr_seen = 1; /* counted already */
+				continue;
+			}
+			d->paths[op->col].skip += n;
+		}
+		d->pend_n[sh] = 0;
+	}
+	d->npend = 0;
+}
+
 int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t raw_len,
     uint32_t raw_from, uint32_t raw_need, const char *id, size_t id_len, uint8_t *dst,
     size_t *produced)
@@ -1345,6 +1378,13 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 	}
 	if (i0 > 0 && skip_records(d, col, rs, rs_end, rw, i0) < 0)
 		goto done;
+	if (id) {
+		if (GROW(d->pend_n, d->cap_pend_n, d->nshp) < 0 ||
+		    GROW(d->pend_sh, d->cap_pend_sh, d->nshp) < 0)
+			goto done;
+		memset(d->pend_n, 0, (size_t)d->nshp * sizeof *d->pend_n);
+		d->npend = 0;
+	}
 	{
 		uint64_t b = 0, sb = (uint64_t)i0 * rw;
 		for (r = 0; r < i1; r++) {
@@ -1372,12 +1412,15 @@ int colblk_decode(const uint8_t *col, size_t col_len, uint32_t nrec, uint32_t ra
 			    !next_is_id(d, &d->paths[c->corr], id, id_len))) {
 				/* another id's record: its values are passed over when
 				 * their columns are next read, in one go */
-				for (k = 0; k < c->nops; k++, op++)
-					if (op->col != NO_COL)
-						d->paths[op->col].skip++;
+				if (c->corr != NO_COL)
+					d->paths[c->corr].skip++;
+				if (!d->pend_n[sh]++)
+					d->pend_sh[d->npend++] = sh;
 				dst[at] = COL_NOT_GIVEN;
 				continue;
 			}
+			if (id && d->npend)
+				pend_flush(d);
 			for (k = 0; k < c->nops; k++, op++) {
 				size_t vl;
 				if (op->litlen > pos - at)

@@ -220,7 +220,7 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 			const char *corr;
 			size_t cl;
 			uint32_t this_idx = idx++;
-			if ((size_t)(rec - raw.data) < r->v.raw_lo)
+			if ((size_t)(rec - raw.data) < r->v.raw_lo || (len && rec[0] == COL_NOT_GIVEN))
 				continue;
 			if (tt_rec_ts_corr(rec, len, &ts, &corr, &cl) < 0 || cl != id_len ||
 			    memcmp(corr, id, id_len) != 0 || ts < since || ts > until)
