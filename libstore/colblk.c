@@ -1091,34 +1091,29 @@ static inline int dict_next(dpath *q, uint32_t *x)
 	return unpack(q->p, q->end, &q->bit, q->w, x) < 0 || *x >= q->nlocal ? -1 : 0;
 }
 
-/* Take the next value of column q: copied to out (when out) and its length. */
-static inline int take(coldec *d, dpath *q, uint8_t *out, size_t room, size_t *len)
+/* The next value of column q as a colval: nothing is copied. */
+static inline int take_val(coldec *d, dpath *q, colval *v)
 {
-	uint64_t v;
+	uint64_t u;
 	size_t n;
 
 	switch (q->mode) {
 	case COL_RAW:
-		if (!(n = val_len(q->p, q->end)) || n > room)
+		if (!(n = val_len(q->p, q->end)))
 			return -1;
-		if (out)
-			memcpy(out, q->p, n);
+		*v = (colval){ q->p, (uint32_t)n, 0, 0, 0 };
 		q->p += n;
-		break;
+		return 0;
 	case COL_INT:
 	case COL_DELTA: {
-		uint8_t t[9];
 		int64_t x;
-		if (get_var(&q->p, q->end, &v) < 0)
+		if (get_var(&q->p, q->end, &u) < 0)
 			return -1;
-		x = unzz(v);
+		x = unzz(u);
 		if (q->mode == COL_DELTA)
 			x = q->prev = (int64_t)((uint64_t)q->prev + (uint64_t)x);
-		if ((n = int_put(t, x)) > room)
-			return -1;
-		if (out)
-			memcpy(out, t, n);
-		break;
+		*v = (colval){ NULL, 0, 0, 1, x };
+		return 0;
 	}
 	default: {
 		const cell *c;
@@ -1126,12 +1121,31 @@ static inline int take(coldec *d, dpath *q, uint8_t *out, size_t room, size_t *l
 		if (dict_next(q, &x) < 0)
 			return -1;
 		c = dict_at(d, q->lmap[x]);
-		if ((n = c->len) > room)
-			return -1;
-		if (out)
-			memcpy(out, c->p, n);
+		*v = (colval){ c->p, c->len, q->lmap[x] + 1, 0, 0 };
+		return 0;
 	}
 	}
+}
+
+/* Take the next value of column q: its bytes copied to out (when out), and
+ * their length. */
+static inline int take(coldec *d, dpath *q, uint8_t *out, size_t room, size_t *len)
+{
+	colval v;
+	uint8_t t[9];
+	const uint8_t *p;
+	size_t n;
+
+	if (take_val(d, q, &v) < 0)
+		return -1;
+	if (v.is_int)
+		n = int_put(t, v.i), p = t;
+	else
+		n = v.n, p = v.p;
+	if (n > room)
+		return -1;
+	if (out)
+		memcpy(out, p, n);
 	*len = n;
 	return 0;
 }
@@ -1507,42 +1521,6 @@ static int shape_pick(coldec *d, const uint8_t *col, uint32_t sh, const uint8_t 
 		return -1;
 	c->pstate = 1;
 	return 0;
-}
-
-/* The next value of column q as a colval: nothing is copied. */
-static inline int take_val(coldec *d, dpath *q, colval *v)
-{
-	uint64_t u;
-	size_t n;
-
-	switch (q->mode) {
-	case COL_RAW:
-		if (!(n = val_len(q->p, q->end)))
-			return -1;
-		*v = (colval){ q->p, (uint32_t)n, 0, 0, 0 };
-		q->p += n;
-		return 0;
-	case COL_INT:
-	case COL_DELTA: {
-		int64_t x;
-		if (get_var(&q->p, q->end, &u) < 0)
-			return -1;
-		x = unzz(u);
-		if (q->mode == COL_DELTA)
-			x = q->prev = (int64_t)((uint64_t)q->prev + (uint64_t)x);
-		*v = (colval){ NULL, 0, 0, 1, x };
-		return 0;
-	}
-	default: {
-		const cell *c;
-		uint32_t x;
-		if (dict_next(q, &x) < 0)
-			return -1;
-		c = dict_at(d, q->lmap[x]);
-		*v = (colval){ c->p, c->len, q->lmap[x] + 1, 0, 0 };
-		return 0;
-	}
-	}
 }
 
 int colblk_fields(const uint8_t *col, size_t col_len, uint32_t nrec, const uint8_t *const *keys,
