@@ -335,7 +335,7 @@ tt_store *cli_store_open(const char *dir, unsigned flags, const tt_store_opts *b
 		if (rc == TT_EVERSION)
 			cli_die(CLI_EXIT_STORE, "store '%s' has a format this version cannot read",
 			    dir);
-		if (rc == TT_ECORRUPT || tt_index_damaged(rc))
+		if (tt_index_damaged(rc))
 			cli_die(CLI_EXIT_STORE, "could not open store '%s': %s: the index is damaged "
 			    "or lost; 'tt-check --rebuild-index' rebuilds it from the segments",
 			    dir, tt_strerror(rc));

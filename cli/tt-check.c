@@ -124,8 +124,7 @@ int main(int argc, char **argv)
 			if (stat(seg, &sb) == 0)
 				orc = TT_ECORRUPT;
 		}
-		if (orc == TT_ECORRUPT || tt_index_damaged(orc) ||
-		    orc == MDB_VERSION_MISMATCH) {
+		if (tt_index_damaged(orc) || orc == MDB_VERSION_MISMATCH) {
 			printf("index: %s: %s\n", tt_strerror(orc),
 			    "the index is damaged; tt-check --rebuild-index rebuilds it from the segments");
 			cli_check_stdout();

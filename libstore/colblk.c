@@ -173,8 +173,9 @@ static size_t map_head(const uint8_t *p, const uint8_t *end, uint32_t *count)
 	return 0;
 }
 
-/* Length of the msgpack str at p (header included); 0 when p holds none. */
-static size_t str_len(const uint8_t *p, const uint8_t *end)
+/* Length of the msgpack str at p (header included, *hp of it); 0 when p
+ * holds none. */
+static size_t str_at(const uint8_t *p, const uint8_t *end, size_t *hp)
 {
 	size_t n, h;
 
@@ -190,7 +191,15 @@ static size_t str_len(const uint8_t *p, const uint8_t *end)
 		h = 5, n = be32(p + 1);
 	else
 		return 0;
+	*hp = h;
 	return n <= (size_t)(end - p) - h ? h + n : 0;
+}
+
+static size_t str_len(const uint8_t *p, const uint8_t *end)
+{
+	size_t h;
+
+	return str_at(p, end, &h);
 }
 
 /* Length of the whole msgpack value at p, bounded by end; 0 if malformed. */
@@ -286,6 +295,16 @@ static int int_get(const uint8_t *p, size_t len, int64_t *v)
 
 	/* the same length and type byte: the same bytes (both big-endian) */
 	return mp_int(p, len, v) && int_put(tmp, *v) == len && tmp[0] == p[0];
+}
+
+int colval_str(const colval *v, const char **p, size_t *n)
+{
+	size_t h, t = v->p ? str_at(v->p, v->p + v->n, &h) : 0;
+
+	if (!t || t != v->n)
+		return 0;
+	*p = (const char *)v->p + h, *n = t - h;
+	return 1;
 }
 
 int colval_int(const colval *v, int64_t *out)

@@ -257,31 +257,6 @@ static int on_rec(void *ctx, const tt_rec *r)
 
 enum { SK_TS, SK_SVC, SK_NAME, SK_KIND, SK_LEVEL, SK_STATUS, SK_DUR };
 
-/* A msgpack str's text; 0 for anything else (a reader's rule: the
- * well-known fields are strings or absent). */
-static int val_str(const colval *v, const char **p, size_t *n)
-{
-	const uint8_t *b = v->p;
-	size_t h, len;
-
-	if (!b || v->n == 0)
-		return 0;
-	if ((b[0] & 0xe0) == 0xa0)
-		h = 1, len = b[0] & 0x1f;
-	else if (b[0] == 0xd9 && v->n >= 2)
-		h = 2, len = b[1];
-	else if (b[0] == 0xda && v->n >= 3)
-		h = 3, len = (size_t)b[1] << 8 | b[2];
-	else if (b[0] == 0xdb && v->n >= 5)
-		h = 5, len = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
-	else
-		return 0;
-	if (h + len != v->n)
-		return 0;
-	*p = (const char *)b + h, *n = len;
-	return 1;
-}
-
 /* Histogram counts of accumulator i (one of the first DENSE_ACCS) go into a
  * plain array, one counter a bucket, and into its tt_hist at the end of the
  * scan (dense_flush): a sorted insert per record was a tenth of a scan. */
@@ -338,7 +313,7 @@ static int vals_acc(struct sq *sq, const colval *v, int64_t bucket, uint32_t *ac
 	struct sacc *a;
 
 	for (int j = 0; j < 3; j++) {
-		int str = sq->rel[j] && val_str(&v[SK_SVC + j], &p[j], &n[j]);
+		int str = sq->rel[j] && colval_str(&v[SK_SVC + j], &p[j], &n[j]);
 		d[j] = !str ? 0 : v[SK_SVC + j].dict ? v[SK_SVC + j].dict : GC_NONE;
 		if (d[j] == GC_NONE)
 			cache = 0;
@@ -392,8 +367,8 @@ static int on_vals(void *ctx, const colval *v, uint64_t block)
 		return 0;
 	a = &sq->v[i];
 	a->count++;
-	if ((val_str(&v[SK_LEVEL], &lp, &ln) && tt_level_parse(lp, ln) >= TT_LVL_ERROR) ||
-	    (val_str(&v[SK_STATUS], &sp, &sn) && sn == 5 && strncasecmp(sp, "error", 5) == 0))
+	if ((colval_str(&v[SK_LEVEL], &lp, &ln) && tt_level_parse(lp, ln) >= TT_LVL_ERROR) ||
+	    (colval_str(&v[SK_STATUS], &sp, &sn) && sn == 5 && strncasecmp(sp, "error", 5) == 0))
 		a->errors++;
 	if (colval_int(&v[SK_DUR], &dur) == 0 && dur >= 0) {
 		dur_add(a, 1, (uint64_t)dur, dur, dur);

@@ -352,6 +352,9 @@ int colblk_fields(const uint8_t *col, size_t col_len, uint32_t nrec, const uint8
     size_t nkeys, colblk_vals_fn fn, void *ctx);
 /* A colval's integer, as a reader takes one (a msgpack int); -1 if it is not. */
 int colval_int(const colval *v, int64_t *out);
+/* A colval's text if it is a msgpack str (a reader's rule for the
+ * well-known fields: strings or absent): 1, else 0. */
+int colval_str(const colval *v, const char **p, size_t *n);
 /* Parse and verify a block header at hdr; fills lengths. */
 int blk_header_parse(const uint8_t *hdr, uint32_t *comp_len, uint32_t *raw_len,
     uint32_t *nrec, int64_t *min_ts, int64_t *max_ts, uint32_t *flags, int *codec);
