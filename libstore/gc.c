@@ -176,6 +176,19 @@ int tt_store_stats_ex(tt_store *s, unsigned what, tt_stats *st)
 				ok[i] = store_seg_dbi(s, rows[i].id, 0, NULL, &dbis[i]) == 0;
 			if (store_rtxn(s, &t) == 0) {
 				uint64_t v;
+				MDB_cursor *fc;
+				MDB_val fk, fd;
+				/* pages in use: the free list's pages (of a dropped
+				 * database, a rewrite's moved rows) are reused later */
+				if (mdb_cursor_open(t, 0, &fc) == 0) {
+					uint64_t nfree = 0;
+					while (mdb_cursor_get(fc, &fk, &fd, MDB_NEXT) == 0)
+						if (fd.mv_size >= sizeof(size_t))
+							nfree += *(const size_t *)fd.mv_data;
+					mdb_cursor_close(fc);
+					if (nfree * ms.ms_psize < st->index_bytes)
+						st->index_bytes -= nfree * ms.ms_psize;
+				}
 				st->format_version = store_get_u64(t, s->db_meta, "version", &v) == 0 ?
 				    (uint32_t)v : s->version;
 				for (size_t i = 0; i < n; i++)

@@ -82,7 +82,7 @@ int recover_segment(tt_store *s, uint64_t seg, int fd, segrec *out)
 		/* the creator died before its first commit: header may be missing */
 		if (size < SEG_HDR_SIZE || seg_pread_full(fd, hdr, SEG_HDR_SIZE, 0) < 0 ||
 		    seg_header_check(hdr, seg) < 0) {
-			seg_header_encode(seg, r.created_ns, s->uuid, s->seg_version, hdr);
+			seg_header_encode(seg, r.created_ns, s->uuid, s->seg_version, 0, hdr);
 			if (ftruncate(fd, 0) < 0 || pwrite(fd, hdr, SEG_HDR_SIZE, 0) != SEG_HDR_SIZE)
 				return -errno;
 			if (s->o.sync != TT_SYNC_NONE && fdatasync(fd) < 0)

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <lz4.h>
+#include <lz4hc.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -16,7 +17,7 @@
 #include "store.h"
 
 void seg_header_encode(uint64_t seg, int64_t created, const uint8_t uuid[16],
-    unsigned version, uint8_t out[SEG_HDR_SIZE])
+    unsigned version, uint64_t origin, uint8_t out[SEG_HDR_SIZE])
 {
 	memset(out, 0, SEG_HDR_SIZE);
 	memcpy(out, SEG_MAGIC, 8);
@@ -25,6 +26,7 @@ void seg_header_encode(uint64_t seg, int64_t created, const uint8_t uuid[16],
 	put64(out + 16, seg);
 	put64(out + 24, (uint64_t)created);
 	memcpy(out + 32, uuid, 16);
+	put64(out + 48, origin); /* a rewrite's first segment (8.8); else 0 */
 	put64(out + 56, XXH3_64bits(out, 56));
 }
 
@@ -48,8 +50,16 @@ static uint64_t blk_sum(const uint8_t *hdr, const uint8_t *payload, uint32_t n)
 	return XXH3_64bits_withSeed(payload, n, XXH3_64bits(hdr, 40));
 }
 
+/* LZ4, or LZ4-HC at level hc (a rewrite of sealed data, 8.8) */
+static int lz4_pack(const uint8_t *in, uint32_t n, uint8_t *out, int bound, int hc)
+{
+	if (hc)
+		return LZ4_compress_HC((const char *)in, (char *)out, (int)n, bound, hc);
+	return LZ4_compress_default((const char *)in, (char *)out, (int)n, bound);
+}
+
 int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_ts,
-    int64_t max_ts, uint32_t flags, int columnar, tt_buf *out)
+    int64_t max_ts, uint32_t flags, int columnar, int hc, tt_buf *out)
 {
 	const tt_buf *col = NULL;
 	const uint8_t *in = raw;
@@ -69,14 +79,13 @@ int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_t
 	if (tt_buf_reserve(out, BLK_HDR_SIZE + (size_t)bound) < 0)
 		return -ENOMEM;
 	if (in_len > 0)
-		clen = LZ4_compress_default((const char *)in,
-		    (char *)out->data + BLK_HDR_SIZE, (int)in_len, bound);
+		clen = lz4_pack(in, in_len, out->data + BLK_HDR_SIZE, bound, hc);
 	if (codec == BLK_CODEC_COL && (clen <= 0 || (uint32_t)clen >= raw_len)) {
 		/* a columnar block must be smaller than its records stored raw */
 		codec = BLK_CODEC_LZ4;
 		in = raw, in_len = raw_len;
-		clen = LZ4_compress_default((const char *)raw,
-		    (char *)out->data + BLK_HDR_SIZE, (int)raw_len, LZ4_compressBound((int)raw_len));
+		clen = lz4_pack(raw, raw_len, out->data + BLK_HDR_SIZE,
+		    LZ4_compressBound((int)raw_len), hc);
 	}
 	if (clen <= 0 || (uint32_t)clen >= raw_len) {
 		/* incompressible (or empty): store as is */

@@ -43,6 +43,7 @@
 #define SVC_BITS 15                /* version-1 entries: a bit per service; bit 15 = "others" */
 #define SEGF_SVCSET 0x1u           /* segs.flags: the segment's corr entries hold
                                     * service-set numbers, not bits (7.5) */
+#define SEGF_REWRITTEN 0x2u        /* segs.flags: a rewrite of a sealed segment (8.8) */
 #define SVCSET_NONE 0u             /* the id's records in the block name no service */
 #define SVCSET_UNKNOWN 0xffffu     /* too many services (or names) to number: readers
                                     * take the names from the records */
@@ -307,13 +308,14 @@ int store_put_u64(MDB_txn *t, MDB_dbi db, const char *key, uint64_t v);
 
 /* segment.c */
 void seg_header_encode(uint64_t seg, int64_t created, const uint8_t uuid[16],
-    unsigned version, uint8_t out[SEG_HDR_SIZE]);
+    unsigned version, uint64_t origin, uint8_t out[SEG_HDR_SIZE]);
 /* 0 when the header is sound and of a version known (its version: get32(hdr + 8)). */
 int seg_header_check(const uint8_t *hdr, uint64_t seg);
 /* Build a block from raw records into out (header + payload); columnar: a
- * version-2 segment's block (codec 2 when the records can be laid out). */
+ * version-2 segment's block (codec 2 when the records can be laid out); hc:
+ * compress with LZ4-HC at that level (0: LZ4's fast mode). */
 int blk_build(const uint8_t *raw, uint32_t raw_len, uint32_t nrec, int64_t min_ts,
-    int64_t max_ts, uint32_t flags, int columnar, tt_buf *out);
+    int64_t max_ts, uint32_t flags, int columnar, int hc, tt_buf *out);
 
 /* ---- colblk.c: the columnar payload of codec 2 (FORMAT.md 6.4) */
 /* Lay out nrec frames by field: 0 and *out (a per-thread buffer, valid until
@@ -436,6 +438,8 @@ int orphans_walk(tt_store *s, int stop_unwritable,
 int seg_own(tt_store *s, uint64_t seg, int *fd);
 
 /* segment ownership (writer.c) */
+int pwrite_full(int fd, const void *buf, size_t n, uint64_t off);
+int store_datasync(tt_store *s, int fd); /* fdatasync, unless --sync none */
 int seg_create(tt_store *s, uint64_t *seg, int *fd, segrec *r);
 int seg_seal(tt_store *s, uint64_t seg, int fd, segrec *r);
 

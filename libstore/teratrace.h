@@ -253,6 +253,9 @@ typedef struct tt_seginfo {
 	uint64_t unshipped;     /* gc: of its records, the most some forwarding
 	                         * destination had not shipped (deleted anyway by
 	                         * max_bytes); 0 otherwise */
+	int rewritten;          /* a sealed segment written again (recompressed) */
+	uint64_t replaced;      /* tt_store_rewrite: the id it replaced, and */
+	uint64_t replaced_bytes; /* that segment's bytes */
 } tt_seginfo;
 
 typedef int (*tt_seg_fn)(void *ctx, const tt_seginfo *si);
@@ -281,6 +284,17 @@ int tt_store_stats(tt_store *s, tt_stats *st); /* = tt_store_stats_ex(s, TT_STAT
  * 0 and the rest costs a few LMDB look-ups per segment (for /metrics). */
 #define TT_STATS_IDS 0x1u
 int tt_store_stats_ex(tt_store *s, unsigned what, tt_stats *st);
+
+/* Rewrite sealed segments block for block (FORMAT.md 8.8): columnar
+ * layout (format 2) and LZ4-HC, the same records under the same sequence
+ * numbers, in a new file swapped in by one index commit. which:
+ * TT_REWRITE_V1 the segments of format 1 (tt-check --upgrade), or
+ * TT_REWRITE_ALL every sealed segment not rewritten yet (tt-gc --recompress).
+ * fn gets each new segment (rewritten, replaced set). Returns how many were
+ * rewritten; a segment that is locked or changes meanwhile is passed over. */
+#define TT_REWRITE_V1 0x1u
+#define TT_REWRITE_ALL 0x2u
+int tt_store_rewrite(tt_store *s, unsigned which, tt_seg_fn fn, void *ctx);
 
 typedef struct tt_gc_opts {
 	int64_t max_age_ns;    /* delete sealed segments whose newest record is older; 0 = off */

@@ -82,7 +82,7 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 {
 	const uint8_t *p = buf;
 	while (n > 0) {
@@ -97,7 +97,7 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-static int datasync(tt_store *s, int fd)
+int store_datasync(tt_store *s, int fd)
 {
 	if (s->o.sync == TT_SYNC_NONE)
 		return 0;
@@ -155,9 +155,9 @@ int seg_create(tt_store *s, uint64_t *segp, int *fdp, segrec *rp)
 			close(fd); /* a recovering process took it first: use another id */
 			continue;
 		}
-		seg_header_encode(seg, r.created_ns, s->uuid, s->seg_version, hdr);
+		seg_header_encode(seg, r.created_ns, s->uuid, s->seg_version, 0, hdr);
 		if ((rc = pwrite_full(fd, hdr, sizeof hdr, 0)) < 0 ||
-		    (rc = datasync(s, fd)) < 0 || (rc = store_fsync_dir(s)) < 0) {
+		    (rc = store_datasync(s, fd)) < 0 || (rc = store_fsync_dir(s)) < 0) {
 			close(fd);
 			return rc;
 		}
@@ -183,11 +183,11 @@ int seg_seal(tt_store *s, uint64_t seg, int fd, segrec *r)
 	segrec nr = *r;
 	int rc;
 
-	if ((rc = blk_build(NULL, 0, 0, r->min_ts, r->max_ts, BLK_FLAG_SEAL, 0, &b)) < 0)
+	if ((rc = blk_build(NULL, 0, 0, r->min_ts, r->max_ts, BLK_FLAG_SEAL, 0, 0, &b)) < 0)
 		return rc;
 	rc = pwrite_full(fd, b.data, b.len, r->end);
 	if (rc == 0)
-		rc = datasync(s, fd);
+		rc = store_datasync(s, fd);
 	nr.end = r->end + b.len;
 	tt_buf_free(&b);
 	if (rc < 0)
@@ -298,7 +298,7 @@ static int write_block(tt_writer *w, struct rawblk *rb)
 	if (blk->len == 0 || (blk->data[4] == BLK_CODEC_COL && w->segver < 2)) {
 		blk = &w->blk;
 		if ((rc = blk_build(rb->raw.data, (uint32_t)rb->raw.len, bi->nrec, bi->min_ts,
-		    bi->max_ts, 0, w->segver >= 2, blk)) < 0)
+		    bi->max_ts, 0, w->segver >= 2, 0, blk)) < 0)
 			return rc;
 	}
 	if ((rc = pwrite_full(w->fd, blk->data, blk->len, w->r.end)) < 0) {
@@ -323,7 +323,7 @@ static int commit_pending(tt_writer *w)
 
 	if (w->npend == 0)
 		return 0;
-	if ((rc = datasync(w->s, w->fd)) < 0)
+	if ((rc = store_datasync(w->s, w->fd)) < 0)
 		return rc;
 	for (size_t i = 0; i < w->npend; i++) {
 		blkinfo *b = &w->pend[i];
@@ -413,7 +413,7 @@ static void discard_undurable(tt_writer *w)
 		return;
 	end = w->npend ? w->pend[0].off : w->r.end;
 	if (ftruncate(w->fd, (off_t)end) == 0)
-		(void)datasync(w->s, w->fd);
+		(void)store_datasync(w->s, w->fd);
 	w->r.end = end;
 	w->npend = 0;
 }
@@ -657,7 +657,7 @@ int64_t tt_writer_append_decoded(tt_writer *w, const uint8_t *rec, size_t len)
 			pthread_mutex_unlock(&w->mu);
 			blkinfo_done(&rb->bi);
 			if (blk_build(rb->raw.data, (uint32_t)rb->raw.len, rb->bi.nrec, rb->bi.min_ts,
-			    rb->bi.max_ts, 0, columnar, &rb->built) < 0)
+			    rb->bi.max_ts, 0, columnar, 0, &rb->built) < 0)
 				rb->built.len = 0; /* the writer thread builds it */
 			pthread_mutex_lock(&w->mu);
 			rb->building = 0;

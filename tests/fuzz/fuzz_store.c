@@ -180,7 +180,7 @@ static void build_blocks(const uint8_t *p, size_t n, tt_buf *out)
 		if (fl & 0x20)
 			lo = -lo, hi = hi / 2;
 		FUZZ_ASSERT(blk_build(raw, (uint32_t)len, nrec, lo, hi, fl & 0x40 ? BLK_FLAG_SEAL : 0,
-		    1, &blk) == 0);
+		    1, fl & 0x80 ? 9 : 0, &blk) == 0);
 		FUZZ_ASSERT(tt_buf_append(out, blk.data, blk.len) == 0);
 		p += len, n -= len;
 	}

@@ -447,7 +447,7 @@ static void test_block_file(void **state)
 	assert_true(fd >= 0);
 	unlink(path);
 	realistic(&f, 700, 9);
-	assert_int_equal(blk_build(f.raw.data, (uint32_t)f.raw.len, f.nrec, T0, T0 + 1, 0, 1, &blk), 0);
+	assert_int_equal(blk_build(f.raw.data, (uint32_t)f.raw.len, f.nrec, T0, T0 + 1, 0, 1, 0, &blk), 0);
 	assert_int_equal(blk_header_parse(blk.data, &clen, &rlen, &nrec, NULL, NULL, NULL, &codec), 0);
 	assert_int_equal(codec, BLK_CODEC_COL);
 	assert_int_equal(rlen, f.raw.len);
@@ -459,7 +459,7 @@ static void test_block_file(void **state)
 	assert_int_equal(blk_read(fd, 0, 0, NULL, &io, &raw, &got, NULL), 0);
 	assert_memory_equal(raw.data, f.raw.data, got);
 	/* the same records in a version-1 block read back the same */
-	assert_int_equal(blk_build(f.raw.data, (uint32_t)f.raw.len, f.nrec, T0, T0 + 1, 0, 0, &blk), 0);
+	assert_int_equal(blk_build(f.raw.data, (uint32_t)f.raw.len, f.nrec, T0, T0 + 1, 0, 0, 0, &blk), 0);
 	assert_int_equal(blk_header_parse(blk.data, &clen, &rlen, &nrec, NULL, NULL, NULL, &codec), 0);
 	assert_int_equal(codec, BLK_CODEC_LZ4);
 	/* a columnar header field in a codec-1 block is damage */
