@@ -108,7 +108,7 @@ static int by_count(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static const char *const state_name[2] = { "active", "sealed" };
+static const char *const state_name[3] = { "active", "sealed", "recompressed" };
 
 static double ratio(uint64_t raw, uint64_t data)
 {
@@ -161,7 +161,7 @@ static void print_json(const char *dir, const tt_stats *st, stat_ctx *sc, int se
 		    per_rec(st, st->data_bytes), per_rec(st, index_only(st)),
 		    per_rec(st, st->rollup_bytes));
 		(void)tt_buf_append(&b, line, (size_t)k);
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 3; i++) {
 			k = snprintf(line, sizeof(line),
 			    "%s\"%s\":{\"segments\":%llu,\"data_bytes\":%llu,\"raw_bytes\":%llu,"
 			    "\"ratio\":%.3f}", i ? "," : "", state_name[i],
@@ -199,12 +199,13 @@ static void print_json(const char *dir, const tt_stats *st, stat_ctx *sc, int se
 			int k = snprintf(line, sizeof(line),
 			    "%s{\"segment\":\"%016llx\",\"state\":\"%s\",\"held\":%s,\"min_ts\":%lld,"
 			    "\"max_ts\":%lld,\"records\":%llu,\"blocks\":%llu,\"bytes\":%llu,"
-			    "\"raw_bytes\":%llu}",
+			    "\"raw_bytes\":%llu,\"rewritten\":%s}",
 			    i ? "," : "", (unsigned long long)si->id,
 			    si->state == TT_SEG_SEALED ? "sealed" : "active", si->held ? "true" : "false",
 			    (long long)si->min_ts, (long long)si->max_ts,
 			    (unsigned long long)si->records, (unsigned long long)si->blocks,
-			    (unsigned long long)si->bytes, (unsigned long long)si->raw_bytes);
+			    (unsigned long long)si->bytes, (unsigned long long)si->raw_bytes,
+			    si->rewritten ? "true" : "false");
 			(void)tt_buf_append(&b, line, (size_t)k);
 		}
 		(void)tt_buf_append(&b, "]", 1);
@@ -235,7 +236,7 @@ static void print_table(const char *dir, const tt_stats *st, stat_ctx *sc, int s
 	cli_fmt_bytes(st->raw_bytes, b, sizeof(b));
 	printf("data           %s (raw %s, ratio %.2fx)\n", a, b,
 	    st->data_bytes ? (double)st->raw_bytes / (double)st->data_bytes : 0.0);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		if (!st->state_segments[i])
 			continue;
 		cli_fmt_bytes(st->state_data_bytes[i], a, sizeof(a));
@@ -264,15 +265,16 @@ static void print_table(const char *dir, const tt_stats *st, stat_ctx *sc, int s
 			printf("  %-24s %llu\n", "(other)", (unsigned long long)sc->other);
 	}
 	if (segments) {
-		printf("%-16s %-6s %-23s %-23s %10s %10s\n", "SEGMENT", "STATE", "FIRST", "LAST",
+		printf("%-16s %-12s %-23s %-23s %10s %10s\n", "SEGMENT", "STATE", "FIRST", "LAST",
 		    "RECORDS", "BYTES");
 		for (size_t i = 0; i < sc->nsegs; i++) {
 			const tt_seginfo *si = &sc->segs[i];
 			cli_fmt_time(si->min_ts, utc, a, sizeof(a));
 			cli_fmt_time(si->max_ts, utc, b, sizeof(b));
 			cli_fmt_bytes(si->bytes, c, sizeof(c));
-			printf("%016llx %-6s %-23s %-23s %10llu %10s\n", (unsigned long long)si->id,
-			    si->state == TT_SEG_SEALED ? "sealed" : si->held ? "active" : "idle",
+			printf("%016llx %-12s %-23s %-23s %10llu %10s\n", (unsigned long long)si->id,
+			    si->state != TT_SEG_SEALED ? (si->held ? "active" : "idle") :
+			    si->rewritten ? "recompressed" : "sealed",
 			    a, b, (unsigned long long)si->records, c);
 		}
 	}

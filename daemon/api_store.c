@@ -28,10 +28,11 @@ static void seg_json(tt_buf *b, const tt_seginfo *si)
 {
 	jw_fmt(b, "{\"id\":%" PRIu64 ",\"state\":\"%s\",\"held\":%s,\"created_ns\":%" PRId64
 	    ",\"min_ts\":%" PRId64 ",\"max_ts\":%" PRId64 ",\"records\":%" PRIu64
-	    ",\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"raw_bytes\":%" PRIu64 "}",
+	    ",\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"raw_bytes\":%" PRIu64
+	    ",\"rewritten\":%s}",
 	    si->id, si->state == TT_SEG_SEALED ? "sealed" : "active", si->held ? "true" : "false",
 	    si->created_ns, si->min_ts, si->max_ts, si->records, si->blocks, si->bytes,
-	    si->raw_bytes);
+	    si->raw_bytes, si->rewritten ? "true" : "false");
 }
 
 static int on_seg(void *ctx, const tt_seginfo *si)

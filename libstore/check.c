@@ -436,8 +436,19 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* rebuild's file order: by origin (the first segment of the records), then id */
+struct rbo { uint64_t key, id; size_t i; };
+
+static int rbo_cmp(const void *a, const void *b)
+{
+	const struct rbo *x = a, *y = b;
+	if (x->key != y->key) return x->key < y->key ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 static int rebuild(tt_store *s, struct checker *ck)
 {
+	struct rbo *order = NULL;
 	DIR *dir;
 	struct dirent *e;
 	uint64_t *ids = NULL, maxid = 0;
@@ -534,9 +545,31 @@ static int rebuild(tt_store *s, struct checker *ck)
 			memcpy(s->uuid, uuid, 16);
 		s->gen = (uint32_t)gen;
 	}
-	/* 3. index every file from its blocks */
+	/* 3. index every file from its blocks, in the order of their records'
+	 * first segments: a rewrite (8.8) names it in its header (origin), and of
+	 * the files of one origin only the lowest id is indexed -- the others are
+	 * later rewrites a crash left behind, the lowest the one a crash cannot
+	 * have left unsynced; they stay orphans, for gc */
+	if (n && !(order = malloc(n * sizeof *order))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
-		struct rbfile *f = calloc(1, sizeof *f);
+		uint8_t hdr[SEG_HDR_SIZE];
+		order[i].key = ids[i], order[i].id = ids[i], order[i].i = i;
+		if (seg_pread_full(fds[i], hdr, sizeof hdr, 0) == 0 &&
+		    seg_header_check(hdr, ids[i]) == 0 && get64(hdr + 48) != 0 &&
+		    get64(hdr + 48) < ids[i])
+			order[i].key = get64(hdr + 48);
+	}
+	if (n > 1)
+		qsort(order, n, sizeof *order, rbo_cmp);
+	for (size_t oi = 0; oi < n; oi++) {
+		size_t i = order[oi].i;
+		struct rbfile *f;
+		if (oi > 0 && order[oi - 1].key == order[oi].key)
+			continue; /* a later rewrite of the same records */
+		f = calloc(1, sizeof *f);
 		uint8_t hdr[SEG_HDR_SIZE];
 		uint64_t valid_end;
 		MDB_dbi dbi;
@@ -556,7 +589,7 @@ static int rebuild(tt_store *s, struct checker *ck)
 		}
 		if ((rc = store_wtxn_commit(s, t)) != 0) { free(f); goto out; }
 		rc = walk_file(fds[i], ids[i], s->uuid, ck, rb_good, f, &valid_end, UINT64_MAX);
-		store_progress(s, "rebuild", i + 1, n);
+		store_progress(s, "rebuild", oi + 1, n);
 		if (rc == 1) {
 			/* refused (another version or store): a sealed row with nothing
 			 * indexed keeps it from gc's orphan removal, from recovery and
@@ -591,6 +624,7 @@ out:
 out_fds:
 	for (size_t i = 0; i < n; i++)
 		close(fds[i]);
+	free(order);
 	free(fds);
 	free(ids);
 	return mdb_rc(rc);

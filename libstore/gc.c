@@ -46,6 +46,8 @@ static void seginfo_of(const struct segrow *row, int held, tt_seginfo *si)
 	si->first_seq = row->r.first_seq;
 	si->last_seq = row->r.last_seq;
 	si->unshipped = 0;
+	si->rewritten = (row->r.flags & SEGF_REWRITTEN) != 0;
+	si->replaced = si->replaced_bytes = 0;
 }
 
 int tt_store_segments(tt_store *s, tt_seg_fn fn, void *ctx)
@@ -152,9 +154,10 @@ int tt_store_stats_ex(tt_store *s, unsigned what, tt_stats *st)
 		st->blocks += r->blocks;
 		st->data_bytes += r->end;
 		st->raw_bytes += r->raw_bytes;
-		st->state_segments[r->state == TT_SEG_SEALED]++;
-		st->state_data_bytes[r->state == TT_SEG_SEALED] += r->end;
-		st->state_raw_bytes[r->state == TT_SEG_SEALED] += r->raw_bytes;
+		int k = r->state != TT_SEG_SEALED ? 0 : r->flags & SEGF_REWRITTEN ? 2 : 1;
+		st->state_segments[k]++;
+		st->state_data_bytes[k] += r->end;
+		st->state_raw_bytes[k] += r->raw_bytes;
 		if (r->records) {
 			if (r->min_ts < st->min_ts) st->min_ts = r->min_ts;
 			if (r->max_ts > st->max_ts) st->max_ts = r->max_ts;
@@ -365,6 +368,14 @@ static int seg_unshipped(tt_store *s, const struct segrow *row, const struct fwd
 	return 0;
 }
 
+static int row_age_cmp(const void *a, const void *b)
+{
+	const struct segrow *x = a, *y = b;
+	if (x->r.first_seq != y->r.first_seq)
+		return x->r.first_seq < y->r.first_seq ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 {
 	struct fwd_hold *holds = NULL;
@@ -417,7 +428,11 @@ int tt_store_gc(tt_store *s, const tt_gc_opts *o, tt_seg_fn fn, void *ctx)
 			total += rows[i].r.end;
 			count++;
 		}
-	/* oldest first: segment ids grow with creation time */
+	/* oldest first: by the sequence number of the first block (append
+	 * order; a rewritten segment keeps its blocks' numbers under a new id,
+	 * 8.8), empty segments by id */
+	if (n > 1)
+		qsort(rows, n, sizeof *rows, row_age_cmp);
 	for (size_t i = 0; i < n; i++) {
 		segrec *r = &rows[i].r;
 		int del = 0, by_size;

@@ -384,7 +384,10 @@ int tt_store_rewrite(tt_store *s, unsigned which, tt_seg_fn fn, void *ctx)
 		v = seg_file_version(s, rows[i].id);
 		if (v == 0 || ((which & TT_REWRITE_V1) && !(which & TT_REWRITE_ALL) && v != 1))
 			continue;
-		if ((rc = rewrite_one(s, rows[i].id, &rows[i].r, &nseg)) < 0)
+		rc = rewrite_one(s, rows[i].id, &rows[i].r, &nseg);
+		if (rc == TT_ECORRUPT)
+			continue; /* reported (store_problem); the segment stays as it is */
+		if (rc < 0)
 			break;
 		if (rc == 0) {
 			done++;

@@ -273,8 +273,9 @@ typedef struct tt_stats {
 	uint64_t rollup_rows; /* (minute, group) rollups */
 	uint64_t rollup_bytes; /* their LMDB pages (rollup + rgroups) */
 	int64_t min_ts, max_ts;
-	/* by segment state: [0] active, [1] sealed */
-	uint64_t state_segments[2], state_data_bytes[2], state_raw_bytes[2];
+	/* by segment state: [0] active, [1] sealed as written, [2] sealed and
+	 * rewritten (recompressed, FORMAT.md 8.8) */
+	uint64_t state_segments[3], state_data_bytes[3], state_raw_bytes[3];
 	uint32_t format_version; /* the store's (FORMAT.md 12): 1, or 2 once a
 	                          * format-2 segment was created */
 } tt_stats;

@@ -25,7 +25,7 @@ test_expect_success() {
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $1"
-		sed 's/^/#   /' "$TEST_DIR/out.$test_count" | tail -n 30
+		sed 's/^/#   /' "$TEST_DIR/out.$test_count" | tail -n ${TT_TAIL:-30}
 	fi
 }
 
