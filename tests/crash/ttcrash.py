@@ -24,6 +24,7 @@ tt-check. Prints "# ..." TAP comments with the counts; exit 0 = every check
 held, 1 = a check failed (the failures are printed), 2 = harness trouble.
 """
 import argparse
+import shutil
 import array
 import collections
 import hashlib
@@ -1366,6 +1367,130 @@ def mode_gc(env, a):
          % (nacked, len(ref)))
 
 
+def mode_rewrite(env, a):
+    """tt-check --recompress (FORMAT.md 8.8) SIGKILLed at random instants
+    (some aimed at a write, fsync or unlink in progress) while one tt-ingest
+    stream appends, in format 1 or 2 by turns, sealing 64 KiB segments
+    (runs are not killed: every record is acked). After each kill: tt-check
+    passes, a follower-style scan holds every acked record exactly once in
+    append order, and now and then a copy rebuilt with --rebuild-index (the
+    old and new files of a rewrite side by side) reads the same. At the end,
+    a clean rewrite and gc leave seg/ holding just the indexed files."""
+    oracle = Oracle(os.path.join(env.work, "oracle.log"))
+    chk = Checker(env, oracle)
+    os.makedirs(env.store, exist_ok=True)
+    stop = threading.Event()
+    st = collections.Counter()
+    landed = collections.Counter()
+    w = 1
+
+    def writer():
+        rng = env.rand()
+        path = os.path.join(env.work, "in.1")
+        while not stop.is_set():
+            n = rng.randint(20, 400)
+            s0 = oracle.alloc(w, n)
+            write_jsonl(path, w, s0, n)
+            rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
+                                    "--segment-size", "64K", "--format-version",
+                                    rng.choice(("1", "2")), path])
+            if rc == 0 and not err:
+                oracle.ack(w, s0, n)
+            else:
+                oracle.maybe(w, [(s0, n)])
+                env.fail("tt-ingest: exit %s %s" % (rc, err[:300]))
+
+    def exact(recs, upto, what):
+        """records 0..upto-1 (all acked) each once, in append order, none
+        garbled; any after them are of runs acked or in flight since"""
+        have = []
+        for j in recs:
+            why = record_problem(j)
+            if why:
+                env.fail("%s: garbled record: %s" % (what, why))
+                return
+            have.append(j["s"])
+        if have[:upto] != list(range(upto)) or have != list(range(len(have))):
+            env.fail("%s: %d records, not the acked sequence 0..%d (first difference at %s)"
+                     % (what, len(have), upto - 1,
+                        next((i for i, x in enumerate(have) if x != i), len(have))))
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    rng = env.rand()
+    t0 = time.monotonic()
+    while not os.path.exists(os.path.join(env.store, "index")):
+        time.sleep(0.01)
+    while st["kills"] < a.kills and not env.failures and time.monotonic() - t0 < a.budget:
+        time.sleep(rng.uniform(0, 0.05))
+        with open(os.path.join(env.work, "rw.err"), "wb") as e:
+            p = env.spawn([env.tool("tt-check"), "-D", env.store, "--recompress", "-q"],
+                          stdout=subprocess.DEVNULL, stderr=e)
+        if rng.random() < a.at_sync:
+            where = kill_at_sync(p, 0.1)
+        else:
+            sleep_ms(rng.uniform(0, 30))
+            where = in_syscalls(p.pid)
+            p.kill()
+        rc = p.wait(60)
+        if rc == -signal.SIGKILL:
+            st["kills"] += 1
+            for x in where:
+                landed[x] += 1
+            chk.tt_check_crashed(" after tt-check --recompress kill %d" % st["kills"])
+            upto = oracle.counts[ACK]
+            exact(chk.scan(), upto, "scan after kill %d" % st["kills"])
+            if st["kills"] % 10 == 1:
+                # the crash state as it is, indexed from its files alone
+                copy = os.path.join(env.work, "rebuilt")
+                shutil.rmtree(copy, ignore_errors=True)
+                shutil.copytree(env.store, copy, ignore=shutil.ignore_patterns("ttd.*"))
+                rc2, out, err = env.run([env.tool("tt-check"), "-D", copy, "--rebuild-index", "-q"])
+                if rc2 not in (0, 3):
+                    env.fail("tt-check --rebuild-index of a crash copy: exit %s %s" % (rc2, err[:300]))
+                rc2, out, err = env.run([env.tool("tt-tail"), "-D", copy, "-n", "all", "-o", "jsonl", "-q"])
+                exact(parse_lines(out, True)[0], upto, "rebuilt copy after kill %d" % st["kills"])
+                st["rebuilds"] += 1
+        elif rc == 0:
+            st["clean"] += 1
+        else:
+            env.fail("tt-check --recompress exited %s: %s"
+                     % (rc, open(os.path.join(env.work, "rw.err"), "rb").read()[:300]))
+    stop.set()
+    th.join(60)
+    load_s = time.monotonic() - t0
+    for args in (["tt-gc", "--rotate", "--rollup-max-age", "off"], ["tt-check", "--recompress"],
+                 ["tt-gc", "--rotate", "--rollup-max-age", "off"]):
+        rc, out, err = env.run([env.tool(args[0]), "-D", env.store, "-q"] + args[1:])
+        if rc != 0 or err:
+            env.fail("final %s: exit %s %s" % (" ".join(args), rc, err[:300]))
+    chk.tt_check(" (final)")
+    ref = chk.scan()
+    exact(ref, oracle.counts[ACK], "final scan")
+    if len(ref) != oracle.counts[ACK]:
+        env.fail("final scan: %d records, %d acked" % (len(ref), oracle.counts[ACK]))
+    rc, out, err = env.run([env.tool("tt-stat"), "-D", env.store, "--segments", "-o", "json", "-q"])
+    try:
+        j = json.loads(out)
+        segs = {x["segment"] + ".tts" for x in j["segment_list"]}
+        files = set(os.listdir(os.path.join(env.store, "seg")))
+        if files != segs:
+            env.fail("after a clean rewrite and gc, seg/ holds %s, the index lists %s"
+                     % (sorted(files - segs)[:5], sorted(segs - files)[:5]))
+        if j["states"]["sealed"]["raw_bytes"] or not j["states"]["recompressed"]["segments"]:
+            env.fail("after a clean rewrite: %s" % j["states"])
+    except (ValueError, KeyError) as e:
+        env.fail("tt-stat --segments: %s %s" % (e, err[:300]))
+    chk.ref = ref
+    chk.queries(a.queries)
+    note("seed %d, %.1f s: %d tt-check --recompress SIGKILLs, %d clean runs, one tt-ingest stream "
+         "writing formats 1 and 2" % (env.seed, load_s, st["kills"], st["clean"]))
+    note("kills that found the rewrite inside: %s"
+         % (", ".join("%s %d" % kv for kv in sorted(landed.items())) or "(no system call noted)"))
+    note("%d acked records, all kept once in order after every kill; %d crash copies rebuilt from "
+         "their files alone read the same" % (len(ref), st["rebuilds"]))
+
+
 # ---------------------------------------------------------------- mode: ttd
 
 def mode_ttd(env, a):
@@ -1943,7 +2068,7 @@ def parse_size(t):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=("ingest", "ttd", "soak", "gc"))
+    ap.add_argument("mode", choices=("ingest", "ttd", "soak", "gc", "rewrite"))
     ap.add_argument("--bin", required=True, help="directory of the tools")
     ap.add_argument("--work", required=True, help="scratch directory (the store goes in it)")
     ap.add_argument("--seed", type=int, default=None)
@@ -1985,6 +2110,8 @@ def main():
             mode_ttd(env, a)
         elif a.mode == "gc":
             mode_gc(env, a)
+        elif a.mode == "rewrite":
+            mode_rewrite(env, a)
         else:
             mode_soak(env, a)
     except Exception:

@@ -5,15 +5,16 @@
 # is duplicated or garbled, what a killed run had in flight is there or not
 # (a prefix of it), tt-tail followers and a repeatedly killed --cursor-file
 # follower see the committed sequence without gaps. Also tt-gc killed while
-# it seals and deletes segments, and two crash states tt-check used to call
+# it seals and deletes segments, tt-check --recompress killed while it
+# rewrites them (FORMAT.md 8.8), and two crash states tt-check used to call
 # corruption. The harness is
 # tests/crash/ttcrash.py; TT_LONG=1 runs the long form, TT_SEED=N replays.
 . ./lib.sh
 TT_TOP=${TT_TOP:-$(cd ../.. && pwd)}
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed"; exit 0; }
 
-if [ "${TT_LONG:-0}" != 0 ]; then KILLS=1000 MINSEC=0 MAXBATCH=400 GCKILLS=500
-else KILLS=40 MINSEC=6 MAXBATCH=1500 GCKILLS=40; fi
+if [ "${TT_LONG:-0}" != 0 ]; then KILLS=1000 MINSEC=0 MAXBATCH=400 GCKILLS=500 RWKILLS=300
+else KILLS=40 MINSEC=6 MAXBATCH=1500 GCKILLS=40 RWKILLS=25; fi
 SEED=${TT_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 
 seg=0000000000000001.tts
@@ -56,6 +57,13 @@ test_expect_success "$GCKILLS SIGKILLs of tt-gc --rotate --max-size beside a wri
 	cat gc.out; exit $rc
 '
 grep "^# " "$TEST_DIR/gc.out" 2>/dev/null | grep -v "^# FAIL"
+
+test_expect_success "$RWKILLS SIGKILLs of tt-check --recompress beside a writer: acked records once, in order, rebuilt crash copies too" '
+	python3 "$TT_TOP/tests/crash/ttcrash.py" rewrite --bin "$TT_BUILD/bin" --work "$TEST_DIR/rw" \
+		--seed $SEED --kills $RWKILLS --budget 600 >rw.out 2>&1; rc=$?
+	cat rw.out; exit $rc
+'
+grep "^# " "$TEST_DIR/rw.out" 2>/dev/null | grep -v "^# FAIL"
 
 # the checks are not tautologies: a harness that breaks a promise on purpose fails them
 for what in lose dup garble; do

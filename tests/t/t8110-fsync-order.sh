@@ -136,6 +136,16 @@ test_expect_success "tt-gc of several segments beside adoption and rotation" '
 	test $(ls "$STORE/seg" | wc -l) -eq 1
 '
 
+test_expect_success "tt-check --recompress: the new file synced before the commit that swaps it in, the old one unlinked after (8.8)" '
+	STORE=$TEST_DIR/rw &&
+	gen 1 5 | tt-ingest -q -D "$STORE" && tt-gc -q --rotate --rollup-max-age off -D "$STORE" &&
+	tt-query -D "$STORE" -n all >rw.before.out &&
+	traced rewrite tt-check -q --recompress -D "$STORE" &&
+	rules rewrite --expect commit=2 --expect segcreate=1 --expect unlink=1 --expect dirsync=2 &&
+	documented rewrite &&
+	tt-query -D "$STORE" -n all >rw.after.out && test_cmp rw.before.out rw.after.out
+'
+
 # The checker must be able to fail: the same trace without the segment
 # fdatasyncs (or without the directory fsyncs) breaks R1 (R2).
 test_expect_success "the checker catches a missing segment fdatasync and a missing dir fsync" '
