@@ -45,6 +45,7 @@ static const struct opt opts[] = {
 	{ "retention", 'r', O_DUR, F(retention_ns), "DUR", "delete sealed segments older than DUR" },
 	{ "max-size", 'm', O_SIZE, F(max_size), "SIZE", "keep the store under SIZE" },
 	{ "gc-interval", 0, O_DUR, F(gc_interval_ns), "DUR", "how often retention runs (1m)" },
+	{ "recompress", 0, O_UINT, F(recompress), "0|1", "1: rewrite sealed segments with LZ4-HC in the background, at each gc interval (0)" },
 	{ "max-body", 0, O_SIZE, F(max_body), "SIZE", "request body cap after gunzip (20M)" },
 	{ "max-record", 0, O_SIZE, F(max_record), "SIZE", "record size cap (1M)" },
 	{ "max-batch", 0, O_UINT, F(max_batch), "N", "records per request (100000)" },
@@ -567,6 +568,10 @@ ttd_config_finish(ttd_config *c)
 	if (c->segment_size < (64u << 10) || c->segment_size > (4ull << 30)) {
 		log_err("segment-size: %llu bytes is not from 64K to 4G",
 		    (unsigned long long)c->segment_size);
+		return -1;
+	}
+	if (c->recompress > 1) {
+		log_err("recompress: %u is not 0 or 1", c->recompress);
 		return -1;
 	}
 	if (c->format_version < 1 || c->format_version > 2) {

@@ -13,6 +13,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -152,6 +154,65 @@ ttd_run_gc(int64_t max_age_ns, uint64_t max_bytes, uint64_t *segs, uint64_t *byt
 	return 0;
 }
 
+/* --recompress: one background thread at a time rewrites the sealed
+ * segments not rewritten yet (tt_store_rewrite: one index commit per
+ * segment, safe beside the writer and readers); shutdown stops it between
+ * segments and waits for it. */
+static pthread_t rw_thread;
+static int rw_running;  /* a thread was started and not joined */
+static atomic_int rw_busy, rw_stop;
+
+static int
+rw_one(void *ctx, const tt_seginfo *si)
+{
+	/* (read by /metrics on the event loop) */
+	__atomic_add_fetch(&g_metrics.rewrites, 1, __ATOMIC_RELAXED);
+	if (si->replaced_bytes > si->bytes)
+		__atomic_add_fetch(&g_metrics.rewrite_saved, si->replaced_bytes - si->bytes,
+		    __ATOMIC_RELAXED);
+	log_info("recompressed segment %016llx as %016llx: %llu -> %llu bytes",
+	    (unsigned long long)si->replaced, (unsigned long long)si->id,
+	    (unsigned long long)si->replaced_bytes, (unsigned long long)si->bytes);
+	return atomic_load(&rw_stop) ? -ECANCELED : 0;
+}
+
+static void *
+rw_main(void *arg)
+{
+	int r = tt_store_rewrite(g_ttd.store, TT_REWRITE_ALL, rw_one, NULL);
+	if (r < 0 && r != -ECANCELED)
+		log_err("recompress failed: %s", tt_strerror(r));
+	atomic_store(&rw_busy, 0);
+	return NULL;
+}
+
+static void
+rw_start(void)
+{
+	if (!g_ttd.cfg.recompress || atomic_load(&rw_busy))
+		return;
+	if (rw_running) {
+		pthread_join(rw_thread, NULL);
+		rw_running = 0;
+	}
+	atomic_store(&rw_busy, 1);
+	if (pthread_create(&rw_thread, NULL, rw_main, NULL) != 0) {
+		atomic_store(&rw_busy, 0);
+		log_err("recompress: cannot start a thread");
+		return;
+	}
+	rw_running = 1;
+}
+
+static void
+rw_join(void)
+{
+	atomic_store(&rw_stop, 1);
+	if (rw_running)
+		pthread_join(rw_thread, NULL);
+	rw_running = 0;
+}
+
 static void
 gc_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -163,6 +224,7 @@ gc_cb(evutil_socket_t fd, short what, void *arg)
 	if (g_ttd.cfg.rollup_retention_ns > 0 &&
 	    (r = tt_store_rollups_prune(g_ttd.store, ttd_now_ns() - g_ttd.cfg.rollup_retention_ns)) < 0)
 		log_err("rollup retention failed: %s", tt_strerror(r));
+	rw_start();
 }
 
 static void
@@ -177,7 +239,7 @@ arm_gc(void)
 		return;
 	event_del(gc_ev);
 	if (g_ttd.cfg.retention_ns <= 0 && g_ttd.cfg.max_size == 0 &&
-	    g_ttd.cfg.rollup_retention_ns <= 0)
+	    g_ttd.cfg.rollup_retention_ns <= 0 && !g_ttd.cfg.recompress)
 		return;
 	tv.tv_sec = ns / 1000000000;
 	tv.tv_usec = (ns % 1000000000) / 1000;
@@ -397,6 +459,7 @@ out:
 			rc = 3;
 		}
 	}
+	rw_join();
 	tt_decoder_free(g_ttd.dec);
 	tt_store_close(g_ttd.store);
 	if (g_ttd.base)

@@ -64,6 +64,10 @@ static const struct {
 	    "room for a new one at --max-connections", &g_metrics.conns_refused },
 	{ "ttd_gc_segments_deleted_total", "segments deleted by retention",
 	    &g_metrics.gc_segments },
+	{ "ttd_segments_recompressed_total", "sealed segments rewritten by --recompress",
+	    &g_metrics.rewrites },
+	{ "ttd_recompress_saved_bytes_total", "bytes --recompress saved",
+	    &g_metrics.rewrite_saved },
 };
 
 void

@@ -70,6 +70,8 @@ typedef struct ttd_config {
 	int64_t retention_ns;   /* --retention DUR: gc by age, 0 = off */
 	uint64_t max_size;      /* --max-size SIZE: gc by total size, 0 = off */
 	int64_t gc_interval_ns; /* --gc-interval DUR */
+	uint32_t recompress;    /* --recompress 1: rewrite sealed segments in the
+	                         * background at each gc interval (FORMAT.md 8.8) */
 	uint64_t max_body;      /* --max-body SIZE: request body after gunzip */
 	uint64_t max_record;    /* --max-record SIZE: one encoded record */
 	uint32_t max_batch;     /* --max-batch N: records in one request */
@@ -283,6 +285,7 @@ typedef struct ttd_metrics {
 	uint64_t too_large;                 /* 413 */
 	uint64_t conns_total, conns_refused; /* refused: replaced at the cap */
 	uint64_t gc_runs, gc_segments;
+	uint64_t rewrites, rewrite_saved; /* segments recompressed, bytes saved */
 } ttd_metrics;
 extern ttd_metrics g_metrics;
 void ttd_metrics_ack_latency(int64_t ns);

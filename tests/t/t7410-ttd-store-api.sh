@@ -58,4 +58,29 @@ test_expect_success 'bad parameters: 400 naming them' '
 	[ "$(req POST /api/store -H "Content-Type: application/json" -d "{}")" = 405 ]
 '
 ttd_stop
+
+# --recompress 1: ttd rewrites the sealed segments in a thread of its own
+# (FORMAT.md 8.8) while it goes on taking records
+test_expect_success 'ttd --recompress 1: sealed segments rewritten in the background, records the same' '
+	tt-query -D "$STORE" -n all >before.all &&
+	ttd_start --socket off --recompress 1 --gc-interval 1s --segment-size 64K &&
+	i=0; while [ $i -lt 100 ]; do
+		[ "$(req GET /api/store)" = 200 ] &&
+		jq -e "[.segment_list[] | select(.state == \"sealed\" and (.rewritten | not))] | length == 0" \
+		    "$TEST_DIR/body" >/dev/null && break
+		sleep 0.1; i=$((i + 1))
+	done &&
+	jq -e "[.segment_list[] | select(.rewritten)] | length >= 2" "$TEST_DIR/body" &&
+	[ "$(req GET /metrics)" = 200 ] &&
+	grep -E "^ttd_segments_recompressed_total [1-9]" "$TEST_DIR/body" &&
+	grep -E "^ttd_recompress_saved_bytes_total [1-9]" "$TEST_DIR/body" &&
+	tt-query -D "$STORE" -n all >after.all && test_cmp before.all after.all &&
+	ttd_stop && grep -q "recompressed segment" "$TEST_DIR/ttd.log" &&
+	tt-check -q -D "$STORE" &&
+	tt-stat -D "$STORE" -o json | jq -e ".states.recompressed.segments >= 2 and .states.sealed.raw_bytes == 0"
+'
+test_expect_success 'ttd --recompress 2 is refused, naming the option' '
+	"$TTD" -D "$STORE" --recompress 2 --http off --socket off 2>bad.err; test $? -ne 0 &&
+	grep -q "recompress: 2 is not 0 or 1" bad.err
+'
 test_done
