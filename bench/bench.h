@@ -101,6 +101,8 @@ typedef struct tt_append_args {
 } tt_append_args;
 int tt_phase_append(void *args, bres *r); /* for run_child */
 int tt_lookups(const char *store, char **ids, size_t nids, blat *warm, bres *r);
+int tt_recompress(const char *store, bres *r); /* seal, then tt_store_rewrite */
+uint64_t tt_index_used(const char *store);    /* index pages in use, bytes */
 int tt_scan_all(const char *store, bres *r);
 /* --stats --by service --every 1m over the whole store: from the rollups
  * (reps times, latency in l; rows in r->records) and by a scan (records/s). */

@@ -514,6 +514,61 @@ int tt_gc_age(const char *dir, int64_t cutoff_ns, bres *r)
 	return r->rc;
 }
 
+/* Seal what no writer holds, then rewrite every sealed segment (FORMAT.md
+ * 8.8, tt-check --recompress): r->secs the rewrite, r->records its records,
+ * r->aux segments rewritten, r->aux2 bytes before. */
+static int rw_seg(void *ctx, const tt_seginfo *si)
+{
+	bres *r = ctx;
+	r->records += si->records;
+	r->aux++;
+	r->aux2 += si->replaced_bytes;
+	return 0;
+}
+
+int tt_recompress(const char *dir, bres *r)
+{
+	tt_store *s = NULL;
+	tt_store_opts o;
+	tt_gc_opts g;
+	uint64_t t0;
+	int rc;
+
+	memset(&o, 0, sizeof o);
+	if ((rc = tt_store_open(&s, dir, &o)) < 0) {
+		bres_fail(r, rc, "tt_store_open %s: %s", dir, tt_strerror(rc));
+		return rc;
+	}
+	memset(&g, 0, sizeof g);
+	g.rotate = 1;
+	if ((rc = tt_store_gc(s, &g, NULL, NULL)) < 0)
+		bres_fail(r, rc, "tt_store_gc --rotate: %s", tt_strerror(rc));
+	t0 = bnow_ns();
+	if (rc >= 0 && (rc = tt_store_rewrite(s, TT_REWRITE_ALL, rw_seg, r)) < 0)
+		bres_fail(r, rc, "tt_store_rewrite: %s", tt_strerror(rc));
+	r->secs = (double)(bnow_ns() - t0) / 1e9;
+	tt_store_close(s);
+	return r->rc;
+}
+
+/* The index's LMDB pages in use (free pages not counted) */
+uint64_t tt_index_used(const char *dir)
+{
+	tt_store *s = NULL;
+	tt_store_opts o;
+	tt_stats st;
+
+	memset(&o, 0, sizeof o);
+	o.flags = TT_OPEN_RDONLY;
+	memset(&st, 0, sizeof st);
+	if (tt_store_open(&s, dir, &o) < 0)
+		return 0;
+	if (tt_store_stats_ex(s, 0, &st) < 0)
+		st.index_bytes = 0;
+	tt_store_close(s);
+	return st.index_bytes;
+}
+
 int tt_disk(const char *dir, uint64_t *data, uint64_t *index, uint64_t *du,
     uint64_t *segments)
 {

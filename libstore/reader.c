@@ -97,6 +97,33 @@ int store_read_block(tt_store *s, uint64_t seg, uint64_t off, uint32_t comp_len,
 	return rc;
 }
 
+/* Block seq, as its row b says. A block whose segment file went away since
+ * the row was read is looked up again: a rewrite (FORMAT.md 8.8) moves
+ * blocks to a new file under the same sequence numbers; when the row is
+ * gone too, gc deleted it (not a problem). b is updated to where it was
+ * read. */
+static int read_seq_block(tt_store *s, uint64_t seq, blogrec *b, blkwant *w, tt_buf *io,
+    tt_buf *raw, uint32_t *got)
+{
+	int rc = store_read_block(s, b->seg, b->off, b->comp_len, w, io, raw, got);
+
+	for (int tries = 0; rc == -ENOENT && tries < 4; tries++) {
+		MDB_txn *t;
+		blogrec nb;
+		int r;
+		if (store_rtxn(s, &t) != 0)
+			break;
+		r = blog_get(s, t, seq, &nb);
+		store_rtxn_done(s, t);
+		if (r != 0 || (nb.seg == b->seg && nb.off == b->off))
+			break;
+		b->seg = nb.seg, b->off = nb.off, b->comp_len = nb.comp_len;
+		b->ids = NULL, b->ids_len = 0; /* pointed into the read txn */
+		rc = store_read_block(s, b->seg, b->off, b->comp_len, w, io, raw, got);
+	}
+	return rc;
+}
+
 /* ---- records of one id */
 
 struct ref { uint64_t seg; idxval v; blogrec b; };
@@ -211,7 +238,7 @@ int tt_store_get(tt_store *s, const void *id, size_t id_len, int64_t since,
 		const uint8_t *rec;
 
 		blkwant want = { r->v.raw_lo, r->v.raw_hi, id, id_len, 0, 0, 0 };
-		if (store_read_block(s, r->b.seg, r->b.off, r->b.comp_len, &want, &io, &raw, &got) < 0)
+		if (read_seq_block(s, r->v.seq, &r->b, &want, &io, &raw, &got) < 0)
 			continue;
 		if (got > r->v.raw_hi)
 			got = r->v.raw_hi;
@@ -412,7 +439,7 @@ int store_scan_fields(tt_store *s, int64_t since, int64_t until, const uint8_t *
 			want.layout = 1;
 			f.seq = ch[i].seq;
 			if (b->max_ts < since || b->min_ts > until ||
-			    store_read_block(s, b->seg, b->off, b->comp_len, &want, &io, &raw, &got) < 0)
+			    read_seq_block(s, ch[i].seq, b, &want, &io, &raw, &got) < 0)
 				continue;
 			if (want.got_layout) {
 				rc = colblk_fields(raw.data, got, b->nrec, keys, nkeys, fscan_col, &f);
@@ -485,7 +512,7 @@ int tt_store_scan(tt_store *s, const tt_scan *sc, tt_rec_fn fn, void *ctx, tt_po
 			if (seq == pos.seq && (reverse ? pos.idx == 0 : pos.idx >= b->nrec))
 				continue; /* already consumed */
 			if (b->max_ts < sc->since || b->min_ts > sc->until ||
-			    store_read_block(s, b->seg, b->off, b->comp_len, NULL, &io, &raw, &got) < 0) {
+			    read_seq_block(s, seq, b, NULL, &io, &raw, &got) < 0) {
 				/* skipped whole: the position moves past it */
 				if (reverse) { pos.seq = seq; pos.idx = 0; }
 				else { pos.seq = seq; pos.idx = b->nrec; }
@@ -748,7 +775,7 @@ static int block_services(tt_store *s, MDB_txn *t, const void *id, size_t id_len
 	blkwant want = { v->raw_lo, v->raw_hi, id, id_len, 0, 0, 0 };
 
 	if (blog_get(s, t, v->seq, &b) < 0 ||
-	    store_read_block(s, b.seg, b.off, b.comp_len, &want, io, raw, &got) < 0)
+	    read_seq_block(s, v->seq, &b, &want, io, raw, &got) < 0)
 		return 0; /* gone, or a bad block (reported) */
 	if (got > v->raw_hi)
 		got = v->raw_hi;
@@ -935,7 +962,7 @@ int tt_store_list_ids(tt_store *s, int64_t since, int64_t until, size_t limit,
 				continue;
 			pos.seq = ch[i].seq;
 			if (b->max_ts < since || b->min_ts > until ||
-			    store_read_block(s, b->seg, b->off, b->comp_len, NULL, &io, &raw, &got) < 0)
+			    read_seq_block(s, ch[i].seq, b, NULL, &io, &raw, &got) < 0)
 				continue;
 			/* ids of this block, newest record first */
 			ids.len = 0;

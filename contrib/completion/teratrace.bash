@@ -29,12 +29,12 @@ _teratrace_spec()
 		-V,--version" ;;
 	tt-stat) echo "-D,--store= -s,--segments --no-services -o,--output= --utc
 		-q,--quiet -h,--help -V,--version" ;;
-	tt-check) echo "-D,--store= --rebuild-index --progress --no-progress -o,--output=
+	tt-check) echo "-D,--store= --rebuild-index --upgrade --recompress --progress --no-progress -o,--output=
 		-q,--quiet -h,--help -V,--version" ;;
 	tt-gen) echo "-s,--seed= -t,--start= -f,--format= -h,--help -V,--version" ;;
 	ttd) echo "-D,--store= -l,--http= -s,--socket= -t,--token-file= -c,--config=
 		--log-file= --log-level= --port-file= -i,--commit-interval= --sync=
-		--segment-size= --format-version= -r,--retention= -m,--max-size= --gc-interval= --max-body=
+		--segment-size= --format-version= -r,--retention= -m,--max-size= --gc-interval= --recompress= --max-body=
 		--max-record= --max-batch= --max-logs= --max-connections=
 		--max-socket-clients= --max-pending= --header-timeout= --request-timeout=
 		--sse-keepalive= --sse-max-buffer= --sse-max-clients= --allow-host=

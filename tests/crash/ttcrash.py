@@ -1449,7 +1449,13 @@ def mode_rewrite(env, a):
                 if rc2 not in (0, 3):
                     env.fail("tt-check --rebuild-index of a crash copy: exit %s %s" % (rc2, err[:300]))
                 rc2, out, err = env.run([env.tool("tt-tail"), "-D", copy, "-n", "all", "-o", "jsonl", "-q"])
+                nfail = len(env.failures)
                 exact(parse_lines(out, True)[0], upto, "rebuilt copy after kill %d" % st["kills"])
+                if len(env.failures) > nfail:
+                    # kept for a look: the copy as rebuilt, and the live store's view
+                    shutil.copytree(copy, copy + ".failed", dirs_exist_ok=True)
+                    with open(copy + ".failed/live-segments.json", "wb") as f:
+                        f.write(env.run([env.tool("tt-stat"), "-D", env.store, "-s", "-o", "json"])[1])
                 st["rebuilds"] += 1
         elif rc == 0:
             st["clean"] += 1

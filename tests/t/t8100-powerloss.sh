@@ -151,6 +151,17 @@ test_expect_success "tt-check --rebuild-index between two writers (index swapped
 	replay rebuild --seed 7
 '
 
+test_expect_success "tt-check --recompress between two writers (segments rewritten, FORMAT.md 8.8)" '
+	run recompress "$PL/pl-driver" ingest "$TEST_DIR/recompress/root/store" 1 500 \
+	    --block-size 512 --segment-size 4096 --seed 11 &&
+	run recompress tt-check -q -D "$TEST_DIR/recompress/root/store" --recompress &&
+	run recompress "$PL/pl-driver" ingest "$TEST_DIR/recompress/root/store" 501 200 \
+	    --block-size 512 --segment-size 4096 --seed 12 &&
+	python3 "$PLPY" dump recompress/log >recompress/ops &&
+	test $(grep -c " unlink   store/seg/" recompress/ops) -ge 3 &&
+	replay recompress --seed 8
+'
+
 test_expect_success "gc deleting segments while a writer rotates them" '
 	mkdir -p gc/root &&
 	(
