@@ -546,10 +546,11 @@ static int rebuild(tt_store *s, struct checker *ck)
 		s->gen = (uint32_t)gen;
 	}
 	/* 3. index every file from its blocks, in the order of their records'
-	 * first segments: a rewrite (8.8) names it in its header (origin), and of
-	 * the files of one origin only the lowest id is indexed -- the others are
-	 * later rewrites a crash left behind, the lowest the one a crash cannot
-	 * have left unsynced; they stay orphans, for gc */
+	 * first segments: a rewrite (8.8) names it in its header (origin). Of
+	 * the files of one origin one is indexed: the origin's own file while
+	 * it exists (it goes only after a rewrite's commit), else the highest
+	 * id (the rewrite that committed: attempts that failed came before
+	 * it, none after). The others stay orphans, for gc. */
 	if (n && !(order = malloc(n * sizeof *order))) {
 		rc = -ENOMEM;
 		goto out;
@@ -564,11 +565,14 @@ static int rebuild(tt_store *s, struct checker *ck)
 	}
 	if (n > 1)
 		qsort(order, n, sizeof *order, rbo_cmp);
-	for (size_t oi = 0; oi < n; oi++) {
+	for (size_t oi = 0, g = 0; oi < n; oi++) {
 		size_t i = order[oi].i;
 		struct rbfile *f;
-		if (oi > 0 && order[oi - 1].key == order[oi].key)
-			continue; /* a later rewrite of the same records */
+		if (oi == 0 || order[oi - 1].key != order[oi].key)
+			g = oi; /* the group's first file */
+		if (order[g].id == order[g].key ? oi != g :
+		    oi + 1 < n && order[oi + 1].key == order[oi].key)
+			continue; /* another file of the same records */
 		f = calloc(1, sizeof *f);
 		uint8_t hdr[SEG_HDR_SIZE];
 		uint64_t valid_end;

@@ -117,9 +117,13 @@ static int write_copy(tt_store *s, uint64_t seg, const segrec *r, int ofd, const
 	uint64_t off = SEG_HDR_SIZE;
 	int rc;
 
+	/* the header is synced before any block: a crash state holding blocks
+	 * of this file holds its origin too (a rebuild must not take the blocks
+	 * for a segment of their own) */
 	seg_header_encode(nseg, r->created_ns, s->uuid, SEG_VERSION,
 	    ohdr && get64(ohdr + 48) ? get64(ohdr + 48) : seg, hdr);
-	rc = pwrite_full(nfd, hdr, sizeof hdr, 0);
+	if ((rc = pwrite_full(nfd, hdr, sizeof hdr, 0)) == 0)
+		rc = store_datasync(s, nfd);
 	for (size_t i = 0; rc == 0 && i < nmv; i++) {
 		uint32_t got, nrec;
 		if ((rc = blk_read(ofd, mv[i].off, mv[i].comp_len, NULL, &io, &raw, &got, &nrec)) < 0) {

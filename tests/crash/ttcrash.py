@@ -1440,7 +1440,7 @@ def mode_rewrite(env, a):
             chk.tt_check_crashed(" after tt-check --recompress kill %d" % st["kills"])
             upto = oracle.counts[ACK]
             exact(chk.scan(), upto, "scan after kill %d" % st["kills"])
-            if st["kills"] % 10 == 1:
+            if st["kills"] % 5 == 1:
                 # the crash state as it is, indexed from its files alone
                 copy = os.path.join(env.work, "rebuilt")
                 shutil.rmtree(copy, ignore_errors=True)
