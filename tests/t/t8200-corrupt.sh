@@ -4,7 +4,8 @@
 # truncation at many offsets, a deleted segment still in the index, garbage
 # appended to sealed and unsealed segments, well-formed segment headers of
 # another format version / store, and a damaged LMDB file (meta pages, other
-# pages, truncated). Each case on a fresh copy of one pristine store: readers
+# pages, truncated), also with the sealed segments rewritten (tt-check
+# --recompress) first. Each case on a fresh copy of one pristine store: readers
 # return exactly the intact records and name the bad blocks, tt-check exits 3,
 # --rebuild-index restores a working index, nothing crashes or hangs.
 . ./lib.sh
@@ -19,6 +20,16 @@ test_expect_success "$N random corruption cases (seed $SEED)" '
 	rc=$?; cat log; grep "^# .* corruption cases, 0 failures\$" log && test $rc -eq 0
 '
 grep '^# [0-9a-z]' "$TEST_DIR/log" 2>/dev/null | grep -v '^# FAIL'
+
+# the same on rewritten segments (FORMAT.md 8.8): the sealed ones recompressed
+# first, so flips land in LZ4-HC blocks and in headers that name an origin
+test_expect_success "$((N / 2)) random corruption cases on recompressed segments (seed $SEED)" '
+	TT_CORRUPT_RECOMPRESS=1 python3 "$TOP/tests/inject/corrupt.py" "$TT_BUILD/bin" "$TEST_DIR/wr" \
+	    $((N / 2)) $SEED >logr 2>&1;
+	rc=$?; cat logr; grep -q "^# segments rewritten first" logr &&
+	grep "^# .* corruption cases, 0 failures\$" logr && test $rc -eq 0
+'
+grep '^# [0-9a-z]' "$TEST_DIR/logr" 2>/dev/null | grep -v '^# FAIL'
 
 # Regression: a 64 KiB block of records of ~30 bytes holds more distinct ids
 # than the id table of blkinfo_scan was sized for (raw_len / 64): the writer
