@@ -555,18 +555,17 @@ int tt_recompress(const char *dir, bres *r)
 uint64_t tt_index_used(const char *dir)
 {
 	tt_store *s = NULL;
-	tt_store_opts o;
 	tt_stats st;
+	bres r;
+	uint64_t b = 0;
 
-	memset(&o, 0, sizeof o);
-	o.flags = TT_OPEN_RDONLY;
-	memset(&st, 0, sizeof st);
-	if (tt_store_open(&s, dir, &o) < 0)
+	memset(&r, 0, sizeof r);
+	if (open_ro(dir, &s, &r) < 0)
 		return 0;
-	if (tt_store_stats_ex(s, 0, &st) < 0)
-		st.index_bytes = 0;
+	if (tt_store_stats_ex(s, 0, &st) == 0)
+		b = st.index_bytes;
 	tt_store_close(s);
-	return st.index_bytes;
+	return b;
 }
 
 int tt_disk(const char *dir, uint64_t *data, uint64_t *index, uint64_t *du,

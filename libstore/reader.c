@@ -342,12 +342,8 @@ static int scan_chunk(tt_store *s, uint64_t seq, int reverse, struct bref *out, 
 	int rc;
 
 	*n = 0;
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
-		store_rtxn_done(s, t);
-		return mdb_rc(rc);
-	}
+	if ((rc = store_rcursor(s, s->db_blocks, &t, &c)) < 0)
+		return rc;
 	putbe64(kb, seq);
 	if (!reverse) {
 		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);

@@ -77,12 +77,8 @@ static int blocks_of(tt_store *s, uint64_t seg, const segrec *r, struct moved *m
 	size_t i = 0;
 	int rc;
 
-	if ((rc = store_rtxn(s, &t)) != 0)
-		return mdb_rc(rc);
-	if ((rc = mdb_cursor_open(t, s->db_blocks, &c)) != 0) {
-		store_rtxn_done(s, t);
-		return mdb_rc(rc);
-	}
+	if ((rc = store_rcursor(s, s->db_blocks, &t, &c)) < 0)
+		return rc;
 	putbe64(kb, r->first_seq);
 	for (rc = r->first_seq ? mdb_cursor_get(c, &k, &d, MDB_SET_RANGE) : MDB_NOTFOUND;
 	    rc == 0; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {

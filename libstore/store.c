@@ -152,6 +152,19 @@ int store_rtxn(tt_store *s, MDB_txn **txn)
 	return MDB_MAP_RESIZED;
 }
 
+int store_rcursor(tt_store *s, MDB_dbi db, MDB_txn **txn, MDB_cursor **c)
+{
+	int rc;
+
+	if ((rc = store_rtxn(s, txn)) != 0)
+		return mdb_rc(rc);
+	if ((rc = mdb_cursor_open(*txn, db, c)) != 0) {
+		store_rtxn_done(s, *txn);
+		return mdb_rc(rc);
+	}
+	return 0;
+}
+
 void store_rtxn_done(tt_store *s, MDB_txn *txn)
 {
 	if (!txn)

@@ -281,6 +281,9 @@ int store_index_fresh(tt_store *s); /* s->env = a new, empty index beside index/
 int store_index_swap(tt_store *s, int keep); /* keep: it replaces index/; then reopen */
 int store_rtxn(tt_store *s, MDB_txn **txn);   /* begin (renew) a read txn */
 void store_rtxn_done(tt_store *s, MDB_txn *txn);
+/* store_rtxn and a cursor on db in it (close both: mdb_cursor_close,
+ * store_rtxn_done); errors are negative */
+int store_rcursor(tt_store *s, MDB_dbi db, MDB_txn **txn, MDB_cursor **c);
 int store_wtxn(tt_store *s, MDB_txn **txn);   /* begin a write txn */
 int store_wtxn_commit(tt_store *s, MDB_txn *txn); /* commit; MAP_FULL grows and returns MDB_MAP_FULL so the caller redoes */
 void store_wtxn_abort(tt_store *s, MDB_txn *txn);

@@ -1268,6 +1268,26 @@ def selftest(env, oracle, what):
 
 # ---------------------------------------------------------------- mode: gc
 
+def one_stream(env, oracle, stop, formats=None):
+    """Writer 1: tt-ingest runs of 20-400 records into 64 KiB segments until
+    stop, none killed, so every run is acked (formats: a --format-version
+    drawn from these for each run)."""
+    rng = env.rand()
+    path = os.path.join(env.work, "in.1")
+    while not stop.is_set():
+        n = rng.randint(20, 400)
+        s0 = oracle.alloc(1, n)
+        write_jsonl(path, 1, s0, n)
+        fmt = ["--format-version", rng.choice(formats)] if formats else []
+        rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
+                                "--segment-size", "64K"] + fmt + [path])
+        if rc == 0 and not err:
+            oracle.ack(1, s0, n)
+        else:
+            oracle.maybe(1, [(s0, n)])
+            env.fail("tt-ingest: exit %s %s" % (rc, err[:300]))
+
+
 def mode_gc(env, a):
     """tt-gc --rotate --max-size SIGKILLed at random instants (some aimed at
     an unlink, write or fsync in progress) while one tt-ingest stream keeps
@@ -1280,24 +1300,8 @@ def mode_gc(env, a):
     stop = threading.Event()
     st = collections.Counter()
     landed = collections.Counter()
-    w = 1
 
-    def writer():
-        rng = env.rand()
-        path = os.path.join(env.work, "in.1")
-        while not stop.is_set():
-            n = rng.randint(20, 400)
-            s0 = oracle.alloc(w, n)
-            write_jsonl(path, w, s0, n)
-            rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
-                                    "--segment-size", "64K", path])
-            if rc == 0 and not err:
-                oracle.ack(w, s0, n)
-            else:
-                oracle.maybe(w, [(s0, n)])
-                env.fail("tt-ingest: exit %s %s" % (rc, err[:300]))
-
-    th = threading.Thread(target=writer, daemon=True)
+    th = threading.Thread(target=one_stream, args=(env, oracle, stop), daemon=True)
     th.start()
     rng = env.rand()
     t0 = time.monotonic()
@@ -1382,23 +1386,6 @@ def mode_rewrite(env, a):
     stop = threading.Event()
     st = collections.Counter()
     landed = collections.Counter()
-    w = 1
-
-    def writer():
-        rng = env.rand()
-        path = os.path.join(env.work, "in.1")
-        while not stop.is_set():
-            n = rng.randint(20, 400)
-            s0 = oracle.alloc(w, n)
-            write_jsonl(path, w, s0, n)
-            rc, out, err = env.run([env.tool("tt-ingest"), "-D", env.store, "-q",
-                                    "--segment-size", "64K", "--format-version",
-                                    rng.choice(("1", "2")), path])
-            if rc == 0 and not err:
-                oracle.ack(w, s0, n)
-            else:
-                oracle.maybe(w, [(s0, n)])
-                env.fail("tt-ingest: exit %s %s" % (rc, err[:300]))
 
     def exact(recs, upto, what):
         """records 0..upto-1 (all acked) each once, in append order, none
@@ -1415,7 +1402,7 @@ def mode_rewrite(env, a):
                      % (what, len(have), upto - 1,
                         next((i for i, x in enumerate(have) if x != i), len(have))))
 
-    th = threading.Thread(target=writer, daemon=True)
+    th = threading.Thread(target=one_stream, args=(env, oracle, stop, ("1", "2")), daemon=True)
     th.start()
     rng = env.rand()
     t0 = time.monotonic()

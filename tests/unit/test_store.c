@@ -674,16 +674,11 @@ static int rwscan_fn(void *ctx, const tt_rec *r)
 	return coll_fn(&x->c, r);
 }
 
-static void test_rewrite_under_readers(void **state)
+/* 3000 records n = 0.. (ids r0..r199, 15 each) in sealed 8 KiB segments */
+static void sealed_store(tt_store *s)
 {
-	const char *d = newdir();
-	tt_store *s = open_store(d, 8 << 10, 2048);
 	tt_writer *w;
 	tt_gc_opts o = { 0 };
-	struct rwscan x;
-	tt_scan sc = { TT_TS_MIN, TT_TS_MAX, 0, { 0, 0, 0 }, 0 };
-	pid_t pid;
-	int st, p[2];
 
 	assert_int_equal(tt_writer_open(s, &w), 0);
 	for (int i = 0; i < 3000; i++)
@@ -691,6 +686,18 @@ static void test_rewrite_under_readers(void **state)
 	assert_int_equal(tt_writer_close(w, 1), 0);
 	o.rotate = 1;
 	assert_true(tt_store_gc(s, &o, NULL, NULL) >= 0);
+}
+
+static void test_rewrite_under_readers(void **state)
+{
+	const char *d = newdir();
+	tt_store *s = open_store(d, 8 << 10, 2048);
+	struct rwscan x;
+	tt_scan sc = { TT_TS_MIN, TT_TS_MAX, 0, { 0, 0, 0 }, 0 };
+	pid_t pid;
+	int st, p[2];
+
+	sealed_store(s);
 	memset(&x, 0, sizeof x);
 	x.s = s;
 	problems = 0;
@@ -701,18 +708,13 @@ static void test_rewrite_under_readers(void **state)
 		assert_int_equal(x.c.n[i < 4096 ? i : 0], i);
 	assert_int_equal(problems, 0);
 	tt_store_close(s);
-
 	rmdir_r(d);
 
 	/* readers in another process, scans and lookups in a loop, while the
 	 * segments are rewritten one by one */
 	d = newdir();
 	s = open_store(d, 8 << 10, 2048);
-	assert_int_equal(tt_writer_open(s, &w), 0);
-	for (int i = 0; i < 3000; i++)
-		put(w, "{\"ts\":%lld,\"corr\":\"r%d\",\"n\":%d,\"msg\":\"rewrite race %d\"}", T0 + i, i % 200, i, i * 7);
-	assert_int_equal(tt_writer_close(w, 1), 0);
-	assert_true(tt_store_gc(s, &o, NULL, NULL) >= 0);
+	sealed_store(s);
 	tt_store_close(s);
 	assert_int_equal(pipe(p), 0);
 	if ((pid = fork()) == 0) {
