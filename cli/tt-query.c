@@ -381,7 +381,7 @@ int main(int argc, char **argv)
 	q.limit = q.o.limit < 0 ? UINT64_MAX : (uint64_t)q.o.limit;
 	cli_catch_interrupt_output();
 
-	q.s = cli_store_open(cli_store_dir(q.o.store), TT_OPEN_RDONLY, NULL);
+	q.s = cli_store_open(cli_store_dir(q.o.store), TT_OPEN_RDONLY | TT_OPEN_ONESHOT, NULL);
 	if (stats) {
 		code = cli_stats_run(q.s, &q.o, &st, &q.n) < 0 ? CLI_EXIT_STORE :
 		    q.n == 0 ? CLI_EXIT_NOMATCH : CLI_EXIT_OK;

@@ -314,7 +314,7 @@ int main(int argc, char **argv)
 	cli_catch_interrupt();
 
 	dir = cli_store_dir(o.store);
-	s = cli_store_open(dir, TT_OPEN_RDONLY, NULL);
+	s = cli_store_open(dir, TT_OPEN_RDONLY | TT_OPEN_ONESHOT, NULL);
 	rc = tt_store_stats(s, &st);
 	if (rc < 0)
 		cli_die(CLI_EXIT_STORE, "could not read store '%s': %s", dir, tt_strerror(rc));

@@ -218,7 +218,8 @@ int main(int argc, char **argv)
 	t.want = t.o.limit == -2 ? 10 : t.o.limit < 0 ? UINT64_MAX : (uint64_t)t.o.limit;
 	cli_catch_interrupt_output();
 
-	t.s = cli_store_open(cli_store_dir(t.o.store), TT_OPEN_RDONLY, NULL);
+	t.s = cli_store_open(cli_store_dir(t.o.store),
+	    TT_OPEN_RDONLY | (follow ? 0 : TT_OPEN_ONESHOT), NULL);
 	rc = tt_store_end(t.s, &end);
 	if (rc < 0)
 		scan_error(&t, rc);

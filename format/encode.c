@@ -24,6 +24,13 @@ int tt_buf_reserve(tt_buf *b, size_t extra)
 	cap = b->cap ? b->cap : 256;
 	while (cap < b->len + extra)
 		cap *= 2;
+	if (b->len == 0) {
+		/* nothing to keep: a fresh block, not a copy of the old one
+		 * (realloc would copy all of it, touching as many new pages) */
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
 	p = realloc(b->data, cap);
 	if (!p)
 		return -ENOMEM;

@@ -515,6 +515,24 @@ static void mdb_assert_exit(MDB_env *env, const char *msg)
 	_exit(3);
 }
 
+/* LMDB's table of named databases: room for every live segment's, or, for a
+ * TT_OPEN_ONESHOT reader, for the segment files there are now (and the main
+ * databases, and slack for a few created while it reads) */
+static unsigned oneshot_dbs(const tt_store *s)
+{
+	DIR *d;
+	struct dirent *e;
+	unsigned n = 64;
+
+	if ((s->o.flags & (TT_OPEN_ONESHOT | TT_OPEN_RDONLY)) != (TT_OPEN_ONESHOT | TT_OPEN_RDONLY) ||
+	    !s->segdir || !(d = opendir(s->segdir)))
+		return MAX_DBS;
+	while ((e = readdir(d)) != NULL && n < MAX_DBS)
+		n++;
+	closedir(d);
+	return n < MAX_DBS ? n : MAX_DBS;
+}
+
 /* A new LMDB environment handle in s->env, opened at path (s->env NULL on
  * failure). The map size of an existing env wins if larger (LMDB keeps the
  * max). */
@@ -524,7 +542,7 @@ static int env_open(tt_store *s, const char *path, unsigned envf)
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		return rc;
 	mdb_env_set_assert(s->env, mdb_assert_exit);
-	mdb_env_set_maxdbs(s->env, MAX_DBS);
+	mdb_env_set_maxdbs(s->env, oneshot_dbs(s));
 	mdb_env_set_maxreaders(s->env, 1024);
 	mdb_env_set_mapsize(s->env, s->o.map_size);
 	if ((rc = mdb_env_open(s->env, path, envf, STORE_LMDB_MODE(s))) != 0) {

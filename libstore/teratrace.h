@@ -63,6 +63,13 @@ enum tt_sync {
                                  * only tt_store_check(s, 1, ...) works, replacing it */
 #define TT_OPEN_NOROLLUP  0x20u /* this writer folds no rollups (what they cost, for
                                  * benchmarks); --stats then needs TT_STATQ_SCAN */
+#define TT_OPEN_ONESHOT   0x80u /* with TT_OPEN_RDONLY: a process that reads and exits
+                                 * (tt-query, tt-tail without -f, tt-stat): LMDB's
+                                 * table of databases is sized to the segments
+                                 * there are, not to LIVE_SEG_MAX. LMDB touches that
+                                 * table in every transaction and at close (~100
+                                 * pages of a one-lookup process's ~340); a handle
+                                 * so opened cannot read segments created later */
 #define TT_OPEN_FORMAT1   0x40u /* new segments in format version 1 (row-wise LZ4
                                  * blocks, readable by TeraTrace 0.1; FORMAT.md 12) */
 #define TT_OPEN_GROUP     0x10u /* make the store readable by group gid: its files and
