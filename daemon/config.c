@@ -574,6 +574,11 @@ ttd_config_finish(ttd_config *c)
 		log_err("recompress: %u is not 0 or 1", c->recompress);
 		return -1;
 	}
+	if (c->recompress && c->format_version == 1) {
+		log_err("recompress: rewrites segments in format 2; not with format-version 1 "
+		    "(a store kept readable by TeraTrace 0.1)");
+		return -1;
+	}
 	if (c->format_version < 1 || c->format_version > 2) {
 		log_err("format-version: %u is not 1 or 2", c->format_version);
 		return -1;

@@ -79,8 +79,10 @@ test_expect_success 'ttd --recompress 1: sealed segments rewritten in the backgr
 	tt-check -q -D "$STORE" &&
 	tt-stat -D "$STORE" -o json | jq -e ".states.recompressed.segments >= 2 and .states.sealed.raw_bytes == 0"
 '
-test_expect_success 'ttd --recompress 2 is refused, naming the option' '
+test_expect_success 'ttd --recompress 2, or 1 with --format-version 1, is refused, naming why' '
 	"$TTD" -D "$STORE" --recompress 2 --http off --socket off 2>bad.err; test $? -ne 0 &&
-	grep -q "recompress: 2 is not 0 or 1" bad.err
+	grep -q "recompress: 2 is not 0 or 1" bad.err &&
+	"$TTD" -D "$STORE" --recompress 1 --format-version 1 --http off --socket off 2>bad.err
+	test $? -ne 0 && grep -q "not with format-version 1" bad.err
 '
 test_done
