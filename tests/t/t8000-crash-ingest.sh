@@ -58,7 +58,7 @@ test_expect_success "$GCKILLS SIGKILLs of tt-gc --rotate --max-size beside a wri
 '
 grep "^# " "$TEST_DIR/gc.out" 2>/dev/null | grep -v "^# FAIL"
 
-test_expect_success "$RWKILLS SIGKILLs of tt-check --recompress beside a writer: acked records once, in order, rebuilt crash copies too" '
+test_expect_success "up to $RWKILLS SIGKILLs (600 s at most) of tt-check --recompress beside a writer: acked records once, in order, rebuilt crash copies too" '
 	python3 "$TT_TOP/tests/crash/ttcrash.py" rewrite --bin "$TT_BUILD/bin" --work "$TEST_DIR/rw" \
 		--seed $SEED --kills $RWKILLS --budget 600 >rw.out 2>&1; rc=$?
 	cat rw.out; exit $rc
