@@ -419,20 +419,27 @@ int tt_stats_scan(const char *dir, bres *r)
 	return r->rc;
 }
 
-uint64_t tt_rollup_bytes(const char *dir)
+/* The store's tt_stats (what), zeroed when it does not open */
+static void ro_stats(const char *dir, unsigned what, tt_stats *st)
 {
 	tt_store *s = NULL;
-	tt_stats st;
 	bres r;
-	uint64_t b = 0;
 
 	memset(&r, 0, sizeof r);
+	memset(st, 0, sizeof *st);
 	if (open_ro(dir, &s, &r) < 0)
-		return 0;
-	if (tt_store_stats(s, &st) == 0)
-		b = st.rollup_bytes;
+		return;
+	if (tt_store_stats_ex(s, what, st) < 0)
+		memset(st, 0, sizeof *st);
 	tt_store_close(s);
-	return b;
+}
+
+uint64_t tt_rollup_bytes(const char *dir)
+{
+	tt_stats st;
+
+	ro_stats(dir, TT_STATS_IDS, &st);
+	return st.rollup_bytes;
 }
 
 int tt_tail(const char *dir, size_t reps, blat *l, bres *r)
@@ -554,18 +561,10 @@ int tt_recompress(const char *dir, bres *r)
 /* The index's LMDB pages in use (free pages not counted) */
 uint64_t tt_index_used(const char *dir)
 {
-	tt_store *s = NULL;
 	tt_stats st;
-	bres r;
-	uint64_t b = 0;
 
-	memset(&r, 0, sizeof r);
-	if (open_ro(dir, &s, &r) < 0)
-		return 0;
-	if (tt_store_stats_ex(s, 0, &st) == 0)
-		b = st.index_bytes;
-	tt_store_close(s);
-	return b;
+	ro_stats(dir, 0, &st);
+	return st.index_bytes;
 }
 
 int tt_disk(const char *dir, uint64_t *data, uint64_t *index, uint64_t *du,

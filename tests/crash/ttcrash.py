@@ -1268,6 +1268,22 @@ def selftest(env, oracle, what):
 
 # ---------------------------------------------------------------- mode: gc
 
+def run_and_kill(env, argv, errpath, rng, at_sync, sync_timeout, max_ms, wait_s):
+    """Start argv (stderr to errpath) and SIGKILL it: the moment a thread of
+    it is inside a write or fsync (a share at_sync of the runs, waiting up
+    to sync_timeout s), else 0..max_ms ms after the start. Returns its exit
+    status and where the kill landed."""
+    with open(errpath, "wb") as e:
+        p = env.spawn(argv, stdout=subprocess.DEVNULL, stderr=e)
+    if rng.random() < at_sync:
+        where = kill_at_sync(p, sync_timeout)
+    else:
+        sleep_ms(rng.uniform(0, max_ms))
+        where = in_syscalls(p.pid)
+        p.kill()
+    return p.wait(wait_s), where
+
+
 def one_stream(env, oracle, stop, formats=None):
     """Writer 1: tt-ingest runs of 20-400 records into 64 KiB segments until
     stop, none killed, so every run is acked (formats: a --format-version
@@ -1309,16 +1325,9 @@ def mode_gc(env, a):
         time.sleep(0.01)
     while st["kills"] < a.kills and not env.failures and time.monotonic() - t0 < a.budget:
         time.sleep(rng.uniform(0, 0.03))
-        with open(os.path.join(env.work, "gc.err"), "wb") as e:
-            p = env.spawn([env.tool("tt-gc"), "-D", env.store, "--rotate", "--max-size", "256K", "-q"],
-                          stdout=subprocess.DEVNULL, stderr=e)
-        if rng.random() < a.at_sync:
-            where = kill_at_sync(p, 0.05)
-        else:
-            sleep_ms(rng.uniform(0, 8))
-            where = in_syscalls(p.pid)
-            p.kill()
-        rc = p.wait(30)
+        rc, where = run_and_kill(env, [env.tool("tt-gc"), "-D", env.store, "--rotate", "--max-size",
+                                       "256K", "-q"], os.path.join(env.work, "gc.err"), rng,
+                                 a.at_sync, 0.05, 8, 30)
         if rc == -signal.SIGKILL:
             st["kills"] += 1
             for x in where:
@@ -1410,16 +1419,8 @@ def mode_rewrite(env, a):
         time.sleep(0.01)
     while st["kills"] < a.kills and not env.failures and time.monotonic() - t0 < a.budget:
         time.sleep(rng.uniform(0, 0.05))
-        with open(os.path.join(env.work, "rw.err"), "wb") as e:
-            p = env.spawn([env.tool("tt-check"), "-D", env.store, "--recompress", "-q"],
-                          stdout=subprocess.DEVNULL, stderr=e)
-        if rng.random() < a.at_sync:
-            where = kill_at_sync(p, 0.1)
-        else:
-            sleep_ms(rng.uniform(0, 30))
-            where = in_syscalls(p.pid)
-            p.kill()
-        rc = p.wait(60)
+        rc, where = run_and_kill(env, [env.tool("tt-check"), "-D", env.store, "--recompress", "-q"],
+                                 os.path.join(env.work, "rw.err"), rng, a.at_sync, 0.1, 30, 60)
         if rc == -signal.SIGKILL:
             st["kills"] += 1
             for x in where:
