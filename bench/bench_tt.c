@@ -492,20 +492,28 @@ static int gc_seg(void *ctx, const tt_seginfo *si)
 }
 
 /* Delete the sealed segments whose newest record is older than cutoff_ns. */
+/* Open dir read-write: 0, or the error noted in r */
+static int open_rw(const char *dir, tt_store **s, bres *r)
+{
+	tt_store_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof o);
+	if ((rc = tt_store_open(s, dir, &o)) < 0)
+		bres_fail(r, rc, "tt_store_open %s: %s", dir, tt_strerror(rc));
+	return rc;
+}
+
 int tt_gc_age(const char *dir, int64_t cutoff_ns, bres *r)
 {
 	tt_store *s = NULL;
-	tt_store_opts o;
 	tt_gc_opts g;
 	struct gcsum sum = { 0, 0, 0 };
 	uint64_t t0;
 	int rc;
 
-	memset(&o, 0, sizeof o);
-	if ((rc = tt_store_open(&s, dir, &o)) < 0) {
-		bres_fail(r, rc, "tt_store_open %s: %s", dir, tt_strerror(rc));
+	if ((rc = open_rw(dir, &s, r)) < 0)
 		return rc;
-	}
 	memset(&g, 0, sizeof g);
 	g.now_ns = cutoff_ns + 3600000000000LL;
 	g.max_age_ns = 3600000000000LL;
@@ -536,16 +544,12 @@ static int rw_seg(void *ctx, const tt_seginfo *si)
 int tt_recompress(const char *dir, bres *r)
 {
 	tt_store *s = NULL;
-	tt_store_opts o;
 	tt_gc_opts g;
 	uint64_t t0;
 	int rc;
 
-	memset(&o, 0, sizeof o);
-	if ((rc = tt_store_open(&s, dir, &o)) < 0) {
-		bres_fail(r, rc, "tt_store_open %s: %s", dir, tt_strerror(rc));
+	if ((rc = open_rw(dir, &s, r)) < 0)
 		return rc;
-	}
 	memset(&g, 0, sizeof g);
 	g.rotate = 1;
 	if ((rc = tt_store_gc(s, &g, NULL, NULL)) < 0)

@@ -1304,6 +1304,24 @@ def one_stream(env, oracle, stop, formats=None):
             env.fail("tt-ingest: exit %s %s" % (rc, err[:300]))
 
 
+def seg_files_indexed(env, after):
+    """seg/ must hold exactly the segment files the index lists (no orphan,
+    none missing). Returns tt-stat --segments -o json, or None."""
+    rc, out, err = env.run([env.tool("tt-stat"), "-D", env.store, "--segments", "-o", "json", "-q"])
+    try:
+        j = json.loads(out)
+        segs = {x["segment"] + ".tts" for x in j["segment_list"]}
+        j["states"]
+    except (ValueError, KeyError) as e:
+        env.fail("tt-stat --segments: %s %s" % (e, err[:300]))
+        return None
+    files = set(os.listdir(os.path.join(env.store, "seg")))
+    if files != segs:
+        env.fail("after %s, seg/ holds %s, the index lists %s"
+                 % (after, sorted(files - segs)[:5], sorted(segs - files)[:5]))
+    return j
+
+
 def mode_gc(env, a):
     """tt-gc --rotate --max-size SIGKILLed at random instants (some aimed at
     an unlink, write or fsync in progress) while one tt-ingest stream keeps
@@ -1358,18 +1376,9 @@ def mode_gc(env, a):
         env.fail("the store holds %d records, not the acked suffix %d..%d (first gap after %s)"
                  % (len(have), first, nacked - 1,
                     next((x for x, y in zip(have, range(first, nacked)) if x != y), None)))
-    rc, out, err = env.run([env.tool("tt-stat"), "-D", env.store, "--segments", "-o", "json", "-q"])
-    try:
-        j = json.loads(out)
-        segs = {x["segment"] + ".tts" for x in j["segment_list"]}
-        files = set(os.listdir(os.path.join(env.store, "seg")))
-        if files != segs:
-            env.fail("after a clean gc, seg/ holds %s, the index lists %s"
-                     % (sorted(files - segs)[:5], sorted(segs - files)[:5]))
-        if j["records"] != len(ref):
-            env.fail("tt-stat counts %d records, the scan reads %d" % (j["records"], len(ref)))
-    except (ValueError, KeyError) as e:
-        env.fail("tt-stat --segments: %s %s" % (e, err[:300]))
+    j = seg_files_indexed(env, "a clean gc")
+    if j and j["records"] != len(ref):
+        env.fail("tt-stat counts %d records, the scan reads %d" % (j["records"], len(ref)))
     chk.ref = ref
     chk.queries(a.queries)
     note("seed %d, %.1f s: %d tt-gc SIGKILLs, %d clean tt-gc runs, one tt-ingest stream writing"
@@ -1463,18 +1472,9 @@ def mode_rewrite(env, a):
     exact(ref, oracle.counts[ACK], "final scan")
     if len(ref) != oracle.counts[ACK]:
         env.fail("final scan: %d records, %d acked" % (len(ref), oracle.counts[ACK]))
-    rc, out, err = env.run([env.tool("tt-stat"), "-D", env.store, "--segments", "-o", "json", "-q"])
-    try:
-        j = json.loads(out)
-        segs = {x["segment"] + ".tts" for x in j["segment_list"]}
-        files = set(os.listdir(os.path.join(env.store, "seg")))
-        if files != segs:
-            env.fail("after a clean rewrite and gc, seg/ holds %s, the index lists %s"
-                     % (sorted(files - segs)[:5], sorted(segs - files)[:5]))
-        if j["states"]["sealed"]["raw_bytes"] or not j["states"]["recompressed"]["segments"]:
-            env.fail("after a clean rewrite: %s" % j["states"])
-    except (ValueError, KeyError) as e:
-        env.fail("tt-stat --segments: %s %s" % (e, err[:300]))
+    j = seg_files_indexed(env, "a clean rewrite and gc")
+    if j and (j["states"]["sealed"]["raw_bytes"] or not j["states"]["recompressed"]["segments"]):
+        env.fail("after a clean rewrite: %s" % j["states"])
     chk.ref = ref
     chk.queries(a.queries)
     note("seed %d, %.1f s: %d tt-check --recompress SIGKILLs, %d clean runs, one tt-ingest stream "
